@@ -1,0 +1,77 @@
+"""The orchestrator: tournament registry, spawner of tournament servers, gateway and SSE relay."""
+import os
+
+from flask import Flask
+
+from orchestrator.extensions import db
+from shared.config import settings_from_env
+from shared.db.engine import engine_options, migrate
+from shared.errors import register_error_handlers
+from shared.events import Channels
+from shared.redis_client import embedded_redis_url
+
+
+def _settings(environ, instance_path):
+    settings = settings_from_env(environ, instance_path)
+    low, _, high = environ.get("TOURNAMENT_PORTS", "6001-6999").partition("-")
+    settings.update(
+        TOURNAMENT_HOST=environ.get("TOURNAMENT_HOST", "127.0.0.1"),
+        TOURNAMENT_PORTS=(int(low), int(high or low)),
+        SPAWN_TIMEOUT=float(environ.get("SPAWN_TIMEOUT", 20)),
+        SSE_QUEUE_SIZE=int(environ.get("SSE_QUEUE_SIZE", 1000)),
+        START_SERVERS_ON_BOOT=environ.get("START_SERVERS_ON_BOOT", "1") != "0",
+    )
+    return settings
+
+
+def create_app(config=None):
+    """Build the orchestrator; `config` overrides what the environment says (tests pass it)."""
+    app = Flask(__name__, instance_path=os.environ.get("INSTANCE_PATH") or None)
+    app.config.from_mapping(_settings(os.environ, app.instance_path))
+    app.config.update(config or {})
+    if not app.config["REDIS_URL"]:
+        app.config["REDIS_URL"] = embedded_redis_url(app.instance_path)
+    app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config["DATABASE_URL"])
+
+    migrate(app.config["DATABASE_URL"])
+    db.init_app(app)
+    channels = Channels(app.config["REDIS_NAMESPACE"])
+    app.extensions["channels"] = channels
+    with app.app_context():
+        app.extensions["feed_engine"] = db.engine
+    app.extensions["spawner"] = _make_spawner(app)
+
+    register_error_handlers(app, on_server_error=db.session.rollback)
+    from orchestrator import gateway
+    from orchestrator.api import events, health, tournaments
+
+    app.register_blueprint(tournaments.bp)
+    app.register_blueprint(events.bp)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(gateway.bp)
+
+    from orchestrator.relay import init_relay
+
+    init_relay(app, channels)
+    if app.config["START_SERVERS_ON_BOOT"]:
+        from orchestrator.services.registry import start_missing_servers
+
+        with app.app_context():
+            start_missing_servers(app.extensions["spawner"])
+    return app
+
+
+def _make_spawner(app):
+    from orchestrator.spawner import SubprocessSpawner
+
+    env = {
+        "DATABASE_URL": app.config["DATABASE_URL"],
+        "REDIS_URL": app.config["REDIS_URL"],
+        "REDIS_NAMESPACE": app.config["REDIS_NAMESPACE"],
+        "INSTANCE_PATH": app.instance_path,
+        "SSE_HEARTBEAT_SECONDS": str(app.config["SSE_HEARTBEAT_SECONDS"]),
+        "MIGRATE_ON_START": "0",  # the orchestrator migrated before starting any server
+    }
+    return SubprocessSpawner(app.config["TOURNAMENT_HOST"], app.config["TOURNAMENT_PORTS"], env,
+                             os.path.join(app.instance_path, "logs"), app.config["SPAWN_TIMEOUT"])

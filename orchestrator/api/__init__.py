@@ -1,0 +1,1 @@
+"""The orchestrator's JSON API, one blueprint per resource."""

@@ -1,0 +1,33 @@
+"""/api/v1/events: the SSE feeds, relayed from Redis and replayed from the database."""
+from flask import Blueprint, Response, current_app, request, stream_with_context
+
+from orchestrator.services import registry
+from shared.errors import APIError
+from shared.feeds import GlobalFeed, TournamentFeed
+from shared.sse import SSE_HEADERS, BadLastEventId, event_stream, parse_last_event_id
+
+bp = Blueprint("events", __name__, url_prefix="/api/v1/events")
+
+
+def _stream(channel, feed):
+    try:
+        last_id = parse_last_event_id(request.headers.get("Last-Event-ID"), request.args.get("last_event_id"))
+    except BadLastEventId as exc:
+        raise APIError(400, "invalid_input", str(exc), {"Last-Event-ID": "must be a non-negative integer"})
+    stream = event_stream(current_app.extensions["feed_hub"], channel, feed, last_id,
+                          current_app.config["SSE_HEARTBEAT_SECONDS"])
+    return Response(stream_with_context(stream), headers=SSE_HEADERS)
+
+
+@bp.get("/global")
+def global_feed():
+    channels = current_app.extensions["channels"]
+    return _stream(channels.global_announcements, GlobalFeed(current_app.extensions["feed_engine"]))
+
+
+@bp.get("/tournaments/<tournament_id>")
+def tournament_feed(tournament_id):
+    registry.get_tournament(tournament_id)  # 404 for an unknown id
+    channels = current_app.extensions["channels"]
+    return _stream(channels.tournament_events(tournament_id),
+                   TournamentFeed(current_app.extensions["feed_engine"], tournament_id))

@@ -1,0 +1,108 @@
+"""/api/v1/tournaments: the registry and the lifecycle commands."""
+from flask import Blueprint, current_app, jsonify, request
+
+from orchestrator.services import registry, server_client
+from shared import state_machine as sm
+from shared import validation as v
+from shared.errors import APIError
+
+bp = Blueprint("tournaments", __name__, url_prefix="/api/v1/tournaments")
+
+TOURNAMENT_FIELDS = {
+    "name": v.Field(v.string(1, 100), required=True),
+    "game": v.Field(v.string(1, 50), required=True),
+    "format": v.Field(v.one_of(*registry.FORMATS)),
+    "max_teams": v.Field(v.integer(2, 1024)),
+    "min_teams": v.Field(v.integer(2, 1024)),
+    "best_of": v.Field(v.one_of(1, 3, 5, 7)),
+    "description": v.Field(v.string(0, 2000, strip=False)),
+    "starts_at": v.Field(v.timestamp(), nullable=True),
+}
+
+
+def spawner():
+    return current_app.extensions["spawner"]
+
+
+def _query_int(name, default, minimum, maximum):
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not minimum <= int(raw) <= maximum:
+        raise APIError(400, "invalid_input", "The query has invalid parameters.",
+                       {name: f"must be an integer from {minimum} to {maximum}"})
+    return int(raw)
+
+
+@bp.get("")
+def list_tournaments():
+    state = request.args.get("state")
+    if state is not None and state not in sm.STATES:
+        raise APIError(400, "invalid_input", "The query has invalid parameters.",
+                       {"state": "must be one of " + ", ".join(sm.STATES)})
+    limit = _query_int("limit", 20, 1, 100)
+    page, next_cursor = registry.list_tournaments(state, request.args.get("game"), limit,
+                                                  request.args.get("cursor"))
+    return jsonify({"items": [t.to_dict() for t in page], "next_cursor": next_cursor})
+
+
+@bp.post("")
+def create_tournament():
+    fields = v.validate(v.json_object(), TOURNAMENT_FIELDS)
+    return jsonify(registry.create_tournament(fields).to_dict()), 201
+
+
+@bp.get("/<tournament_id>")
+def get_tournament(tournament_id):
+    return jsonify(registry.get_tournament(tournament_id).to_dict())
+
+
+@bp.patch("/<tournament_id>")
+def update_tournament(tournament_id):
+    fields = v.validate(v.json_object(), TOURNAMENT_FIELDS, partial=True)
+    return jsonify(registry.update_tournament(tournament_id, fields).to_dict())
+
+
+@bp.delete("/<tournament_id>")
+def delete_tournament(tournament_id):
+    registry.delete_tournament(tournament_id)
+    return "", 204
+
+
+@bp.post("/<tournament_id>/publish")
+def publish(tournament_id):
+    return jsonify(registry.publish_tournament(tournament_id, spawner()).to_dict())
+
+
+@bp.post("/<tournament_id>/cancel")
+def cancel(tournament_id):
+    return jsonify(registry.cancel_tournament(tournament_id, spawner()).to_dict())
+
+
+@bp.post("/<tournament_id>/archive")
+def archive(tournament_id):
+    return jsonify(registry.archive_tournament(tournament_id, spawner()).to_dict())
+
+
+def _served_endpoint(tournament_id, action):
+    tournament = registry.get_tournament(tournament_id)
+    if tournament.state not in sm.SERVED_STATES:
+        raise sm.IllegalAction(action, tournament.state)
+    if not tournament.endpoint:
+        raise server_client.ServerUnavailable(tournament_id, "it is not running")
+    return tournament.endpoint
+
+
+@bp.get("/<tournament_id>/teams")
+def list_teams(tournament_id):
+    tournament = registry.get_tournament(tournament_id)
+    if tournament.state == sm.DRAFT:
+        return jsonify({"items": []})
+    return jsonify(server_client.query(_served_endpoint(tournament_id, "view"), tournament_id, "/api/teams"))
+
+
+@bp.post("/<tournament_id>/teams")
+def register_team(tournament_id):
+    body = v.json_object()
+    endpoint = _served_endpoint(tournament_id, "register_team")
+    return jsonify(server_client.command(endpoint, tournament_id, "/api/teams", body)), 201

@@ -1,0 +1,6 @@
+"""Extensions, created here and bound to the app in create_app."""
+from flask_sqlalchemy import SQLAlchemy
+
+from shared.db.tables import metadata
+
+db = SQLAlchemy(metadata=metadata)

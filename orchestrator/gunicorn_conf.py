@@ -1,0 +1,19 @@
+"""Gunicorn settings for the orchestrator, used in production and by `python run.py orchestrator`.
+
+    gunicorn -c python:orchestrator.gunicorn_conf 'orchestrator:create_app()'
+"""
+import os
+
+bind = os.environ.get("BIND", "0.0.0.0:5000")
+# gevent: an SSE viewer is a parked greenlet, not a blocked worker.
+worker_class = "gevent"
+# Spawned tournament servers belong to the worker that started them; one worker until the
+# supervisor (leader lease) lands.
+workers = int(os.environ.get("WEB_CONCURRENCY", 1))
+worker_connections = int(os.environ.get("WORKER_CONNECTIONS", 20000))
+# SSE streams never end by themselves: don't let a graceful restart wait on them for long.
+graceful_timeout = int(os.environ.get("GRACEFUL_TIMEOUT", 5))
+timeout = 30
+keepalive = 5
+accesslog = os.environ.get("ACCESS_LOG") or None
+errorlog = "-"

@@ -1,0 +1,1 @@
+"""Business logic of the orchestrator: plain values in, plain values out, no Flask request."""

@@ -1,0 +1,219 @@
+"""The tournament registry: create, edit, list and move tournaments through their lifecycle."""
+import base64
+import binascii
+import json
+import logging
+import secrets
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+
+from orchestrator.extensions import db
+from orchestrator.models import Tournament
+from orchestrator.services import server_client
+from orchestrator.spawner import SpawnError
+from shared import state_machine as sm
+from shared.db.tables import tournament_events, tournaments
+from shared.errors import APIError
+
+log = logging.getLogger(__name__)
+
+FORMATS = ("single_elimination", "double_elimination", "round_robin", "swiss", "group_playoff")
+# Formats the match engine plays today; the others are refused rather than played wrongly.
+SUPPORTED_FORMATS = ("single_elimination",)
+
+# A mirror only ever moves forward: a late state_changed must not undo a cancel or an archive.
+_STATE_RANK = {sm.DRAFT: 0, sm.REGISTRATION: 1, sm.ACTIVE: 2, sm.COMPLETED: 3, sm.ARCHIVED: 4, sm.CANCELLED: 4}
+
+
+def _now():
+    return datetime.now(timezone.utc)
+
+
+def get_tournament(tournament_id, lock=False):
+    """The registry entry.
+
+    :raise 404: for an unknown id.
+    """
+    query = sa.select(Tournament).where(Tournament.id == tournament_id)
+    if lock:
+        query = query.with_for_update()
+    tournament = db.session.execute(query).scalar_one_or_none()
+    if tournament is None:
+        raise APIError(404, "tournament_not_found", f"No tournament {tournament_id!r}.")
+    return tournament
+
+
+def _check_team_bounds(fields):
+    if fields["min_teams"] > fields["max_teams"]:
+        raise APIError(400, "invalid_input", "The request has invalid fields.",
+                       {"min_teams": "must not exceed max_teams"})
+    if fields["format"] not in SUPPORTED_FORMATS:
+        raise APIError(400, "invalid_input", "The request has invalid fields.",
+                       {"format": f"{fields['format']} is not available yet; available: "
+                                  + ", ".join(SUPPORTED_FORMATS)})
+
+
+def create_tournament(fields, organizer_id=None):
+    """A new DRAFT tournament from validated `fields`."""
+    values = {"format": "single_elimination", "max_teams": 16, "min_teams": 2, "best_of": 1,
+              "description": "", "starts_at": None, **fields}
+    _check_team_bounds(values)
+    now = _now()
+    tournament = Tournament(id="t_" + secrets.token_hex(5), state=sm.DRAFT, organizer_id=organizer_id,
+                            created_at=now, updated_at=now, **values)
+    db.session.add(tournament)
+    db.session.commit()
+    return tournament
+
+
+def update_tournament(tournament_id, fields):
+    """Edit a DRAFT tournament. :raise 409: in any other state."""
+    tournament = get_tournament(tournament_id, lock=True)
+    sm.check("edit", tournament.state)
+    merged = {key: getattr(tournament, key) for key in ("format", "max_teams", "min_teams")}
+    merged.update((k, v) for k, v in fields.items() if k in merged)
+    _check_team_bounds(merged)
+    for key, value in fields.items():
+        setattr(tournament, key, value)
+    tournament.updated_at = _now()
+    db.session.commit()
+    return tournament
+
+
+def delete_tournament(tournament_id):
+    """Delete a DRAFT tournament. :raise 409: in any other state."""
+    tournament = get_tournament(tournament_id, lock=True)
+    sm.check("delete", tournament.state)
+    db.session.delete(tournament)
+    db.session.commit()
+
+
+def _encode_cursor(tournament):
+    raw = json.dumps([tournament.created_at.isoformat(), tournament.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor):
+    try:
+        created_at, tournament_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return datetime.fromisoformat(created_at), str(tournament_id)
+    except (ValueError, TypeError, binascii.Error):
+        raise APIError(400, "invalid_input", "The query has invalid parameters.",
+                       {"cursor": "is not a cursor this API returned"}) from None
+
+
+def list_tournaments(state=None, game=None, limit=20, cursor=None):
+    """(tournaments newest first, next cursor or None)."""
+    query = sa.select(Tournament).order_by(Tournament.created_at.desc(), Tournament.id.desc())
+    if state:
+        query = query.where(Tournament.state == state)
+    if game:
+        query = query.where(sa.func.lower(Tournament.game) == game.lower())
+    if cursor:
+        created_at, tournament_id = _decode_cursor(cursor)
+        query = query.where(sa.tuple_(Tournament.created_at, Tournament.id) < sa.tuple_(created_at, tournament_id))
+    page = db.session.execute(query.limit(limit + 1)).scalars().all()
+    more = len(page) > limit
+    page = page[:limit]
+    return page, (_encode_cursor(page[-1]) if more else None)
+
+
+def publish_tournament(tournament_id, spawner):
+    """DRAFT -> REGISTRATION and its server started; back to DRAFT if the server fails to start.
+
+    :raise 409: when not in DRAFT. :raise 503: when the server does not come up.
+    """
+    tournament = get_tournament(tournament_id, lock=True)
+    sm.check("publish", tournament.state)
+    tournament.state = sm.REGISTRATION
+    tournament.updated_at = _now()
+    db.session.commit()
+    try:
+        handle = spawner.start(tournament_id, taken_ports=_ports_in_use())
+    except SpawnError as exc:
+        log.error("publishing %s failed: %s", tournament_id, exc)
+        tournament = get_tournament(tournament_id, lock=True)
+        tournament.state = sm.DRAFT
+        db.session.commit()
+        raise APIError(503, "server_start_failed",
+                       f"The tournament's server did not start ({exc}); it is still a DRAFT.") from None
+    tournament = get_tournament(tournament_id, lock=True)
+    tournament.endpoint, tournament.server_pid = handle.endpoint, handle.pid
+    db.session.commit()
+    return tournament
+
+
+def _ports_in_use():
+    endpoints = db.session.execute(sa.select(Tournament.endpoint).where(Tournament.endpoint.is_not(None)))
+    return {int(endpoint.rsplit(":", 1)[1]) for (endpoint,) in endpoints}
+
+
+def ensure_server(tournament, spawner):
+    """The endpoint of the tournament's server, starting one if none answers."""
+    if tournament.endpoint and spawner.is_alive(tournament.endpoint):
+        return tournament.endpoint
+    try:
+        handle = spawner.start(tournament.id, taken_ports=_ports_in_use())
+    except SpawnError as exc:
+        raise APIError(503, "server_unavailable", f"The tournament's server can't be started: {exc}.") from None
+    tournament.endpoint, tournament.server_pid = handle.endpoint, handle.pid
+    db.session.commit()
+    return handle.endpoint
+
+
+def _end_tournament(tournament_id, action, spawner):
+    """Cancel or archive: the server records the change in its log, then it is stopped."""
+    tournament = get_tournament(tournament_id)
+    if tournament.state not in sm.SERVED_STATES:
+        sm.check(action, tournament.state)  # DRAFT cancel passes; ended states raise
+        tournament.state = sm.next_state(action, tournament.state)
+    else:
+        # The server holds the true state; the mirror may lag a moment behind it.
+        endpoint = ensure_server(tournament, spawner)
+        summary = server_client.command(endpoint, tournament_id, f"/api/{action}")
+        spawner.stop(tournament_id, tournament.server_pid)
+        tournament.state = summary["state"]
+        tournament.endpoint = tournament.server_pid = None
+    tournament.updated_at = _now()
+    db.session.commit()
+    return tournament
+
+
+def cancel_tournament(tournament_id, spawner):
+    return _end_tournament(tournament_id, "cancel", spawner)
+
+
+def archive_tournament(tournament_id, spawner):
+    return _end_tournament(tournament_id, "archive", spawner)
+
+
+def mirror_state(tournament_id, to_state):
+    """Move the registry's state mirror forward to `to_state` (never backward)."""
+    behind = [state for state, rank in _STATE_RANK.items() if rank < _STATE_RANK.get(to_state, -1)]
+    db.session.execute(sa.update(tournaments)
+                       .where(tournaments.c.id == tournament_id, tournaments.c.state.in_(behind))
+                       .values(state=to_state, updated_at=_now()))
+    db.session.commit()
+
+
+def sync_state_mirrors():
+    """Bring every served tournament's mirror up to the last state change in its log."""
+    served = db.session.execute(sa.select(Tournament.id).where(Tournament.state.in_(sm.SERVED_STATES)))
+    for (tournament_id,) in served.all():
+        last = db.session.execute(
+            sa.select(tournament_events.c.payload)
+            .where(tournament_events.c.tournament_id == tournament_id, tournament_events.c.type == "state_changed")
+            .order_by(tournament_events.c.seq.desc()).limit(1)).scalar()
+        if last:
+            mirror_state(tournament_id, json.loads(last)["to_state"])
+
+
+def start_missing_servers(spawner):
+    """Start a server for every served tournament whose server does not answer (orchestrator boot)."""
+    served = db.session.execute(sa.select(Tournament).where(Tournament.state.in_(sm.SERVED_STATES)))
+    for tournament in served.scalars().all():
+        try:
+            ensure_server(tournament, spawner)
+        except APIError as exc:
+            log.error("could not start the server of %s: %s", tournament.id, exc.message)

@@ -1,0 +1,1 @@
+"""The database schema both services share, and how it is created or migrated."""

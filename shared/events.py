@@ -1,0 +1,110 @@
+"""Event envelope, event types and channel names shared by both services.
+
+An event is a flat JSON object: `type`, `tournament_id` (when it concerns one), the type's own
+fields, `timestamp` and `seq`, its position in its channel. `seq` doubles as the SSE `id:`.
+"""
+import json
+from datetime import datetime, timezone
+
+# Tournament feed (tournament:{id}:events); every one of them is also in the tournament's log.
+TOURNAMENT_PUBLISHED = "tournament_published"
+STATE_CHANGED = "state_changed"
+TEAM_REGISTERED = "team_registered"
+TEAM_UNREGISTERED = "team_unregistered"
+ROUND_ADVANCED = "round_advanced"
+MATCH_RESULT = "match_result"
+TOURNAMENT_COMPLETED = "tournament_completed"
+
+# Global feed (global:announcements).
+TOURNAMENT_ANNOUNCED = "tournament_announced"
+CHAMPION_ANNOUNCED = "champion_announced"
+TOURNAMENT_CANCELLED = "tournament_cancelled"
+
+TOURNAMENT_EVENT_TYPES = frozenset({
+    TOURNAMENT_PUBLISHED, STATE_CHANGED, TEAM_REGISTERED, TEAM_UNREGISTERED,
+    ROUND_ADVANCED, MATCH_RESULT, TOURNAMENT_COMPLETED,
+})
+ANNOUNCEMENT_TYPES = frozenset({TOURNAMENT_ANNOUNCED, CHAMPION_ANNOUNCED, TOURNAMENT_CANCELLED})
+EVENT_TYPES = TOURNAMENT_EVENT_TYPES | ANNOUNCEMENT_TYPES
+
+
+class MalformedEvent(ValueError):
+    """A message on a channel that is not a well-formed event."""
+
+
+def utc_now_iso():
+    """The current UTC time as `2025-12-29T19:00:00.123Z`."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def make_event(event_type, tournament_id=None, **fields):
+    """A new event of `event_type` stamped with the current time; `seq` is set when it is stored."""
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {event_type!r}")
+    event = {"type": event_type}
+    if tournament_id is not None:
+        event["tournament_id"] = tournament_id
+    event.update(fields)
+    event.setdefault("timestamp", utc_now_iso())
+    return event
+
+
+def encode(event):
+    """The event as compact JSON text, the form it has in the log, on Redis and in SSE `data:`."""
+    return json.dumps(event, separators=(",", ":"), sort_keys=True)
+
+
+def decode(text):
+    """The event in `text`, checked for a known type and an integer `seq`.
+
+    :raise MalformedEvent: when `text` is not such an event.
+    """
+    try:
+        event = json.loads(text)
+    except (TypeError, ValueError) as exc:
+        raise MalformedEvent(f"not JSON: {exc}") from None
+    if not isinstance(event, dict) or event.get("type") not in EVENT_TYPES:
+        raise MalformedEvent("not an event object of a known type")
+    if not isinstance(event.get("seq"), int) or isinstance(event.get("seq"), bool):
+        raise MalformedEvent("event without an integer seq")
+    return event
+
+
+def sse_frame(seq, event_type, data):
+    """One Server-Sent Events frame: `id:` seq, `event:` type, `data:` the JSON text."""
+    return f"id: {seq}\nevent: {event_type}\ndata: {data}\n\n".encode()
+
+
+class Channels:
+    """Redis channel and key names, prefixed by a deployment namespace (empty by default).
+
+    The namespace lets several deployments, or test runs, share one Redis without hearing each other.
+    """
+
+    def __init__(self, namespace=""):
+        self.namespace = namespace
+
+    def tournament_events(self, tournament_id):
+        return f"{self.namespace}tournament:{tournament_id}:events"
+
+    @property
+    def global_announcements(self):
+        return f"{self.namespace}global:announcements"
+
+    def user_notifications(self, user_id):
+        return f"{self.namespace}user:{user_id}:notifications"
+
+    @property
+    def tournament_events_pattern(self):
+        return f"{self.namespace}tournament:*:events"
+
+    def server_key(self, tournament_id, name):
+        """A key private to one tournament's server (`t:{id}:{name}`)."""
+        return f"{self.namespace}t:{tournament_id}:{name}"
+
+    def tournament_id_of(self, channel):
+        """The tournament id in a `tournament:{id}:events` channel name, else None."""
+        prefix = f"{self.namespace}tournament:"
+        if channel.startswith(prefix) and channel.endswith(":events"):
+            return channel[len(prefix):-len(":events")]
+        return None

@@ -1,0 +1,219 @@
+"""Live delivery over Redis: a publisher that survives Redis outages and a fan-out hub for viewers."""
+import collections
+import logging
+import queue
+import threading
+import time
+
+import redis
+
+from shared import events
+from shared.redis_client import connect
+
+log = logging.getLogger(__name__)
+
+REDIS_DOWN = (redis.ConnectionError, redis.TimeoutError, OSError)
+
+
+class Publisher:
+    """Publishes committed events in commit order, holding them while Redis is unreachable.
+
+    `publish` never blocks on Redis: a command is acknowledged once its events are committed, and
+    they go out as soon as Redis answers. With `mark`, the key `mark[0]` is set to `mark[1]` in the
+    same round trip, so a restarted server knows what is already out.
+    """
+
+    def __init__(self, redis_url, max_backoff=2.0):
+        self.client = connect(redis_url)
+        self._pending = collections.deque()
+        self._ready = threading.Condition()
+        self._max_backoff = max_backoff
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="publisher", daemon=True)
+        self._thread.start()
+
+    def publish(self, channel, text, mark=None):
+        with self._ready:
+            self._pending.append((channel, text, mark))
+            self._ready.notify()
+
+    def pending(self):
+        return len(self._pending)
+
+    def flush(self, timeout=5.0):
+        """Wait until everything queued went out; False if it did not within `timeout`."""
+        deadline = time.monotonic() + timeout
+        while self._pending and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return not self._pending
+
+    def close(self, timeout=2.0):
+        self.flush(timeout)
+        with self._ready:
+            self._closed = True
+            self._ready.notify()
+
+    def _run(self):
+        backoff = 0.05
+        while True:
+            with self._ready:
+                while not self._pending and not self._closed:
+                    self._ready.wait()
+                if self._closed:
+                    return
+                channel, text, mark = self._pending[0]
+            try:
+                pipe = self.client.pipeline(transaction=False)
+                pipe.publish(channel, text)
+                if mark:
+                    pipe.set(*mark)
+                pipe.execute()
+            except REDIS_DOWN as exc:
+                log.warning("redis unreachable, %d event(s) held: %s", len(self._pending), exc)
+                time.sleep(backoff)
+                backoff = min(backoff * 2, self._max_backoff)
+                continue
+            backoff = 0.05
+            with self._ready:
+                self._pending.popleft()
+
+
+RESYNC = object()  # queued to a viewer: read the database for anything missed
+
+
+class Viewer:
+    """One SSE client's bounded queue of frames on one channel."""
+
+    __slots__ = ("channel", "queue", "overflowed")
+
+    def __init__(self, channel, size):
+        self.channel = channel
+        self.queue = queue.Queue(maxsize=size)
+        self.overflowed = False
+
+    def offer(self, item):
+        try:
+            self.queue.put_nowait(item)
+        except queue.Full:
+            # A viewer that can't keep up is let go; it resumes with Last-Event-ID.
+            self.overflowed = True
+
+
+class FeedHub:
+    """Fans events out to the viewers of each channel, never blocking on a slow one."""
+
+    def __init__(self, queue_size=1000):
+        self.queue_size = queue_size
+        self._viewers = collections.defaultdict(set)
+        self._lock = threading.Lock()
+        self._listeners = []
+
+    def join(self, channel):
+        viewer = Viewer(channel, self.queue_size)
+        with self._lock:
+            self._viewers[channel].add(viewer)
+        return viewer
+
+    def leave(self, viewer):
+        with self._lock:
+            viewers = self._viewers.get(viewer.channel)
+            if viewers is not None:
+                viewers.discard(viewer)
+                if not viewers:
+                    del self._viewers[viewer.channel]
+
+    def viewer_count(self):
+        with self._lock:
+            return sum(len(v) for v in self._viewers.values())
+
+    def add_listener(self, callback):
+        """Call `callback(channel, event)` for every event, before viewers get it."""
+        self._listeners.append(callback)
+
+    def dispatch(self, channel, text):
+        """Deliver one event's JSON text to the listeners and every viewer of `channel`."""
+        try:
+            event = events.decode(text)
+        except events.MalformedEvent as exc:
+            log.warning("dropped a malformed message on %s: %s", channel, exc)
+            return
+        for callback in self._listeners:
+            try:
+                callback(channel, event)
+            except Exception:
+                log.exception("event listener failed on %s", channel)
+        with self._lock:
+            viewers = list(self._viewers.get(channel, ()))
+        if viewers:
+            frame = events.sse_frame(event["seq"], event["type"], text)
+            item = (event["seq"], frame)
+            for viewer in viewers:
+                viewer.offer(item)
+
+    def resync_all(self):
+        """Ask every viewer to check the database for events it may have missed."""
+        with self._lock:
+            viewers = [v for group in self._viewers.values() for v in group]
+        for viewer in viewers:
+            viewer.offer(RESYNC)
+
+
+class RedisRelay:
+    """The one Redis subscription of a process, feeding a FeedHub; reconnects by itself."""
+
+    def __init__(self, redis_url, hub, channels=(), patterns=(), on_connect=None, max_backoff=2.0):
+        self.redis_url = redis_url
+        self.hub = hub
+        self.channels = list(channels)
+        self.patterns = list(patterns)
+        self.on_connect = on_connect
+        self.max_backoff = max_backoff
+        self.connected = threading.Event()
+        self._stopped = False
+        self._thread = None
+
+    def start(self):
+        self._thread = threading.Thread(target=self._run, name="redis-relay", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._stopped = True
+
+    def _run(self):
+        backoff = 0.05
+        while not self._stopped:
+            pubsub = None
+            try:
+                client = connect(self.redis_url, socket_timeout=None)
+                pubsub = client.pubsub(ignore_subscribe_messages=True)
+                if self.patterns:
+                    pubsub.psubscribe(*self.patterns)
+                if self.channels:
+                    pubsub.subscribe(*self.channels)
+                self.connected.set()
+                backoff = 0.05
+                # Anything published while we were not subscribed is in the database.
+                self.hub.resync_all()
+                if self.on_connect:
+                    self.on_connect()
+                while not self._stopped:
+                    message = pubsub.get_message(timeout=1.0)
+                    if message and message["type"] in ("message", "pmessage"):
+                        self.hub.dispatch(message["channel"], message["data"])
+            except REDIS_DOWN as exc:
+                if self.connected.is_set():
+                    log.warning("lost the redis subscription: %s", exc)
+                self.connected.clear()
+                time.sleep(backoff)
+                backoff = min(backoff * 2, self.max_backoff)
+            except Exception:
+                log.exception("redis relay failed; reconnecting")
+                self.connected.clear()
+                time.sleep(backoff)
+            finally:
+                if pubsub is not None:
+                    try:
+                        pubsub.close()
+                    except Exception:
+                        pass

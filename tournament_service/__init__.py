@@ -1,0 +1,41 @@
+"""The tournament server: one process per published tournament, the single writer of its state."""
+import os
+
+from flask import Flask
+
+from shared.config import settings_from_env
+from shared.db.engine import make_engine, migrate
+from shared.errors import register_error_handlers
+from shared.events import Channels
+from shared.pubsub import Publisher
+from shared.redis_client import embedded_redis_url
+
+
+def create_app(config=None):
+    """Build the server of the tournament named by TOURNAMENT_ID (env) or `config`."""
+    app = Flask(__name__, instance_path=os.environ.get("INSTANCE_PATH") or None)
+    app.config.from_mapping(settings_from_env(os.environ, app.instance_path))
+    app.config.update(
+        TOURNAMENT_ID=os.environ.get("TOURNAMENT_ID"),
+        MIGRATE_ON_START=os.environ.get("MIGRATE_ON_START", "1") != "0",
+    )
+    app.config.update(config or {})
+    if not app.config["TOURNAMENT_ID"]:
+        raise RuntimeError("TOURNAMENT_ID is required")
+    if not app.config["REDIS_URL"]:
+        app.config["REDIS_URL"] = embedded_redis_url(app.instance_path)
+
+    from tournament_service.server import TournamentServer
+
+    if app.config["MIGRATE_ON_START"]:
+        migrate(app.config["DATABASE_URL"])
+    engine = make_engine(app.config["DATABASE_URL"])
+    publisher = Publisher(app.config["REDIS_URL"])
+    app.extensions["tournament_server"] = TournamentServer(
+        app.config["TOURNAMENT_ID"], engine, publisher, Channels(app.config["REDIS_NAMESPACE"]))
+
+    register_error_handlers(app)
+    from tournament_service import api
+
+    app.register_blueprint(api.bp)
+    return app

@@ -1,0 +1,127 @@
+"""The tournament server's HTTP API (DESIGN.md "Tournament server API")."""
+from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
+
+from shared import validation as v
+from shared.errors import APIError, error_response
+from shared.sse import SSE_HEADERS, BadLastEventId, event_stream, parse_last_event_id
+from tournament_service.engine.single_elimination import BYE, COMPLETED, PENDING
+from tournament_service.tournament import DomainError
+
+bp = Blueprint("tournament_api", __name__, url_prefix="/api")
+
+TEAM_FIELDS = {
+    "name": v.Field(v.string(1, 50), required=True),
+    "seed": v.Field(v.integer(1), nullable=True),
+    "players": v.Field(lambda value: _players(value), nullable=True),
+}
+RESULT_FIELDS = {
+    "winner": v.Field(v.string(1, 40), required=True),
+    "scores": v.Field(lambda value: _scores(value), nullable=True),
+}
+
+
+def _players(value):
+    if not isinstance(value, list) or len(value) > 20:
+        raise ValueError("must be a list of at most 20 names")
+    return [v.string(1, 50)(name) for name in value]
+
+
+def _scores(value):
+    if (not isinstance(value, list) or len(value) != 2
+            or not all(isinstance(s, int) and not isinstance(s, bool) and 0 <= s <= 1000 for s in value)):
+        raise ValueError("must be [team1 score, team2 score], two integers from 0 to 1000")
+    return value
+
+
+def server():
+    return current_app.extensions["tournament_server"]
+
+
+@bp.errorhandler(DomainError)
+def domain_error(exc):
+    return error_response(exc.status, exc.code, exc.message, exc.fields)
+
+
+@bp.get("/state")
+def state():
+    return jsonify(server().tournament.summary())
+
+
+@bp.get("/teams")
+def list_teams():
+    return jsonify({"items": server().tournament.team_list()})
+
+
+@bp.post("/teams")
+def register_team():
+    body = v.validate(v.json_object(), TEAM_FIELDS)
+    team = server().register_team(body["name"], body.get("seed"), body.get("players"))
+    return jsonify(team), 201
+
+
+@bp.delete("/teams/<team_id>")
+def unregister_team(team_id):
+    server().unregister_team(team_id)
+    return "", 204
+
+
+@bp.post("/start")
+def start():
+    server().start()
+    return jsonify(server().tournament.summary())
+
+
+@bp.get("/matches")
+def list_matches():
+    round_no = request.args.get("round")
+    status = request.args.get("status")
+    fields = {}
+    if round_no is not None:
+        if not round_no.isdigit() or int(round_no) < 1:
+            fields["round"] = "must be a positive integer"
+        round_no = int(round_no) if round_no.isdigit() else None
+    if status is not None and status not in (PENDING, COMPLETED, BYE):
+        fields["status"] = f"must be one of {PENDING}, {COMPLETED}, {BYE}"
+    if fields:
+        raise APIError(400, "invalid_input", "The query has invalid parameters.", fields)
+    return jsonify({"items": server().tournament.match_list(round_no, status)})
+
+
+@bp.post("/matches/<match_id>/result")
+def record_result(match_id):
+    body = v.validate(v.json_object(), RESULT_FIELDS)
+    return jsonify(server().record_result(match_id, body["winner"], body.get("scores")))
+
+
+@bp.get("/standings")
+def standings():
+    return jsonify({"items": server().tournament.standings()})
+
+
+@bp.get("/bracket")
+def bracket():
+    return jsonify(server().tournament.bracket())
+
+
+@bp.post("/cancel")
+def cancel():
+    server().cancel()
+    return jsonify(server().tournament.summary())
+
+
+@bp.post("/archive")
+def archive():
+    server().archive()
+    return jsonify(server().tournament.summary())
+
+
+@bp.get("/events")
+def event_feed():
+    try:
+        last_id = parse_last_event_id(request.headers.get("Last-Event-ID"), request.args.get("last_event_id"))
+    except BadLastEventId as exc:
+        raise APIError(400, "invalid_input", str(exc), {"Last-Event-ID": "must be a non-negative integer"})
+    srv = server()
+    stream = event_stream(srv.hub, srv.channel, srv.feed, last_id,
+                          current_app.config["SSE_HEARTBEAT_SECONDS"])
+    return Response(stream_with_context(stream), headers=SSE_HEADERS)

@@ -1,0 +1,1 @@
+"""Match engines: pure functions over plain values, no Flask and no I/O."""

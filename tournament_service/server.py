@@ -1,0 +1,118 @@
+"""The tournament server's core: the single writer of one tournament.
+
+Every command runs under one lock: decide events from the current state, commit them to the log,
+fold them into memory, then hand them to the publisher. A command is acknowledged only after its
+commit, so an acknowledged command survives a crash of this process.
+"""
+import logging
+import threading
+
+from shared import events
+from shared.feeds import GlobalFeed, TournamentFeed
+from shared.pubsub import FeedHub, REDIS_DOWN
+from tournament_service.store import EventLog, WriterConflict
+from tournament_service.tournament import DomainError, Tournament, announcement_for
+
+log = logging.getLogger(__name__)
+
+
+class UnknownTournament(Exception):
+    pass
+
+
+class TournamentServer:
+    """Holds one tournament's state in memory and is the only process that changes it."""
+
+    def __init__(self, tournament_id, engine, publisher, channels):
+        self.tournament_id = tournament_id
+        self.log = EventLog(engine, tournament_id)
+        self.feed = TournamentFeed(engine, tournament_id)
+        self.global_feed = GlobalFeed(engine)
+        self.publisher = publisher
+        self.channels = channels
+        self.channel = channels.tournament_events(tournament_id)
+        # This server's own /api/events viewers; they are fed straight after each commit.
+        self.hub = FeedHub()
+        self._lock = threading.RLock()
+        self.tournament = Tournament(tournament_id)
+        self._load()
+
+    def _load(self):
+        """Rebuild the state from the log; write the log's first events if this is a new tournament."""
+        fresh = Tournament(self.tournament_id)
+        for event in self.log.load():
+            fresh.apply(event)
+        self.tournament = fresh
+        if fresh.seq == 0:
+            row = self.log.registry_row()
+            if row is None:
+                raise UnknownTournament(f"no tournament {self.tournament_id!r} in the registry")
+            self.execute(lambda t: t.decide_publish(row))
+        else:
+            self._republish_unsent()
+
+    def _republish_unsent(self):
+        """Publish what a previous run of this server committed but may not have sent."""
+        key = self.channels.server_key(self.tournament_id, "published_seq")
+        try:
+            sent = self.publisher.client.get(key)
+        except REDIS_DOWN:
+            return  # viewers fill gaps from the database; nothing is lost
+        if sent is None:
+            return  # Redis restarted empty: its subscribers were all reconnected and resynced
+        for seq, _type, text in self.feed.read_after(int(sent), limit=10_000):
+            self.publisher.publish(self.channel, text, mark=(key, seq))
+
+    def execute(self, decide):
+        """Run one command: `decide(tournament)` returns its events, which are committed, applied, sent.
+
+        :raise DomainError, IllegalAction: when the command is refused (nothing is written).
+        """
+        with self._lock:
+            tournament = self.tournament
+            new_events = decide(tournament)
+            if not new_events:
+                return []
+            published = next((e for e in new_events if e["type"] == events.TOURNAMENT_PUBLISHED), None)
+            name = published["name"] if published else tournament.name
+            config = published["config"] if published else tournament.config
+            announcements = [a for a in (announcement_for(self.tournament_id, name, config, e)
+                                         for e in new_events) if a]
+            try:
+                stored, announced = self.log.append(tournament.seq, new_events, announcements)
+            except WriterConflict:
+                log.error("another writer appended to %s; reloading from the log", self.tournament_id)
+                self._load()
+                raise DomainError(503, "writer_conflict",
+                                  "Another server wrote to this tournament; its state was reloaded.")
+            for event in new_events:
+                tournament.apply(event)
+            key = self.channels.server_key(self.tournament_id, "published_seq")
+            for seq, text in stored:
+                self.hub.dispatch(self.channel, text)
+                self.publisher.publish(self.channel, text, mark=(key, seq))
+            for _seq, text in announced:
+                self.publisher.publish(self.channels.global_announcements, text)
+            return new_events
+
+    # ---- commands --------------------------------------------------------------------------
+
+    def register_team(self, name, seed=None, players=None, captain=None):
+        self.execute(lambda t: t.decide_register_team(name, seed, players, captain))
+        return self.tournament.team_list()[-1]
+
+    def unregister_team(self, team_id):
+        self.execute(lambda t: t.decide_unregister(team_id))
+
+    def start(self):
+        self.execute(lambda t: t.decide_start())
+
+    def record_result(self, match_id, winner, scores=None):
+        self.execute(lambda t: t.decide_record_result(match_id, winner, scores))
+        return dict(self.tournament.match(match_id))
+
+    def cancel(self):
+        self.execute(lambda t: t.decide_cancel())
+
+    def archive(self):
+        self.execute(lambda t: t.decide_archive())

@@ -1,0 +1,61 @@
+"""The tournament's event log in the database: load it all, append a command's events atomically."""
+import json
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+
+from shared import events
+from shared.db.tables import tournament_events, tournaments
+from shared.feeds import append_announcement
+
+
+class WriterConflict(Exception):
+    """Another process appended to this tournament's log: we are not its single writer any more."""
+
+
+class EventLog:
+    def __init__(self, engine, tournament_id):
+        self.engine = engine
+        self.tournament_id = tournament_id
+
+    def load(self):
+        """Every stored event of the tournament, oldest first, as dicts."""
+        query = (sa.select(tournament_events.c.payload)
+                 .where(tournament_events.c.tournament_id == self.tournament_id)
+                 .order_by(tournament_events.c.seq))
+        with self.engine.connect() as conn:
+            result = conn.execution_options(stream_results=True, yield_per=2000).execute(query)
+            for (payload,) in result:
+                yield json.loads(payload)
+
+    def registry_row(self):
+        """The tournament's registry entry, or None."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(tournaments).where(tournaments.c.id == self.tournament_id)).first()
+        return dict(row._mapping) if row else None
+
+    def append(self, after_seq, new_events, announcements=()):
+        """Store `new_events` as seq after_seq+1.. and the announcements, in one transaction.
+
+        Returns ([(seq, text)] of the events, [(seq, text)] of the announcements).
+        :raise WriterConflict: when one of those seqs is already taken.
+        """
+        now = datetime.now(timezone.utc)
+        stored, announced = [], []
+        rows = []
+        for offset, event in enumerate(new_events, start=1):
+            event["seq"] = after_seq + offset
+            text = events.encode(event)
+            stored.append((event["seq"], text))
+            rows.append({"tournament_id": self.tournament_id, "seq": event["seq"], "type": event["type"],
+                         "payload": text, "created_at": now})
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(sa.insert(tournament_events), rows)
+                for announcement in announcements:
+                    announced.append(append_announcement(conn, announcement))
+        except sa.exc.IntegrityError as exc:
+            for event in new_events:
+                event.pop("seq", None)
+            raise WriterConflict(str(exc.orig)) from None
+        return stored, announced
