@@ -49,6 +49,8 @@ def _die_with_parent():
 
 def port_is_free(host, port):
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # Servers rebind over TIME_WAIT leftovers (SO_REUSEADDR), so only a listener makes it taken.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError:

@@ -63,7 +63,7 @@ def decode(text):
         event = json.loads(text)
     except (TypeError, ValueError) as exc:
         raise MalformedEvent(f"not JSON: {exc}") from None
-    if not isinstance(event, dict) or event.get("type") not in EVENT_TYPES:
+    if not isinstance(event, dict) or not isinstance(event.get("type"), str) or event["type"] not in EVENT_TYPES:
         raise MalformedEvent("not an event object of a known type")
     if not isinstance(event.get("seq"), int) or isinstance(event.get("seq"), bool):
         raise MalformedEvent("event without an integer seq")
@@ -104,7 +104,7 @@ class Channels:
 
     def tournament_id_of(self, channel):
         """The tournament id in a `tournament:{id}:events` channel name, else None."""
-        prefix = f"{self.namespace}tournament:"
-        if channel.startswith(prefix) and channel.endswith(":events"):
-            return channel[len(prefix):-len(":events")]
+        prefix, suffix = f"{self.namespace}tournament:", ":events"
+        if channel.startswith(prefix) and channel.endswith(suffix) and len(channel) > len(prefix) + len(suffix):
+            return channel[len(prefix):-len(suffix)]
         return None

@@ -1,0 +1,111 @@
+"""Fixtures on the real PostgreSQL and Redis: a database per test run, a Redis namespace per run.
+
+TEST_DATABASE_URL points at a maintenance database (default: the local `test`); each run creates
+its own database next to it and drops it at the end.
+"""
+import os
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from shared.db.engine import migrate
+from tests.support.api import Api
+from tests.support.processes import Proc, free_port, wait_http
+
+MAINTENANCE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture(scope="session")
+def run_id():
+    return uuid.uuid4().hex[:10]
+
+
+@pytest.fixture(scope="session")
+def database_url(run_id):
+    name = f"test_platform_{run_id}"
+    admin = sa.create_engine(MAINTENANCE_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = sa.engine.make_url(MAINTENANCE_URL).set(database=name).render_as_string(hide_password=False)
+    migrate(url)
+    yield url
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def redis_namespace(run_id):
+    return f"test-{run_id}:"
+
+
+@pytest.fixture(scope="session")
+def platform_env(database_url, redis_namespace, tmp_path_factory):
+    """Environment for the platform's processes in this run."""
+    return {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": REDIS_URL,
+        "REDIS_NAMESPACE": redis_namespace,
+        "INSTANCE_PATH": str(tmp_path_factory.mktemp("instance")),
+        "SSE_HEARTBEAT_SECONDS": "2",
+    }
+
+
+@pytest.fixture
+def app(platform_env, tmp_path):
+    """The orchestrator in this process, on the run's database and Redis namespace."""
+    from orchestrator import create_app
+
+    app = create_app({
+        "DATABASE_URL": platform_env["DATABASE_URL"], "REDIS_URL": REDIS_URL,
+        "REDIS_NAMESPACE": platform_env["REDIS_NAMESPACE"], "TESTING": True,
+        "START_SERVERS_ON_BOOT": False, "SSE_HEARTBEAT_SECONDS": 1.0,
+    })
+    app.extensions["spawner"].env["INSTANCE_PATH"] = str(tmp_path)
+    yield app
+    app.extensions["redis_relay"].stop()
+    app.extensions["spawner"].stop_all()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def _orchestrator_env(platform_env, ports, **extra):
+    return {**platform_env, "TOURNAMENT_PORTS": f"{ports[0]}-{ports[1]}", **extra}
+
+
+@pytest.fixture
+def start_orchestrator(platform_env, tmp_path):
+    """Start `run.py orchestrator` processes on free ports; all are stopped after the test."""
+    started = []
+
+    def start(port_range=None, **env):
+        port = free_port()
+        if port_range is None:
+            low = 20000 + (os.getpid() * 37 + len(started) * 101) % 20000
+            port_range = (low, low + 50)
+        proc = Proc(["orchestrator", "--port", str(port)], _orchestrator_env(platform_env, port_range, **env),
+                    str(tmp_path / f"orchestrator-{len(started)}.log"))
+        started.append(proc)
+        wait_http(f"http://127.0.0.1:{port}/healthz", process=proc.process)
+        proc.url = f"http://127.0.0.1:{port}"
+        proc.api = Api(proc.url)
+        return proc
+
+    yield start
+    for proc in started:
+        proc.stop()
+
+
+@pytest.fixture
+def orchestrator(start_orchestrator):
+    return start_orchestrator()
+
+
+@pytest.fixture
+def api(orchestrator):
+    return orchestrator.api

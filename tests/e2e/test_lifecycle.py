@@ -1,0 +1,114 @@
+"""One tournament from creation to archive through the real orchestrator and its spawned server."""
+from tests.e2e.helpers import server_of
+from tests.support.api import ok, play_round
+from tests.support.processes import pid_alive, port_is_free, wait_until
+from tests.support.sse import SSEClient
+
+EXPECTED_TYPES = (
+    ["tournament_published", "state_changed"] + ["team_registered"] * 8
+    + ["state_changed", "round_advanced"] + ["match_result"] * 4 + ["round_advanced"]
+    + ["match_result"] * 2 + ["round_advanced", "match_result", "state_changed", "tournament_completed",
+                              "state_changed"]
+)
+
+
+def test_a_tournament_runs_from_draft_to_archive_and_viewers_miss_nothing(api, orchestrator, database_url):
+    tournament = ok(api.post("/api/v1/tournaments", {"name": "Winter Open", "game": "chess", "max_teams": 8}), 201)
+    tid, gateway = tournament["id"], f"/t/{tournament['id']}"
+    assert tournament["state"] == "DRAFT" and tournament["endpoint"] is None
+
+    viewer = SSEClient(api.url(f"/api/v1/events/tournaments/{tid}"))
+    announcements = SSEClient(api.url("/api/v1/events/global"))
+    assert viewer.status_code == 200
+    assert viewer.headers["Content-Type"].startswith("text/event-stream")
+    assert viewer.headers["X-Accel-Buffering"] == "no"
+
+    published = ok(api.post(f"/api/v1/tournaments/{tid}/publish"))
+    assert published["state"] == "REGISTRATION" and published["endpoint"] == f"/t/{tid}/"
+    pid, host, port = server_of(database_url, tid)
+    assert pid_alive(pid)
+
+    teams = [ok(api.post(f"{gateway}/api/teams", {"name": f"Team {n}"}), 201) for n in range(1, 9)]
+    assert [t["name"] for t in ok(api.get(f"/api/v1/tournaments/{tid}/teams"))["items"]] == \
+        [f"Team {n}" for n in range(1, 9)]
+
+    # A second viewer follows for a while, drops, and resumes with Last-Event-ID.
+    resumer = SSEClient(api.url(f"/api/v1/events/tournaments/{tid}"), last_event_id=0)
+    first_part = resumer.collect(10)
+    resumer.close()
+
+    state = ok(api.post(f"{gateway}/api/start"))
+    assert state["state"] == "ACTIVE" and state["round"] == 1
+    first_round = ok(api.get(f"{gateway}/api/matches"))["items"]
+    seeds = {t["id"]: n for n, t in enumerate(teams, start=1)}
+    assert [(seeds[m["team1_id"]], seeds[m["team2_id"]]) for m in first_round] == [(1, 8), (4, 5), (2, 7), (3, 6)]
+
+    play_round(api, tid)
+    play_round(api, tid)
+    play_round(api, tid)
+    final_state = ok(api.get(f"{gateway}/api/state"))
+    assert final_state["state"] == "COMPLETED" and final_state["champion"] == teams[0]["id"]
+    standings = ok(api.get(f"{gateway}/api/standings"))["items"]
+    assert [row["rank"] for row in standings] == [1, 2, 3, 3, 5, 5, 5, 5]
+    assert standings[0]["team_id"] == teams[0]["id"]
+
+    # The registry mirrors the state before the viewer hears of it.
+    events = viewer.until(lambda e: e["event"] == "tournament_completed")
+    assert ok(api.get(f"/api/v1/tournaments/{tid}"))["state"] == "COMPLETED"
+
+    archived = ok(api.post(f"/api/v1/tournaments/{tid}/archive"))
+    assert archived["state"] == "ARCHIVED" and archived["endpoint"] is None
+    events += viewer.until(lambda e: e["data"].get("to_state") == "ARCHIVED")
+
+    assert [e["event"] for e in events] == EXPECTED_TYPES
+    assert [e["id"] for e in events] == list(range(1, len(EXPECTED_TYPES) + 1))
+    assert all(e["data"]["seq"] == e["id"] and e["data"]["tournament_id"] == tid for e in events)
+    results = [e["data"] for e in events if e["event"] == "match_result"]
+    assert all(r["winner"] == r["team1_id"] for r in results)
+
+    missed = SSEClient(api.url(f"/api/v1/events/tournaments/{tid}"), last_event_id=first_part[-1]["id"])
+    rest = missed.collect(len(EXPECTED_TYPES) - 10)
+    assert [e["id"] for e in first_part + rest] == [e["id"] for e in events]
+    assert missed.drain(wait=1.0) == []
+    for client in (viewer, missed):
+        client.close()
+
+    mine = [e for e in announcements.until(lambda e: e["event"] == "champion_announced"
+                                           and e["data"]["tournament_id"] == tid)
+            if e["data"].get("tournament_id") == tid]
+    assert [e["event"] for e in mine] == ["tournament_announced", "champion_announced"]
+    assert mine[1]["data"]["champion_name"] == "Team 1"
+    announcements.close()
+
+    assert wait_until(lambda: not pid_alive(pid), timeout=10), "the archived tournament's server still runs"
+    assert wait_until(lambda: port_is_free(port), timeout=5)
+    refused = api.post(f"{gateway}/api/teams", {"name": "Late"})
+    assert refused.status_code == 503 and refused.json()["error"]["code"] == "server_unavailable"
+
+
+def test_cancel_stops_the_server_and_tells_viewers(api, database_url):
+    tournament = ok(api.post("/api/v1/tournaments", {"name": "Short Lived", "game": "go"}), 201)
+    tid = tournament["id"]
+    ok(api.post(f"/api/v1/tournaments/{tid}/publish"))
+    pid, _host, port = server_of(database_url, tid)
+    viewer = SSEClient(api.url(f"/api/v1/events/tournaments/{tid}"))
+    cancelled = ok(api.post(f"/api/v1/tournaments/{tid}/cancel"))
+    assert cancelled["state"] == "CANCELLED"
+    event = viewer.next_event()
+    assert event["data"]["from_state"] == "REGISTRATION" and event["data"]["to_state"] == "CANCELLED"
+    viewer.close()
+    assert wait_until(lambda: not pid_alive(pid)) and wait_until(lambda: port_is_free(port))
+    again = api.post(f"/api/v1/tournaments/{tid}/cancel")
+    assert again.status_code == 409
+    assert again.json()["error"]["message"] == "Can't trigger event cancel from state CANCELLED"
+
+
+def test_stopping_the_orchestrator_leaves_no_tournament_server_behind(start_orchestrator, database_url):
+    orchestrator = start_orchestrator()
+    tid = ok(orchestrator.api.post("/api/v1/tournaments", {"name": "Orphan Check", "game": "go"}), 201)["id"]
+    ok(orchestrator.api.post(f"/api/v1/tournaments/{tid}/publish"))
+    pid, _host, port = server_of(database_url, tid)
+    orchestrator.kill9()
+    # The gunicorn worker notices its master is gone, and the server dies with the worker.
+    assert wait_until(lambda: not pid_alive(pid), timeout=15)
+    assert wait_until(lambda: port_is_free(port), timeout=5)
