@@ -43,9 +43,10 @@ def event_stream(hub, channel, feed, last_event_id, heartbeat_seconds=15.0):
     """
     viewer = hub.join(channel)
     try:
+        # Without Last-Event-ID a viewer follows from the moment it connected.
+        last = feed.head() if last_event_id is None else last_event_id
         # A first byte at once: some proxies hold a response until they see one.
         yield b": connected\n\n"
-        last = feed.head() if last_event_id is None else last_event_id
         last = yield from _backfill(feed, last)
         while not viewer.overflowed:
             try:

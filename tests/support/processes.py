@@ -48,6 +48,7 @@ class Proc:
 
     def __init__(self, args, env, log_path):
         self.log_path = log_path
+        self.env = env
         with open(log_path, "ab") as log:
             self.process = subprocess.Popen([sys.executable, str(ROOT / "run.py"), *args], cwd=ROOT,
                                             env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,

@@ -1,0 +1,103 @@
+"""The SSE stream over a real database feed: overflow, gap fill, duplicates, heartbeats."""
+import threading
+import time
+import uuid
+
+import pytest
+
+from shared import events
+from shared.db.engine import make_engine
+from shared.feeds import TournamentFeed
+from shared.pubsub import FeedHub
+from shared.sse import event_stream
+from tournament_service.store import EventLog
+
+CHANNEL = "test:relay"
+
+
+@pytest.fixture
+def log_and_feed(database_url):
+    engine = make_engine(database_url)
+    tournament_id = "t_" + uuid.uuid4().hex[:10]
+    yield EventLog(engine, tournament_id), TournamentFeed(engine, tournament_id)
+    engine.dispose()
+
+
+def append(log, count, after):
+    """Store `count` events after seq `after`; return their texts by seq."""
+    produced = [events.make_event(events.TEAM_REGISTERED, log.tournament_id, team={"id": f"team_{n}"})
+                for n in range(after + 1, after + count + 1)]
+    stored, _ = log.append(after, produced)
+    return dict(stored)
+
+
+def frame_ids(frames):
+    return [int(f.split(b"\n", 1)[0][4:]) for f in frames if f.startswith(b"id: ")]
+
+
+def test_a_slow_viewer_is_let_go_without_holding_up_the_others(log_and_feed):
+    log, feed = log_and_feed
+    append(log, 1, after=0)
+    hub = FeedHub(queue_size=3)
+    slow = event_stream(hub, CHANNEL, feed, 0, heartbeat_seconds=0.2)
+    fast = event_stream(hub, CHANNEL, feed, 0, heartbeat_seconds=0.2)
+    # Both have joined and read event 1 from the database; the slow one stops reading there.
+    assert [next(slow), next(fast)] == [b": connected\n\n"] * 2
+    assert frame_ids([next(slow), next(fast)]) == [1, 1]
+    fast_frames = []
+
+    def read_fast():
+        for frame in fast:
+            if frame.startswith(b"id: "):
+                fast_frames.append(frame)
+            if len(fast_frames) == 10:
+                return
+
+    reader = threading.Thread(target=read_fast)
+    reader.start()
+    texts = append(log, 10, after=1)
+    for seq in sorted(texts):
+        hub.dispatch(CHANNEL, texts[seq])
+        time.sleep(0.02)  # a steady rate the reading viewer keeps up with
+    reader.join(timeout=10)
+    assert frame_ids(fast_frames) == list(range(2, 12))
+
+    # The slow viewer's queue (3) overflowed: its stream ends instead of growing without bound.
+    assert list(slow) == []
+    resumed = event_stream(hub, CHANNEL, feed, 1, heartbeat_seconds=0.2)
+    replay = [next(resumed) for _ in range(11)]
+    assert frame_ids(replay) == list(range(2, 12))
+    resumed.close()
+    fast.close()
+    assert hub.viewer_count() == 0
+
+
+def test_a_gap_in_live_events_is_filled_from_the_database_and_duplicates_dropped(log_and_feed):
+    log, feed = log_and_feed
+    hub = FeedHub()
+    stream = event_stream(hub, CHANNEL, feed, None, heartbeat_seconds=0.2)
+    next(stream)
+    texts = append(log, 5, after=0)
+    for seq in (1, 2, 2, 5, 4, 1):  # 3 and 4 were lost on the way; 2 and 1 come twice
+        hub.dispatch(CHANNEL, texts[seq])
+    frames = [next(stream) for _ in range(5)]
+    assert frame_ids(frames) == [1, 2, 3, 4, 5]
+    assert next(stream) == b": heartbeat\n\n"  # nothing else: no duplicate of 4 or 1
+    stream.close()
+    assert hub.viewer_count() == 0
+
+
+def test_a_new_viewer_starts_at_the_head_and_a_bad_message_is_ignored(log_and_feed):
+    log, feed = log_and_feed
+    append(log, 3, after=0)
+    hub = FeedHub()
+    stream = event_stream(hub, CHANNEL, feed, None, heartbeat_seconds=0.2)
+    next(stream)
+    hub.dispatch(CHANNEL, "not json")
+    hub.dispatch(CHANNEL, '{"type": ["state_changed"], "seq": 9}')
+    texts = append(log, 1, after=3)
+    hub.dispatch(CHANNEL, texts[4])
+    frame = next(stream)
+    assert frame_ids([frame]) == [4]
+    assert b"event: team_registered\n" in frame and frame.endswith(b"\n\n")
+    stream.close()
