@@ -30,7 +30,8 @@ def ok(response, status=200):
 
 def make_tournament(api, state="DRAFT", teams=8, **fields):
     """A tournament in `state` (DRAFT, REGISTRATION or ACTIVE) with `teams` teams registered."""
-    body = {"name": "Test Cup", "game": "chess", "max_teams": max(teams, 2), "min_teams": 2, **fields}
+    body = {"name": "Test Cup", "game": "chess", "max_teams": max(teams, 2), "min_teams": 2}
+    body.update(fields)
     tournament = ok(api.post("/api/v1/tournaments", body), 201)
     if state == "DRAFT":
         return tournament
