@@ -1,5 +1,6 @@
 """The orchestrator: tournament registry, spawner of tournament servers, gateway and SSE relay."""
 import os
+import threading
 
 from flask import Flask
 
@@ -55,11 +56,16 @@ def create_app(config=None):
 
     init_relay(app, channels)
     if app.config["START_SERVERS_ON_BOOT"]:
-        from orchestrator.services.registry import start_missing_servers
-
-        with app.app_context():
-            start_missing_servers(app.extensions["spawner"])
+        # In the background: the orchestrator answers at once, and each server as soon as it is up.
+        threading.Thread(target=_start_missing_servers, args=(app,), name="boot-servers", daemon=True).start()
     return app
+
+
+def _start_missing_servers(app):
+    from orchestrator.services.registry import start_missing_servers
+
+    with app.app_context():
+        start_missing_servers(app.extensions["spawner"])
 
 
 def _make_spawner(app):

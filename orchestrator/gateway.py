@@ -1,9 +1,12 @@
 """/t/<id>/...: the gateway to each tournament's server, streaming both ways."""
 import requests
-from flask import Blueprint, Response, request, stream_with_context
+from flask import Blueprint, Response, jsonify, request, stream_with_context
 
-from orchestrator.services import registry
+from orchestrator.services import registry, snapshots
 from orchestrator.services.server_client import ServerUnavailable
+from shared import validation as v
+from shared.errors import APIError
+from shared.state_machine import ARCHIVED, CANCELLED
 
 bp = Blueprint("gateway", __name__)
 
@@ -11,6 +14,8 @@ METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 # Hop-by-hop headers belong to one connection and are never forwarded (RFC 9110 7.6.1).
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
               "transfer-encoding", "upgrade", "host", "content-length"}
+ENDED_STATES = (ARCHIVED, CANCELLED)
+MATCH_STATUSES = ("pending", "completed", "bye")
 _session = requests.Session()
 
 
@@ -18,6 +23,8 @@ _session = requests.Session()
 @bp.route("/t/<tournament_id>/<path:path>", methods=METHODS)
 def forward(tournament_id, path):
     tournament = registry.get_tournament(tournament_id)  # 404 for an unknown id
+    if not tournament.endpoint and tournament.state in ENDED_STATES:
+        return _ended_view(tournament, path)
     if not tournament.endpoint:
         raise ServerUnavailable(tournament_id, f"it is not running (state {tournament.state})")
     headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
@@ -40,3 +47,16 @@ def forward(tournament_id, path):
 
     response_headers = [(k, v) for k, v in upstream.raw.headers.items() if k.lower() not in HOP_BY_HOP]
     return Response(stream_with_context(body()), status=upstream.status_code, headers=response_headers)
+
+
+def _ended_view(tournament, path):
+    """GETs of an archived or cancelled tournament, answered from its final snapshot."""
+    if request.method not in ("GET", "HEAD"):
+        raise APIError(409, "read_only", f"Tournament {tournament.id} is {tournament.state}: it is read-only.")
+    round_no = v.query_int("round", minimum=1, maximum=64)
+    status = v.query_choice("status", MATCH_STATUSES)
+    answer = snapshots.view(tournament.final_snapshot, path, round_no, status) if tournament.final_snapshot else None
+    if answer is None:
+        raise APIError(404, "not_found", f"Tournament {tournament.id} is {tournament.state}; "
+                                         f"only {', '.join(snapshots.READ_ONLY_PATHS)} can be read.")
+    return jsonify(answer)

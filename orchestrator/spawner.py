@@ -4,7 +4,6 @@ A spawned server gets a free port from the configured range, its own log file, a
 orchestrator worker that started it (PR_SET_PDEATHSIG), so a crashed orchestrator leaves no orphan.
 """
 import atexit
-import ctypes
 import logging
 import os
 import signal
@@ -19,10 +18,11 @@ from pathlib import Path
 import psutil
 import requests
 
+from shared.processes import die_with_parent
+
 log = logging.getLogger(__name__)
 
 RUN_PY = str(Path(__file__).resolve().parent.parent / "run.py")
-_PR_SET_PDEATHSIG = 1
 
 
 class SpawnError(Exception):
@@ -39,12 +39,6 @@ class ServerHandle:
     @property
     def endpoint(self):
         return f"{self.host}:{self.port}"
-
-
-def _die_with_parent():
-    # Runs in the child between fork and exec.
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def port_is_free(host, port):
@@ -102,7 +96,7 @@ class SubprocessSpawner:
                 [sys.executable, RUN_PY, "tournament", "--id", tournament_id,
                  "--host", self.host, "--port", str(port)],
                 env={**os.environ, **self.env}, stdout=output, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent, close_fds=True,
+                stdin=subprocess.DEVNULL, preexec_fn=die_with_parent, close_fds=True,
             )
 
     def _wait_ready(self, handle, process):

@@ -65,8 +65,14 @@ def app(platform_env, tmp_path):
     })
     app.extensions["spawner"].env["INSTANCE_PATH"] = str(tmp_path)
     yield app
+    from orchestrator.extensions import db
+
     app.extensions["redis_relay"].stop()
     app.extensions["spawner"].stop_all()
+    # Each app has its own engine; idle pooled connections would pile up over a run until
+    # PostgreSQL refuses new clients.
+    with app.app_context():
+        db.engine.dispose()
 
 
 @pytest.fixture

@@ -1,10 +1,9 @@
 """/api/v1/tournaments: the registry and the lifecycle commands."""
 from flask import Blueprint, current_app, jsonify, request
 
-from orchestrator.services import registry, server_client
+from orchestrator.services import registry, server_client, snapshots
 from shared import state_machine as sm
 from shared import validation as v
-from shared.errors import APIError
 
 bp = Blueprint("tournaments", __name__, url_prefix="/api/v1/tournaments")
 
@@ -24,24 +23,11 @@ def spawner():
     return current_app.extensions["spawner"]
 
 
-def _query_int(name, default, minimum, maximum):
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or not minimum <= int(raw) <= maximum:
-        raise APIError(400, "invalid_input", "The query has invalid parameters.",
-                       {name: f"must be an integer from {minimum} to {maximum}"})
-    return int(raw)
-
-
 @bp.get("")
 def list_tournaments():
-    state = request.args.get("state")
-    if state is not None and state not in sm.STATES:
-        raise APIError(400, "invalid_input", "The query has invalid parameters.",
-                       {"state": "must be one of " + ", ".join(sm.STATES)})
-    limit = _query_int("limit", 20, 1, 100)
-    page, next_cursor = registry.list_tournaments(state, request.args.get("game"), limit,
+    state = v.query_choice("state", sm.STATES)
+    limit = v.query_int("limit", 20, 1, 100)
+    page, next_cursor = registry.list_tournaments(state, v.query_string("game", 50), limit,
                                                   request.args.get("cursor"))
     return jsonify({"items": [t.to_dict() for t in page], "next_cursor": next_cursor})
 
@@ -98,6 +84,9 @@ def list_teams(tournament_id):
     tournament = registry.get_tournament(tournament_id)
     if tournament.state == sm.DRAFT:
         return jsonify({"items": []})
+    if tournament.state not in sm.SERVED_STATES:
+        ended = snapshots.view(tournament.final_snapshot, "api/teams") if tournament.final_snapshot else None
+        return jsonify(ended or {"items": []})
     return jsonify(server_client.query(_served_endpoint(tournament_id, "view"), tournament_id, "/api/teams"))
 
 

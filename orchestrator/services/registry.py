@@ -10,11 +10,12 @@ import sqlalchemy as sa
 
 from orchestrator.extensions import db
 from orchestrator.models import Tournament
-from orchestrator.services import server_client
+from orchestrator.services import server_client, snapshots
 from orchestrator.spawner import SpawnError
 from shared import state_machine as sm
 from shared.db.tables import tournament_events, tournaments
 from shared.errors import APIError
+from shared.validation import is_identifier
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,8 @@ def get_tournament(tournament_id, lock=False):
 
     :raise 404: for an unknown id.
     """
+    if not is_identifier(tournament_id):
+        raise APIError(404, "tournament_not_found", "No such tournament.")
     query = sa.select(Tournament).where(Tournament.id == tournament_id)
     if lock:
         query = query.with_for_update()
@@ -172,6 +175,11 @@ def _end_tournament(tournament_id, action, spawner):
         # The server holds the true state; the mirror may lag a moment behind it.
         endpoint = ensure_server(tournament, spawner)
         summary = server_client.command(endpoint, tournament_id, f"/api/{action}")
+        try:
+            tournament.final_snapshot = snapshots.capture(endpoint, tournament_id, summary)
+        except APIError as exc:
+            # The change is already in the log; a missing read-only view must not undo it.
+            log.error("no final snapshot of %s: %s", tournament_id, exc.message)
         spawner.stop(tournament_id, tournament.server_pid)
         tournament.state = summary["state"]
         tournament.endpoint = tournament.server_pid = None

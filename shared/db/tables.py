@@ -28,6 +28,8 @@ tournaments = sa.Table(
     # Where its server answers (host:port) and which process it is; null when none runs.
     sa.Column("endpoint", sa.String(100)),
     sa.Column("server_pid", sa.Integer),
+    # ARCHIVED/CANCELLED: the server's read models as they were when it stopped (JSON).
+    sa.Column("final_snapshot", sa.Text),
     sa.Index("ix_tournaments_state_created", "state", "created_at", "id"),
     sa.Index("ix_tournaments_created", "created_at", "id"),
 )

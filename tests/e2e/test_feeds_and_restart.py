@@ -38,6 +38,8 @@ def test_a_restarted_orchestrator_brings_its_tournaments_back(start_orchestrator
     assert wait_until(lambda: not pid_alive(old_pid), timeout=15)
 
     second = start_orchestrator()
+    # Servers are started in the background after boot; the orchestrator answers meanwhile.
+    assert wait_until(lambda: second.api.get(f"/t/{tid}/api/state").status_code == 200, timeout=30)
     state = ok(second.api.get(f"/t/{tid}/api/state"))
     assert state["state"] == "ACTIVE" and state["teams_count"] == 4 and state["round"] == 1
     new_pid, _host, _port = server_of(database_url, tid)

@@ -82,8 +82,13 @@ def test_a_tournament_runs_from_draft_to_archive_and_viewers_miss_nothing(api, o
 
     assert wait_until(lambda: not pid_alive(pid), timeout=10), "the archived tournament's server still runs"
     assert wait_until(lambda: port_is_free(port), timeout=5)
+    # Viewers still read the final result; nobody can change it.
+    assert ok(api.get(f"{gateway}/api/standings"))["items"] == standings
+    assert ok(api.get(f"{gateway}/api/state"))["state"] == "ARCHIVED"
+    assert len(ok(api.get(f"{gateway}/api/matches", params={"status": "completed"}))["items"]) == 7
+    assert ok(api.get(f"{gateway}/api/matches"))["items"][0]["id"] == "r3_match_1"
     refused = api.post(f"{gateway}/api/teams", {"name": "Late"})
-    assert refused.status_code == 503 and refused.json()["error"]["code"] == "server_unavailable"
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "read_only"
 
 
 def test_cancel_stops_the_server_and_tells_viewers(api, database_url):
@@ -98,6 +103,8 @@ def test_cancel_stops_the_server_and_tells_viewers(api, database_url):
     assert event["data"]["from_state"] == "REGISTRATION" and event["data"]["to_state"] == "CANCELLED"
     viewer.close()
     assert wait_until(lambda: not pid_alive(pid)) and wait_until(lambda: port_is_free(port))
+    assert ok(api.get(f"/api/v1/tournaments/{tid}/teams")) == {"items": []}
+    assert ok(api.get(f"/t/{tid}/api/state"))["state"] == "CANCELLED"
     again = api.post(f"/api/v1/tournaments/{tid}/cancel")
     assert again.status_code == 409
     assert again.json()["error"]["message"] == "Can't trigger event cancel from state CANCELLED"
