@@ -73,17 +73,8 @@ def start():
 
 @bp.get("/matches")
 def list_matches():
-    round_no = request.args.get("round")
-    status = request.args.get("status")
-    fields = {}
-    if round_no is not None:
-        if not round_no.isdigit() or int(round_no) < 1:
-            fields["round"] = "must be a positive integer"
-        round_no = int(round_no) if round_no.isdigit() else None
-    if status is not None and status not in (PENDING, COMPLETED, BYE):
-        fields["status"] = f"must be one of {PENDING}, {COMPLETED}, {BYE}"
-    if fields:
-        raise APIError(400, "invalid_input", "The query has invalid parameters.", fields)
+    round_no = v.query_int("round", minimum=1, maximum=64)
+    status = v.query_choice("status", (PENDING, COMPLETED, BYE))
     return jsonify({"items": server().tournament.match_list(round_no, status)})
 
 
