@@ -9,7 +9,7 @@ from shared.config import settings_from_env
 from shared.db.engine import engine_options, migrate
 from shared.errors import register_error_handlers
 from shared.events import Channels
-from shared.redis_client import embedded_redis_url
+from shared.redis_client import connect, embedded_redis_url
 
 
 def _settings(environ, instance_path):
@@ -37,6 +37,9 @@ def create_app(config=None):
 
     migrate(app.config["DATABASE_URL"])
     db.init_app(app)
+    # Readiness must answer quickly when Redis is away, so its probe gives up after a second.
+    app.extensions["readiness_redis"] = connect(app.config["REDIS_URL"], socket_timeout=1,
+                                                socket_connect_timeout=1)
     channels = Channels(app.config["REDIS_NAMESPACE"])
     app.extensions["channels"] = channels
     with app.app_context():

@@ -4,7 +4,6 @@ from flask import Blueprint, current_app, jsonify
 
 from orchestrator.extensions import db
 from shared.pubsub import REDIS_DOWN
-from shared.redis_client import connect
 
 bp = Blueprint("health", __name__)
 
@@ -24,7 +23,7 @@ def readyz():
         db.session.rollback()
         checks["database"] = f"unreachable: {type(exc).__name__}"
     try:
-        connect(current_app.config["REDIS_URL"], socket_timeout=1, socket_connect_timeout=1).ping()
+        current_app.extensions["readiness_redis"].ping()
         checks["redis"] = "ok"
     except REDIS_DOWN as exc:
         checks["redis"] = f"unreachable: {type(exc).__name__}"
