@@ -22,26 +22,9 @@ def serve_tournament(args):
     from gevent import monkey
 
     monkey.patch_all()
-    import os
-    import signal
+    from tournament_service.serve import serve
 
-    import gevent
-    from gevent.pywsgi import WSGIServer
-
-    os.environ["TOURNAMENT_ID"] = args.tournament_id
-    from tournament_service import create_app
-
-    app = create_app()
-    http = WSGIServer((args.host, args.port), app, log=None)
-
-    def stop(*_):
-        # Finish in-flight requests, then let the publisher drain before exiting.
-        http.stop(timeout=5)
-        app.extensions["tournament_server"].publisher.close()
-
-    gevent.signal_handler(signal.SIGTERM, stop)
-    gevent.signal_handler(signal.SIGINT, stop)
-    http.serve_forever()
+    serve(args.tournament_id, args.host, args.port)
 
 
 def serve_orchestrator(args):

@@ -1,0 +1,208 @@
+"""What the benchmarks share: a fresh platform of real processes, the machine header, process figures.
+
+`Platform` creates its own PostgreSQL database and Redis namespace, starts `run.py orchestrator` on a
+free port with its own TOURNAMENT_PORTS range, and tears all of it down again (orchestrator SIGTERM,
+which stops the tournament servers it spawned; database dropped; namespace keys deleted).
+"""
+import datetime
+import json
+import os
+import platform
+import random
+import resource
+import shutil
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+import psutil
+import redis
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.support.api import Api, ok  # noqa: E402,F401  (re-exported for the scripts)
+from tests.support.processes import Proc, free_port, port_is_free, wait_http  # noqa: E402
+
+MAINTENANCE_URL = "postgresql://postgres@127.0.0.1:5432/test"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+REDIS_PORT = 6379
+RESULTS_DIR = ROOT / "bench" / "results"
+
+
+def raise_fd_limit():
+    """Soft RLIMIT_NOFILE up to the hard limit; processes started afterwards inherit it."""
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
+
+
+def machine():
+    return {"cores": os.cpu_count(), "physical_cores": psutil.cpu_count(logical=False),
+            "ram_gib": round(psutil.virtual_memory().total / 2**30, 1), "python": platform.python_version(),
+            "platform": platform.platform(),
+            "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds")}
+
+
+def print_header(title, params):
+    info = machine()
+    print(f"== {title}")
+    print(f"machine: {info['cores']} cores ({info['physical_cores']} physical), {info['ram_gib']} GiB RAM, "
+          f"Python {info['python']}, {info['platform']}, {info['date']}")
+    print("parameters: " + ", ".join(f"{k}={v}" for k, v in params.items()), flush=True)
+    return info
+
+
+def write_results(name, data):
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"{name}.json"
+    path.write_text(json.dumps(data, indent=2) + "\n")
+    print(f"results written to {path}")
+
+
+def percentiles(values):
+    """{p50, p99, max, mean} of `values` (nearest rank), or Nones when empty."""
+    if not values:
+        return {"p50": None, "p99": None, "max": None, "mean": None, "n": 0}
+    ordered = sorted(values)
+
+    def rank(p):
+        return ordered[min(len(ordered) - 1, max(0, int(round(p / 100 * len(ordered))) - 1))]
+    return {"p50": rank(50), "p99": rank(99), "max": ordered[-1], "mean": sum(ordered) / len(ordered),
+            "n": len(ordered)}
+
+
+def _free_range(size, attempts=50):
+    for _ in range(attempts):
+        low = random.randrange(20000, 30000 - size)
+        if all(port_is_free(port) for port in range(low, low + size)):
+            return low, low + size - 1
+    raise RuntimeError(f"no free range of {size} ports in 20000-30000")
+
+
+class Platform:
+    """A fresh database + Redis namespace + orchestrator; use as a context manager."""
+
+    def __init__(self, name, port_count=50, env=None):
+        self.name, self.port_count, self.extra_env = name, port_count, env or {}
+        self.proc = self.admin = self.db_name = None
+
+    def __enter__(self):
+        run_id = uuid.uuid4().hex[:10]
+        self.namespace = f"bench-{run_id}:"
+        self.db_name = f"bench_{run_id}"
+        self.admin = sa.create_engine(MAINTENANCE_URL, isolation_level="AUTOCOMMIT")
+        with self.admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{self.db_name}"')
+        self.database_url = (sa.engine.make_url(MAINTENANCE_URL).set(database=self.db_name)
+                             .render_as_string(hide_password=False))
+        self.instance = tempfile.mkdtemp(prefix=f"bench-{self.name}-")
+        self.ports = _free_range(self.port_count)
+        port = free_port()
+        env = {"DATABASE_URL": self.database_url, "REDIS_URL": REDIS_URL, "REDIS_NAMESPACE": self.namespace,
+               "INSTANCE_PATH": self.instance, "TOURNAMENT_PORTS": "%d-%d" % self.ports, **self.extra_env}
+        self.proc = Proc(["orchestrator", "--port", str(port)], env, os.path.join(self.instance, "orchestrator.log"))
+        self.url = f"http://127.0.0.1:{port}"
+        self.port = port
+        wait_http(self.url + "/healthz", timeout=60, process=self.proc.process)
+        self.api = Api(self.url)
+        self.engine = sa.create_engine(self.database_url, pool_size=1)
+        return self
+
+    def __exit__(self, exc_type, *_):
+        try:
+            if self.proc is not None:
+                leftovers = [p for p in self.processes(servers=True) if p.pid != self.proc.pid]
+                self.proc.stop(timeout=30)
+                _gone, alive = psutil.wait_procs(leftovers, timeout=10)
+                for p in alive:  # should not happen: the orchestrator stops its servers
+                    print(f"WARNING: process {p.pid} outlived the orchestrator; killing it")
+                    p.kill()
+        finally:
+            if getattr(self, "engine", None) is not None:
+                self.engine.dispose()
+            if self.admin is not None:
+                with self.admin.connect() as conn:
+                    conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
+                self.admin.dispose()
+            client = redis.Redis.from_url(REDIS_URL)
+            keys = list(client.scan_iter(match=self.namespace + "*", count=1000))
+            if keys:
+                client.delete(*keys)
+            client.close()
+            if exc_type is None:
+                shutil.rmtree(self.instance, ignore_errors=True)
+            else:
+                print(f"logs kept in {self.instance}")
+
+    def processes(self, servers=False):
+        """The gunicorn master and its worker(s); with `servers`, the tournament servers too."""
+        try:
+            master = psutil.Process(self.proc.pid)
+            found = [master]
+            for child in master.children(recursive=True):
+                try:
+                    if servers or "tournament" not in child.cmdline():
+                        found.append(child)
+                except psutil.NoSuchProcess:
+                    pass
+            return found
+        except psutil.NoSuchProcess:
+            return []
+
+    def cpu_seconds(self):
+        total = 0.0
+        for p in self.processes():
+            try:
+                times = p.cpu_times()
+                total += times.user + times.system
+            except psutil.NoSuchProcess:
+                pass
+        return total
+
+    def peak_rss_mib(self):
+        """{pid: VmHWM in MiB} for master and worker(s): the kernel's own peak-RSS record."""
+        peaks = {}
+        for p in self.processes():
+            with open(f"/proc/{p.pid}/status") as status:
+                for line in status:
+                    if line.startswith("VmHWM:"):
+                        peaks[p.pid] = round(int(line.split()[1]) / 1024, 1)
+        return peaks
+
+    def redis_connections(self):
+        """Redis client connections held by the orchestrator's processes (sockets to port 6379),
+        cross-checked against Redis's CLIENT LIST: (owned by the processes, also seen by Redis)."""
+        ports = set()
+        for p in self.processes():
+            for conn in p.net_connections(kind="tcp"):
+                if conn.raddr and conn.raddr.port == REDIS_PORT and conn.status == psutil.CONN_ESTABLISHED:
+                    ports.add(conn.laddr.port)
+        client = redis.Redis.from_url(REDIS_URL)
+        seen = {int(c["addr"].rsplit(":", 1)[1]) for c in client.client_list()}
+        client.close()
+        return len(ports), len(ports & seen)
+
+    def head_seq(self, tournament_id):
+        with self.engine.connect() as conn:
+            return conn.exec_driver_sql("SELECT coalesce(max(seq), 0) FROM tournament_events "
+                                        "WHERE tournament_id = %(t)s", {"t": tournament_id}).scalar()
+
+    def events(self, tournament_id):
+        """[(seq, type, payload)] of the tournament's event log."""
+        with self.engine.connect() as conn:
+            return [tuple(r) for r in conn.exec_driver_sql(
+                "SELECT seq, type, payload FROM tournament_events WHERE tournament_id = %(t)s ORDER BY seq",
+                {"t": tournament_id})]
+
+    def log_problems(self, limit=10):
+        """Lines of the orchestrator's and servers' logs that look like trouble (ERROR, WARNING, Traceback)."""
+        found = []
+        for path in [Path(self.instance, "orchestrator.log"), *Path(self.instance, "logs").glob("*.log")]:
+            for line in path.read_text(errors="replace").splitlines():
+                if any(word in line for word in ("ERROR", "WARNING", "Traceback", "CRITICAL")):
+                    found.append(f"{path.name}: {line.strip()[:300]}")
+        return found[:limit] + ([f"... {len(found) - limit} more"] if len(found) > limit else [])

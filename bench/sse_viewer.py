@@ -1,0 +1,91 @@
+"""A cheap SSE viewer for the benchmarks: one raw socket, HTTP/1.1 with chunked decoding, SSE parsing.
+
+Meant for gevent (the importing script calls monkey.patch_all() first): thousands of these run as
+greenlets in one process.
+"""
+import json
+import socket
+import time
+
+
+class Viewer:
+    """One SSE client on a raw socket; records (id, type, receive time) of every event."""
+
+    def __init__(self, port, path):
+        self.port, self.path = port, path
+        self.events = []  # (id, type, monotonic receive time)
+        self.status = self.error = None
+        self.connected = False  # the ": connected" comment arrived
+        self.bad_data = 0  # data: not JSON, or its seq differs from id:
+
+    def run(self):
+        try:
+            sock = socket.create_connection(("127.0.0.1", self.port), timeout=60)
+            sock.sendall(f"GET {self.path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n"
+                         "Accept: text/event-stream\r\n\r\n".encode())
+            buf = b""
+            while b"\r\n\r\n" not in buf:
+                data = sock.recv(65536)
+                if not data:
+                    raise EOFError("closed before the response headers")
+                buf += data
+            head, raw = buf.split(b"\r\n\r\n", 1)
+            self.status = int(head.split(b" ", 2)[1])
+            if self.status != 200:
+                self.error = f"HTTP {self.status}"
+                return
+            chunked = b"transfer-encoding: chunked" in head.lower()
+            sock.settimeout(None)  # the bench ends viewers itself (gevent.killall)
+            body = b""
+            while True:
+                now = time.monotonic()
+                if chunked:
+                    payload, raw = dechunk(raw)
+                    body += payload
+                else:
+                    body, raw = body + raw, b""
+                *frames, body = body.split(b"\n\n")
+                for frame in frames:
+                    self.frame(frame, now)
+                data = sock.recv(65536)
+                if not data:
+                    raise EOFError("the server closed the stream")
+                raw += data
+        except Exception as exc:  # a viewer must report, never kill the bench
+            self.error = f"{type(exc).__name__}: {exc}"
+
+    def frame(self, frame, now):
+        fields = {}
+        for line in frame.split(b"\n"):
+            if line.startswith(b":"):
+                self.connected = self.connected or line.startswith(b": connected")
+                continue
+            name, _, value = line.partition(b":")
+            fields[name] = value[1:] if value.startswith(b" ") else value
+        if b"data" not in fields:
+            return
+        seq = int(fields[b"id"])
+        try:
+            if json.loads(fields[b"data"])["seq"] != seq:
+                self.bad_data += 1
+        except (ValueError, KeyError):
+            self.bad_data += 1
+        self.events.append((seq, fields.get(b"event", b"").decode(), now))
+
+
+def dechunk(raw):
+    """(the payload of the complete chunks in `raw`, the incomplete rest)."""
+    out = []
+    while True:
+        eol = raw.find(b"\r\n")
+        if eol < 0:
+            break
+        size = int(raw[:eol].split(b";")[0], 16)
+        if size == 0:
+            raise EOFError("the server ended the chunked body")
+        end = eol + 2 + size
+        if len(raw) < end + 2:
+            break
+        out.append(raw[eol + 2:end])
+        raw = raw[end + 2:]
+    return b"".join(out), raw
