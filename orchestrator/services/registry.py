@@ -27,6 +27,9 @@ SUPPORTED_FORMATS = ("single_elimination",)
 _STATE_RANK = {sm.DRAFT: 0, sm.REGISTRATION: 1, sm.ACTIVE: 2, sm.COMPLETED: 3, sm.ARCHIVED: 4, sm.CANCELLED: 4}
 
 
+_ENDS_IN = {"cancel": sm.CANCELLED, "archive": sm.ARCHIVED}
+
+
 def _now():
     return datetime.now(timezone.utc)
 
@@ -174,7 +177,13 @@ def _end_tournament(tournament_id, action, spawner):
     else:
         # The server holds the true state; the mirror may lag a moment behind it.
         endpoint = ensure_server(tournament, spawner)
-        summary = server_client.command(endpoint, tournament_id, f"/api/{action}")
+        try:
+            summary = server_client.command(endpoint, tournament_id, f"/api/{action}")
+        except APIError as exc:
+            # Already done on the server (we died before recording it here): finish the job.
+            if exc.code != "illegal_state" or (exc.fields or {}).get("state") != _ENDS_IN[action]:
+                raise
+            summary = server_client.query(endpoint, tournament_id, "/api/state")
         try:
             tournament.final_snapshot = snapshots.capture(endpoint, tournament_id, summary)
         except APIError as exc:

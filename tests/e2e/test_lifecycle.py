@@ -1,4 +1,6 @@
 """One tournament from creation to archive through the real orchestrator and its spawned server."""
+import requests
+
 from tests.e2e.helpers import server_of
 from tests.support.api import ok, play_round
 from tests.support.processes import pid_alive, port_is_free, wait_until
@@ -119,3 +121,15 @@ def test_stopping_the_orchestrator_leaves_no_tournament_server_behind(start_orch
     # The gunicorn worker notices its master is gone, and the server dies with the worker.
     assert wait_until(lambda: not pid_alive(pid), timeout=15)
     assert wait_until(lambda: port_is_free(port), timeout=5)
+
+
+def test_a_cancel_the_server_recorded_but_the_registry_missed_is_finished_on_retry(api, database_url):
+    tid = ok(api.post("/api/v1/tournaments", {"name": "Half Done", "game": "go"}), 201)["id"]
+    ok(api.post(f"/api/v1/tournaments/{tid}/publish"))
+    pid, host, port = server_of(database_url, tid)
+    # As if the orchestrator died right after its server recorded the cancel.
+    assert requests.post(f"http://{host}:{port}/api/cancel", timeout=10).json()["state"] == "CANCELLED"
+    retried = ok(api.post(f"/api/v1/tournaments/{tid}/cancel"))
+    assert retried["state"] == "CANCELLED" and retried["endpoint"] is None
+    assert wait_until(lambda: not pid_alive(pid))
+    assert ok(api.get(f"/t/{tid}/api/state"))["state"] == "CANCELLED"
