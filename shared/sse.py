@@ -50,22 +50,41 @@ def event_stream(hub, channel, feed, last_event_id, heartbeat_seconds=15.0):
         last = yield from _backfill(feed, last)
         while not viewer.overflowed:
             try:
-                item = viewer.queue.get(timeout=heartbeat_seconds)
+                items = [viewer.queue.get(timeout=heartbeat_seconds)]
             except queue.Empty:
                 yield b": heartbeat\n\n"
                 continue
-            if item is RESYNC:
-                last = yield from _backfill(feed, last)
-                continue
-            seq, frame = item
-            if seq <= last:
-                continue
-            if seq > last + 1:
-                last = yield from _backfill(feed, last, until=seq - 1)
-            yield frame
-            last = seq
+            # Under load several frames wait by the time this viewer runs: one write for all of them.
+            while True:
+                try:
+                    items.append(viewer.queue.get_nowait())
+                except queue.Empty:
+                    break
+            frames = []
+            for item in items:
+                if item is RESYNC:
+                    last = _collect(_backfill(feed, last), frames)
+                    continue
+                seq, frame = item
+                if seq <= last:
+                    continue
+                if seq > last + 1:
+                    last = _collect(_backfill(feed, last, until=seq - 1), frames)
+                frames.append(frame)
+                last = seq
+            if frames:
+                yield b"".join(frames)
     finally:
         hub.leave(viewer)
+
+
+def _collect(frames_then_last, into):
+    """Append a _backfill generator's frames to `into`; return the last seq it reached."""
+    while True:
+        try:
+            into.append(next(frames_then_last))
+        except StopIteration as done:
+            return done.value
 
 
 def _backfill(feed, last, until=None):
