@@ -43,8 +43,10 @@ def event_stream(hub, channel, feed, last_event_id, heartbeat_seconds=15.0):
     """
     viewer = hub.join(channel)
     try:
-        # Without Last-Event-ID a viewer follows from the moment it connected.
-        last = feed.head() if last_event_id is None else last_event_id
+        # Without Last-Event-ID a viewer follows from the moment it connected; an id beyond the
+        # head (remembered from another deployment, or made up) must not hide the events to come.
+        head = feed.head()
+        last = head if last_event_id is None else min(last_event_id, head)
         # A first byte at once: some proxies hold a response until they see one.
         yield b": connected\n\n"
         last = yield from _backfill(feed, last)

@@ -105,3 +105,16 @@ def test_a_new_viewer_starts_at_the_head_and_a_bad_message_is_ignored(log_and_fe
     assert frame_ids([frame]) == [4]
     assert b"event: team_registered\n" in frame and frame.endswith(b"\n\n")
     stream.close()
+
+
+def test_a_last_event_id_beyond_the_head_does_not_hide_new_events(log_and_feed):
+    log, feed = log_and_feed
+    append(log, 2, after=0)
+    hub = FeedHub()
+    stream = event_stream(hub, CHANNEL, feed, 500, heartbeat_seconds=0.2)
+    assert next(stream) == b": connected\n\n"
+    assert next(stream) == b": heartbeat\n\n"
+    texts = append(log, 1, after=2)
+    hub.dispatch(CHANNEL, texts[3])
+    assert frame_ids([next(stream)]) == [3]
+    stream.close()
