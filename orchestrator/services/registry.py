@@ -171,7 +171,8 @@ def ensure_server(tournament, spawner):
 def _end_tournament(tournament_id, action, spawner):
     """Cancel or archive: the server records the change in its log, then it is stopped."""
     tournament = get_tournament(tournament_id)
-    if tournament.state not in sm.SERVED_STATES:
+    # An ended state with an endpoint still recorded is a half-finished end: its server still runs.
+    if tournament.state not in sm.SERVED_STATES and not tournament.endpoint:
         sm.check(action, tournament.state)  # DRAFT cancel passes; ended states raise
         tournament.state = sm.next_state(action, tournament.state)
     else:

@@ -129,6 +129,8 @@ def test_a_cancel_the_server_recorded_but_the_registry_missed_is_finished_on_ret
     pid, host, port = server_of(database_url, tid)
     # As if the orchestrator died right after its server recorded the cancel.
     assert requests.post(f"http://{host}:{port}/api/cancel", timeout=10).json()["state"] == "CANCELLED"
+    # Whether or not the relay has mirrored CANCELLED into the registry yet, the retry finishes it.
+    wait_until(lambda: ok(api.get(f"/api/v1/tournaments/{tid}"))["state"] == "CANCELLED", timeout=3)
     retried = ok(api.post(f"/api/v1/tournaments/{tid}/cancel"))
     assert retried["state"] == "CANCELLED" and retried["endpoint"] is None
     assert wait_until(lambda: not pid_alive(pid))
