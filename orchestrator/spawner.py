@@ -137,10 +137,6 @@ class SubprocessSpawner:
         except requests.RequestException:
             return False
 
-    def running(self, tournament_id):
-        process = self._children.get(tournament_id)
-        return process is not None and process.poll() is None
-
 
 def is_tournament_server(pid, tournament_id):
     """True when `pid` is a live tournament server for `tournament_id` (not a recycled pid)."""

@@ -37,9 +37,6 @@ class Publisher:
             self._pending.append((channel, text, mark))
             self._ready.notify()
 
-    def pending(self):
-        return len(self._pending)
-
     def flush(self, timeout=5.0):
         """Wait until everything queued went out; False if it did not within `timeout`."""
         deadline = time.monotonic() + timeout

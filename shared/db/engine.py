@@ -1,7 +1,6 @@
 """Creating engines and bringing a database's schema to the newest version."""
 import contextlib
 import fcntl
-import os
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -52,8 +51,3 @@ def migrate(url):
                 command.upgrade(config, "head")
     finally:
         engine.dispose()
-
-
-def ensure_sqlite_dir(url):
-    if url.startswith("sqlite:///"):
-        os.makedirs(os.path.dirname(url.split("sqlite:///", 1)[1]) or ".", exist_ok=True)
