@@ -4,11 +4,13 @@ import threading
 
 from flask import Flask
 
-from orchestrator.extensions import db
+from orchestrator.auth import BearerAwareSessionInterface, protect_from_csrf
+from orchestrator.extensions import db, login_manager
 from shared.config import settings_from_env
 from shared.db.engine import engine_options, migrate
 from shared.errors import register_error_handlers
 from shared.events import Channels
+from shared.http import add_security_headers
 from shared.redis_client import connect, embedded_redis_url
 
 
@@ -21,6 +23,13 @@ def _settings(environ, instance_path):
         SPAWN_TIMEOUT=float(environ.get("SPAWN_TIMEOUT", 20)),
         SSE_QUEUE_SIZE=int(environ.get("SSE_QUEUE_SIZE", 1000)),
         START_SERVERS_ON_BOOT=environ.get("START_SERVERS_ON_BOOT", "1") != "0",
+        TOKEN_TTL_SECONDS=int(environ.get("TOKEN_TTL_SECONDS", 30 * 24 * 3600)),
+        AUTH_RATE_LIMIT_PER_CLIENT=environ.get("AUTH_RATE_LIMIT_PER_CLIENT", "30/60"),
+        AUTH_RATE_LIMIT_PER_USERNAME=environ.get("AUTH_RATE_LIMIT_PER_USERNAME", "10/60"),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=environ.get("SESSION_COOKIE_SECURE", "0") == "1",
+        REMEMBER_COOKIE_HTTPONLY=True,
     )
     return settings
 
@@ -37,6 +46,10 @@ def create_app(config=None):
 
     migrate(app.config["DATABASE_URL"])
     db.init_app(app)
+    login_manager.init_app(app)
+    app.session_interface = BearerAwareSessionInterface()
+    app.before_request(protect_from_csrf)
+    app.after_request(add_security_headers)
     # Readiness must answer quickly when Redis is away, so its probe gives up after a second.
     app.extensions["readiness_redis"] = connect(app.config["REDIS_URL"], socket_timeout=1,
                                                 socket_connect_timeout=1)
@@ -48,8 +61,9 @@ def create_app(config=None):
 
     register_error_handlers(app, on_server_error=db.session.rollback)
     from orchestrator import gateway
-    from orchestrator.api import events, health, tournaments
+    from orchestrator.api import auth, events, health, tournaments
 
+    app.register_blueprint(auth.bp)
     app.register_blueprint(tournaments.bp)
     app.register_blueprint(events.bp)
     app.register_blueprint(health.bp)
@@ -81,6 +95,7 @@ def _make_spawner(app):
         "INSTANCE_PATH": app.instance_path,
         "SSE_HEARTBEAT_SECONDS": str(app.config["SSE_HEARTBEAT_SECONDS"]),
         "MIGRATE_ON_START": "0",  # the orchestrator migrated before starting any server
+        "GATEWAY_SECRET": app.config["GATEWAY_SECRET"],
     }
     return SubprocessSpawner(app.config["TOURNAMENT_HOST"], app.config["TOURNAMENT_PORTS"], env,
                              os.path.join(app.instance_path, "logs"), app.config["SPAWN_TIMEOUT"])

@@ -2,10 +2,12 @@
 import requests
 from flask import Blueprint, Response, jsonify, request, stream_with_context
 
+from orchestrator.auth import identity_headers
 from orchestrator.services import registry, snapshots
 from orchestrator.services.server_client import ServerUnavailable
 from shared import validation as v
 from shared.errors import APIError
+from shared.identity import IDENTITY_HEADER, SIGNATURE_HEADER
 from shared.state_machine import ARCHIVED, CANCELLED
 
 bp = Blueprint("gateway", __name__)
@@ -14,6 +16,8 @@ METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 # Hop-by-hop headers belong to one connection and are never forwarded (RFC 9110 7.6.1).
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
               "transfer-encoding", "upgrade", "host", "content-length"}
+# Client credentials stay with the orchestrator; the signed identity replaces them.
+STRIPPED = HOP_BY_HOP | {"cookie", "authorization", IDENTITY_HEADER.lower(), SIGNATURE_HEADER.lower()}
 ENDED_STATES = (ARCHIVED, CANCELLED)
 MATCH_STATUSES = ("pending", "completed", "bye")
 _session = requests.Session()
@@ -27,7 +31,9 @@ def forward(tournament_id, path):
         return _ended_view(tournament, path)
     if not tournament.endpoint:
         raise ServerUnavailable(tournament_id, f"it is not running (state {tournament.state})")
-    headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
+    headers = {k: v for k, v in request.headers.items() if k.lower() not in STRIPPED}
+    # The server believes only what the gateway signs: never pass a client's own identity headers.
+    headers.update(identity_headers(tournament, request.method, "/" + path))
     headers["X-Forwarded-For"] = request.remote_addr or ""
     headers["X-Forwarded-Prefix"] = f"/t/{tournament_id}"
     try:

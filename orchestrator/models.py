@@ -1,6 +1,32 @@
 """ORM mapping of the orchestrator's tables (their definitions live in shared.db.tables)."""
+from flask_login import UserMixin
+
 from orchestrator.extensions import db
-from shared.db.tables import tournaments
+from shared.db.tables import api_tokens, subscriptions, tournaments, users
+
+
+class User(UserMixin, db.Model):
+    """An account: organizer of the tournaments it created, captain of the teams it registered."""
+
+    __table__ = users
+
+    def to_dict(self):
+        return {"id": self.id, "username": self.username, "is_admin": self.is_admin,
+                "created_at": _iso(self.created_at)}
+
+
+class ApiToken(db.Model):
+    """A Bearer token for API clients; only its hash is stored."""
+
+    __table__ = api_tokens
+
+    def to_dict(self):
+        return {"id": self.id, "name": self.name, "created_at": _iso(self.created_at),
+                "expires_at": _iso(self.expires_at), "revoked": self.revoked_at is not None}
+
+
+class Subscription(db.Model):
+    __table__ = subscriptions
 
 
 class Tournament(db.Model):

@@ -12,12 +12,13 @@ log = logging.getLogger(__name__)
 class APIError(Exception):
     """An error a client caused or can act on, returned with `status`."""
 
-    def __init__(self, status, code, message, fields=None):
+    def __init__(self, status, code, message, fields=None, headers=None):
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.fields = fields
+        self.headers = headers
 
 
 def error_response(status, code, message, fields=None, headers=None):
@@ -39,7 +40,7 @@ def register_error_handlers(app, on_server_error=None):
 
     @app.errorhandler(APIError)
     def api_error(exc):
-        return error_response(exc.status, exc.code, exc.message, exc.fields)
+        return error_response(exc.status, exc.code, exc.message, exc.fields, exc.headers)
 
     @app.errorhandler(IllegalAction)
     def illegal_action(exc):

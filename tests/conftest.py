@@ -15,6 +15,7 @@ from tests.support.processes import Proc, free_port, wait_http
 
 MAINTENANCE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+GATEWAY_SECRET = "test-gateway-secret"
 
 
 @pytest.fixture(scope="session")
@@ -50,6 +51,11 @@ def platform_env(database_url, redis_namespace, tmp_path_factory):
         "REDIS_NAMESPACE": redis_namespace,
         "INSTANCE_PATH": str(tmp_path_factory.mktemp("instance")),
         "SSE_HEARTBEAT_SECONDS": "2",
+        "SECRET_KEY": "test-session-secret",
+        "GATEWAY_SECRET": GATEWAY_SECRET,
+        # Tests register many users from one address; the limits have tests of their own.
+        "AUTH_RATE_LIMIT_PER_CLIENT": "100000/60",
+        "AUTH_RATE_LIMIT_PER_USERNAME": "100000/60",
     }
 
 
@@ -62,6 +68,8 @@ def app(platform_env, tmp_path):
         "DATABASE_URL": platform_env["DATABASE_URL"], "REDIS_URL": REDIS_URL,
         "REDIS_NAMESPACE": platform_env["REDIS_NAMESPACE"], "TESTING": True,
         "START_SERVERS_ON_BOOT": False, "SSE_HEARTBEAT_SECONDS": 1.0,
+        "SECRET_KEY": platform_env["SECRET_KEY"], "GATEWAY_SECRET": GATEWAY_SECRET,
+        "AUTH_RATE_LIMIT_PER_CLIENT": "100000/60", "AUTH_RATE_LIMIT_PER_USERNAME": "100000/60",
     })
     app.extensions["spawner"].env["INSTANCE_PATH"] = str(tmp_path)
     yield app
@@ -99,7 +107,7 @@ def start_orchestrator(platform_env, tmp_path):
         started.append(proc)
         wait_http(f"http://127.0.0.1:{port}/healthz", process=proc.process)
         proc.url = f"http://127.0.0.1:{port}"
-        proc.api = Api(proc.url)
+        proc.api = Api(proc.url).login(f"organizer-{uuid.uuid4().hex[:8]}")
         return proc
 
     yield start

@@ -7,6 +7,8 @@ from shared.config import settings_from_env
 from shared.db.engine import make_engine, migrate
 from shared.errors import register_error_handlers
 from shared.events import Channels
+from shared.http import add_security_headers
+from shared.identity import IdentityVerifier
 from shared.pubsub import Publisher
 from shared.redis_client import embedded_redis_url
 
@@ -34,6 +36,8 @@ def create_app(config=None):
     app.extensions["tournament_server"] = TournamentServer(
         app.config["TOURNAMENT_ID"], engine, publisher, Channels(app.config["REDIS_NAMESPACE"]))
 
+    app.extensions["identity_verifier"] = IdentityVerifier(app.config["GATEWAY_SECRET"], app.config["TOURNAMENT_ID"])
+    app.after_request(add_security_headers)
     register_error_handlers(app)
     from tournament_service import api
 

@@ -1,10 +1,12 @@
 """The tournament server's HTTP API (DESIGN.md "Tournament server API")."""
-from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
+from flask import Blueprint, Response, current_app, g, jsonify, request, stream_with_context
 
 from shared import validation as v
 from shared.errors import APIError, error_response
+from shared.identity import InvalidIdentity
 from shared.sse import SSE_HEADERS, BadLastEventId, event_stream, parse_last_event_id
 from tournament_service.engine.single_elimination import BYE, COMPLETED, PENDING
+from tournament_service.permissions import ANONYMOUS, Actor
 from tournament_service.tournament import DomainError
 
 bp = Blueprint("tournament_api", __name__, url_prefix="/api")
@@ -37,6 +39,19 @@ def server():
     return current_app.extensions["tournament_server"]
 
 
+@bp.before_request
+def identify_caller():
+    """Every write must carry an identity signed by the gateway for exactly this request."""
+    g.actor = ANONYMOUS
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    try:
+        claims = current_app.extensions["identity_verifier"].verify(request.headers, request.method, request.path)
+    except InvalidIdentity as exc:
+        raise APIError(401, "unauthenticated", f"Refused: {exc}.")
+    g.actor = Actor.from_claims(claims)
+
+
 @bp.errorhandler(DomainError)
 def domain_error(exc):
     return error_response(exc.status, exc.code, exc.message, exc.fields)
@@ -55,19 +70,19 @@ def list_teams():
 @bp.post("/teams")
 def register_team():
     body = v.validate(v.json_object(), TEAM_FIELDS)
-    team = server().register_team(body["name"], body.get("seed"), body.get("players"))
+    team = server().register_team(body["name"], body.get("seed"), body.get("players"), g.actor)
     return jsonify(team), 201
 
 
 @bp.delete("/teams/<team_id>")
 def unregister_team(team_id):
-    server().unregister_team(team_id)
+    server().unregister_team(team_id, g.actor)
     return "", 204
 
 
 @bp.post("/start")
 def start():
-    server().start()
+    server().start(g.actor)
     return jsonify(server().tournament.summary())
 
 
@@ -81,7 +96,7 @@ def list_matches():
 @bp.post("/matches/<match_id>/result")
 def record_result(match_id):
     body = v.validate(v.json_object(), RESULT_FIELDS)
-    return jsonify(server().record_result(match_id, body["winner"], body.get("scores")))
+    return jsonify(server().record_result(match_id, body["winner"], body.get("scores"), g.actor))
 
 
 @bp.get("/standings")
@@ -96,13 +111,13 @@ def bracket():
 
 @bp.post("/cancel")
 def cancel():
-    server().cancel()
+    server().cancel(g.actor)
     return jsonify(server().tournament.summary())
 
 
 @bp.post("/archive")
 def archive():
-    server().archive()
+    server().archive(g.actor)
     return jsonify(server().tournament.summary())
 
 

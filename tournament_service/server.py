@@ -10,8 +10,11 @@ import threading
 from shared import events
 from shared.feeds import GlobalFeed, TournamentFeed
 from shared.pubsub import FeedHub, REDIS_DOWN
+from shared.state_machine import check
+from tournament_service import permissions
+from tournament_service.permissions import ANONYMOUS
 from tournament_service.store import EventLog, WriterConflict
-from tournament_service.tournament import DomainError, Tournament, announcement_for
+from tournament_service.tournament import DomainError, Tournament, announcement_for, not_found
 
 log = logging.getLogger(__name__)
 
@@ -95,24 +98,47 @@ class TournamentServer:
                 self.publisher.publish(self.channels.global_announcements, text)
             return new_events
 
-    # ---- commands --------------------------------------------------------------------------
+    # ---- commands: each checks who asks, under the command lock --------------------------------
 
-    def register_team(self, name, seed=None, players=None, captain=None):
-        self.execute(lambda t: t.decide_register_team(name, seed, players, captain))
+    def register_team(self, name, seed=None, players=None, actor=ANONYMOUS):
+        def decide(t):
+            check("register_team", t.state)
+            permissions.require_user(actor)
+            return t.decide_register_team(name, seed, players, captain=actor.user_id)
+        self.execute(decide)
         return self.tournament.team_list()[-1]
 
-    def unregister_team(self, team_id):
-        self.execute(lambda t: t.decide_unregister(team_id))
+    def unregister_team(self, team_id, actor=ANONYMOUS):
+        def decide(t):
+            check("unregister", t.state)
+            if team_id not in t.teams:
+                raise not_found("team", team_id)
+            permissions.require_captain_or_organizer(actor, [t.teams[team_id]], "unregister a team")
+            return t.decide_unregister(team_id)
+        self.execute(decide)
 
-    def start(self):
-        self.execute(lambda t: t.decide_start())
+    def start(self, actor=ANONYMOUS):
+        self._organizer_command("start", actor, lambda t: t.decide_start())
 
-    def record_result(self, match_id, winner, scores=None):
-        self.execute(lambda t: t.decide_record_result(match_id, winner, scores))
+    def record_result(self, match_id, winner, scores=None, actor=ANONYMOUS):
+        def decide(t):
+            check("record_result", t.state)
+            match = t.match(match_id)
+            permissions.require_captain_or_organizer(
+                actor, [t.teams.get(match["team1_id"]), t.teams.get(match["team2_id"])], "record a result")
+            return t.decide_record_result(match_id, winner, scores)
+        self.execute(decide)
         return dict(self.tournament.match(match_id))
 
-    def cancel(self):
-        self.execute(lambda t: t.decide_cancel())
+    def cancel(self, actor=ANONYMOUS):
+        self._organizer_command("cancel", actor, lambda t: t.decide_cancel())
 
-    def archive(self):
-        self.execute(lambda t: t.decide_archive())
+    def archive(self, actor=ANONYMOUS):
+        self._organizer_command("archive", actor, lambda t: t.decide_archive())
+
+    def _organizer_command(self, action, actor, decide):
+        def checked(t):
+            check(action, t.state)
+            permissions.require_organizer(actor, action)
+            return decide(t)
+        self.execute(checked)

@@ -1,6 +1,7 @@
 """/api/v1/tournaments: the registry and the lifecycle commands."""
 from flask import Blueprint, current_app, jsonify, request
 
+from orchestrator import auth
 from orchestrator.services import registry, server_client, snapshots
 from shared import state_machine as sm
 from shared import validation as v
@@ -19,6 +20,12 @@ TOURNAMENT_FIELDS = {
 }
 
 
+def _organizer_of(tournament_id):
+    """401 for anonymous callers, 404 for an unknown id, 403 unless the caller organizes it."""
+    auth.require_user()
+    return auth.require_organizer(registry.get_tournament(tournament_id))
+
+
 def spawner():
     return current_app.extensions["spawner"]
 
@@ -34,8 +41,9 @@ def list_tournaments():
 
 @bp.post("")
 def create_tournament():
+    organizer = auth.require_user()
     fields = v.validate(v.json_object(), TOURNAMENT_FIELDS)
-    return jsonify(registry.create_tournament(fields).to_dict()), 201
+    return jsonify(registry.create_tournament(fields, organizer.id).to_dict()), 201
 
 
 @bp.get("/<tournament_id>")
@@ -45,29 +53,34 @@ def get_tournament(tournament_id):
 
 @bp.patch("/<tournament_id>")
 def update_tournament(tournament_id):
+    _organizer_of(tournament_id)
     fields = v.validate(v.json_object(), TOURNAMENT_FIELDS, partial=True)
     return jsonify(registry.update_tournament(tournament_id, fields).to_dict())
 
 
 @bp.delete("/<tournament_id>")
 def delete_tournament(tournament_id):
+    _organizer_of(tournament_id)
     registry.delete_tournament(tournament_id)
     return "", 204
 
 
 @bp.post("/<tournament_id>/publish")
 def publish(tournament_id):
+    _organizer_of(tournament_id)
     return jsonify(registry.publish_tournament(tournament_id, spawner()).to_dict())
 
 
 @bp.post("/<tournament_id>/cancel")
 def cancel(tournament_id):
-    return jsonify(registry.cancel_tournament(tournament_id, spawner()).to_dict())
+    _organizer_of(tournament_id)
+    return jsonify(registry.cancel_tournament(tournament_id, spawner(), auth.identity_headers).to_dict())
 
 
 @bp.post("/<tournament_id>/archive")
 def archive(tournament_id):
-    return jsonify(registry.archive_tournament(tournament_id, spawner()).to_dict())
+    _organizer_of(tournament_id)
+    return jsonify(registry.archive_tournament(tournament_id, spawner(), auth.identity_headers).to_dict())
 
 
 def _served_endpoint(tournament_id, action):
@@ -92,6 +105,8 @@ def list_teams(tournament_id):
 
 @bp.post("/<tournament_id>/teams")
 def register_team(tournament_id):
+    auth.require_user()
     body = v.json_object()
     endpoint = _served_endpoint(tournament_id, "register_team")
-    return jsonify(server_client.command(endpoint, tournament_id, "/api/teams", body)), 201
+    identity = auth.identity_headers(registry.get_tournament(tournament_id), "POST", "/api/teams")
+    return jsonify(server_client.command(endpoint, tournament_id, "/api/teams", identity, body)), 201

@@ -168,8 +168,11 @@ def ensure_server(tournament, spawner):
     return handle.endpoint
 
 
-def _end_tournament(tournament_id, action, spawner):
-    """Cancel or archive: the server records the change in its log, then it is stopped."""
+def _end_tournament(tournament_id, action, spawner, sign_as):
+    """Cancel or archive: the server records the change in its log, then it is stopped.
+
+    `sign_as(tournament, method, path)` gives the identity headers the server is sent.
+    """
     tournament = get_tournament(tournament_id)
     # An ended state with an endpoint still recorded is a half-finished end: its server still runs.
     if tournament.state not in sm.SERVED_STATES and not tournament.endpoint:
@@ -179,7 +182,8 @@ def _end_tournament(tournament_id, action, spawner):
         # The server holds the true state; the mirror may lag a moment behind it.
         endpoint = ensure_server(tournament, spawner)
         try:
-            summary = server_client.command(endpoint, tournament_id, f"/api/{action}")
+            summary = server_client.command(endpoint, tournament_id, f"/api/{action}",
+                                            sign_as(tournament, "POST", f"/api/{action}"))
         except APIError as exc:
             # Already done on the server (we died before recording it here): finish the job.
             if exc.code != "illegal_state" or (exc.fields or {}).get("state") != _ENDS_IN[action]:
@@ -198,12 +202,12 @@ def _end_tournament(tournament_id, action, spawner):
     return tournament
 
 
-def cancel_tournament(tournament_id, spawner):
-    return _end_tournament(tournament_id, "cancel", spawner)
+def cancel_tournament(tournament_id, spawner, sign_as):
+    return _end_tournament(tournament_id, "cancel", spawner, sign_as)
 
 
-def archive_tournament(tournament_id, spawner):
-    return _end_tournament(tournament_id, "archive", spawner)
+def archive_tournament(tournament_id, spawner, sign_as):
+    return _end_tournament(tournament_id, "archive", spawner, sign_as)
 
 
 def mirror_state(tournament_id, to_state):

@@ -10,14 +10,15 @@ class ServerUnavailable(APIError):
                          f"The server of tournament {tournament_id} is not reachable: {why}.")
 
 
-def _call(method, endpoint, tournament_id, path, body=None, timeout=10):
+def _call(method, endpoint, tournament_id, path, body=None, timeout=10, headers=None):
     """The JSON answer of the server at `endpoint` to `method path`.
 
     :raise APIError: with the server's own status and envelope when it refuses.
     :raise ServerUnavailable: when it does not answer, or not in JSON.
     """
     try:
-        response = requests.request(method, f"http://{endpoint}{path}", json=body, timeout=timeout)
+        response = requests.request(method, f"http://{endpoint}{path}", json=body, timeout=timeout,
+                                    headers=headers)
     except requests.RequestException as exc:
         raise ServerUnavailable(tournament_id, type(exc).__name__) from None
     try:
@@ -31,9 +32,9 @@ def _call(method, endpoint, tournament_id, path, body=None, timeout=10):
     return payload
 
 
-def command(endpoint, tournament_id, path, body=None, timeout=10):
-    """POST a command with a JSON body; return the server's answer."""
-    return _call("POST", endpoint, tournament_id, path, body if body is not None else {}, timeout)
+def command(endpoint, tournament_id, path, identity, body=None, timeout=10):
+    """POST a command with a JSON body, signed with `identity` headers; return the server's answer."""
+    return _call("POST", endpoint, tournament_id, path, body if body is not None else {}, timeout, identity)
 
 
 def query(endpoint, tournament_id, path, timeout=10):

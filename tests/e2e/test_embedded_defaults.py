@@ -14,7 +14,7 @@ def test_the_platform_runs_on_embedded_defaults(tmp_path):
     proc = Proc(["orchestrator", "--port", str(port)], env, str(tmp_path / "orchestrator.log"))
     try:
         wait_http(f"http://127.0.0.1:{port}/healthz", process=proc.process)
-        api = Api(f"http://127.0.0.1:{port}")
+        api = Api(f"http://127.0.0.1:{port}").login("local-organizer")
         assert ok(api.get("/readyz"))["checks"] == {"database": "ok", "redis": "ok"}
         tournament = make_tournament(api, state="ACTIVE", teams=2)
         viewer = SSEClient(api.url(f"/api/v1/events/tournaments/{tournament['id']}"))

@@ -1,6 +1,8 @@
 """One tournament from creation to archive through the real orchestrator and its spawned server."""
 import requests
 
+from shared.identity import sign
+from tests.conftest import GATEWAY_SECRET
 from tests.e2e.helpers import server_of
 from tests.support.api import ok, play_round
 from tests.support.processes import pid_alive, port_is_free, wait_until
@@ -128,7 +130,9 @@ def test_a_cancel_the_server_recorded_but_the_registry_missed_is_finished_on_ret
     ok(api.post(f"/api/v1/tournaments/{tid}/publish"))
     pid, host, port = server_of(database_url, tid)
     # As if the orchestrator died right after its server recorded the cancel.
-    assert requests.post(f"http://{host}:{port}/api/cancel", timeout=10).json()["state"] == "CANCELLED"
+    identity = sign(GATEWAY_SECRET, tid, "POST", "/api/cancel", api.user, ["organizer"])
+    answer = requests.post(f"http://{host}:{port}/api/cancel", headers=identity, timeout=10)
+    assert answer.json()["state"] == "CANCELLED"
     # Whether or not the relay has mirrored CANCELLED into the registry yet, the retry finishes it.
     wait_until(lambda: ok(api.get(f"/api/v1/tournaments/{tid}"))["state"] == "CANCELLED", timeout=3)
     retried = ok(api.post(f"/api/v1/tournaments/{tid}/cancel"))

@@ -2,10 +2,33 @@
 import requests
 
 
+PASSWORD = "correct horse battery"
+
+
 class Api:
+    """HTTP to one orchestrator, as one user (after `login`) or anonymously."""
+
     def __init__(self, base_url):
         self.base = base_url.rstrip("/")
         self.session = requests.Session()
+        self.user = None
+
+    def login(self, username, password=PASSWORD, register=True):
+        """Register `username` (unless told not to), log in, and send its Bearer token from now on."""
+        if register:
+            ok(self.post("/api/v1/auth/register", {"username": username, "password": password}), 201)
+        body = ok(self.post("/api/v1/auth/login", {"username": username, "password": password}))
+        self.session.headers["Authorization"] = f"Bearer {body['token']}"
+        self.session.cookies.clear()  # a Bearer client sends no cookie
+        self.user = body["user"]
+        return self
+
+    def as_user(self, username):
+        """Another client of the same orchestrator, logged in as a new user."""
+        return Api(self.base).login(username)
+
+    def anonymous(self):
+        return Api(self.base)
 
     def url(self, path):
         return self.base + path

@@ -1,0 +1,78 @@
+"""/api/v1/auth: accounts, sessions and API tokens."""
+from flask import Blueprint, current_app, g, jsonify, request
+from flask_login import login_user, logout_user
+
+from orchestrator import auth, ratelimit
+from orchestrator.services import accounts
+from shared import validation as v
+from shared.errors import APIError
+
+bp = Blueprint("auth", __name__, url_prefix="/api/v1/auth")
+
+CREDENTIALS = {
+    "username": v.Field(v.string(1, 30), required=True),
+    "password": v.Field(v.string(1, 128, strip=False), required=True),
+}
+
+
+def _limit(username):
+    redis_client = current_app.extensions["readiness_redis"]
+    namespace = current_app.config["REDIS_NAMESPACE"]
+    ratelimit.enforce(redis_client, namespace, f"client:{request.remote_addr}",
+                      ratelimit.parse_limit(current_app.config["AUTH_RATE_LIMIT_PER_CLIENT"]))
+    ratelimit.enforce(redis_client, namespace, f"user:{username.lower()}",
+                      ratelimit.parse_limit(current_app.config["AUTH_RATE_LIMIT_PER_USERNAME"]))
+
+
+@bp.post("/register")
+def register():
+    body = v.validate(v.json_object(), CREDENTIALS)
+    _limit(body["username"])
+    fields = {}
+    if not accounts.USERNAME.fullmatch(body["username"]):
+        fields["username"] = "must be 3 to 30 letters, digits, '.', '_' or '-'"
+    if len(body["password"]) < 8:
+        fields["password"] = "must be at least 8 characters"
+    if fields:
+        raise APIError(400, "invalid_input", "The request has invalid fields.", fields)
+    return jsonify(accounts.register(body["username"], body["password"]).to_dict()), 201
+
+
+@bp.post("/login")
+def login():
+    body = v.validate(v.json_object(), CREDENTIALS)
+    _limit(body["username"])
+    user = accounts.authenticate(body["username"], body["password"])
+    login_user(user)
+    token, record = accounts.issue_token(user, "login", current_app.config["TOKEN_TTL_SECONDS"])
+    return jsonify({"user": user.to_dict(), "token": token, "token_id": record.id,
+                    "expires_at": record.to_dict()["expires_at"], "csrf_token": auth.new_csrf_token()})
+
+
+@bp.post("/logout")
+def logout():
+    """End the session; a Bearer client's token is revoked as well."""
+    user = auth.require_user()
+    if g.get("authenticated_by_bearer"):
+        _user, record = accounts.user_for_token(request.headers["Authorization"].partition(" ")[2].strip())
+        accounts.revoke_token(user, record.id)
+    logout_user()
+    return "", 204
+
+
+@bp.get("/me")
+def me():
+    user = auth.require_user()
+    return jsonify({"user": user.to_dict(), "csrf_token": auth.csrf_token()})
+
+
+@bp.get("/tokens")
+def list_tokens():
+    user = auth.require_user()
+    return jsonify({"items": [t.to_dict() for t in accounts.list_tokens(user)]})
+
+
+@bp.delete("/tokens/<int:token_id>")
+def revoke_token(token_id):
+    accounts.revoke_token(auth.require_user(), token_id)
+    return "", 204
