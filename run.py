@@ -14,6 +14,8 @@ def parse_args(argv):
     tournament.add_argument("--id", required=True, dest="tournament_id")
     tournament.add_argument("--host", default="127.0.0.1")
     tournament.add_argument("--port", type=int, required=True)
+    admin = commands.add_parser("create-admin", help="make an existing user a site admin")
+    admin.add_argument("username")
     return parser.parse_args(argv)
 
 
@@ -37,10 +39,28 @@ def serve_orchestrator(args):
     serve(args.host, args.port, args.workers)
 
 
+def create_admin(args):
+    from orchestrator import create_app
+    from orchestrator.services.accounts import make_admin
+
+    # Only the database is needed: no relay, no tournament servers.
+    app = create_app({"START_SERVERS_ON_BOOT": False, "START_RELAY": False})
+    with app.app_context():
+        try:
+            make_admin(args.username)
+        except LookupError as exc:
+            print(f"create-admin: {exc}; register the account first", file=sys.stderr)
+            return 1
+    print(f"{args.username} is now a site admin")
+    return 0
+
+
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.command == "tournament":
         serve_tournament(args)
+    elif args.command == "create-admin":
+        sys.exit(create_admin(args))
     else:
         serve_orchestrator(args)
 

@@ -61,9 +61,10 @@ def create_app(config=None):
 
     register_error_handlers(app, on_server_error=db.session.rollback)
     from orchestrator import gateway
-    from orchestrator.api import auth, events, health, tournaments
+    from orchestrator.api import auth, events, health, subscriptions, tournaments
 
     app.register_blueprint(auth.bp)
+    app.register_blueprint(subscriptions.bp)
     app.register_blueprint(tournaments.bp)
     app.register_blueprint(events.bp)
     app.register_blueprint(health.bp)
@@ -71,7 +72,8 @@ def create_app(config=None):
 
     from orchestrator.relay import init_relay
 
-    init_relay(app, channels)
+    if app.config.get("START_RELAY", True):
+        init_relay(app, channels)
     if app.config["START_SERVERS_ON_BOOT"]:
         # In the background: the orchestrator answers at once, and each server as soon as it is up.
         threading.Thread(target=_start_missing_servers, args=(app,), name="boot-servers", daemon=True).start()

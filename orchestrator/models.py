@@ -26,7 +26,12 @@ class ApiToken(db.Model):
 
 
 class Subscription(db.Model):
+    """A user following a tournament."""
+
     __table__ = subscriptions
+
+    def to_dict(self):
+        return {"tournament_id": self.tournament_id, "created_at": _iso(self.created_at)}
 
 
 class Tournament(db.Model):

@@ -25,7 +25,8 @@ def init_relay(app, channels):
 
     hub.add_listener(mirror)
     relay = RedisRelay(app.config["REDIS_URL"], hub, channels=[channels.global_announcements],
-                       patterns=[channels.tournament_events_pattern], on_connect=resync_mirrors)
+                       patterns=[channels.tournament_events_pattern, channels.user_notifications_pattern],
+                       on_connect=resync_mirrors)
     app.extensions["feed_hub"] = hub
     app.extensions["redis_relay"] = relay
     relay.start()

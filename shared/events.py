@@ -14,6 +14,12 @@ TEAM_UNREGISTERED = "team_unregistered"
 ROUND_ADVANCED = "round_advanced"
 MATCH_RESULT = "match_result"
 TOURNAMENT_COMPLETED = "tournament_completed"
+# In the log when the 5-minute reminder went out, so a restarted server doesn't send it again;
+# also the notification type (starts_in_minutes 5 then, 0 when the tournament starts).
+TOURNAMENT_STARTING = "tournament_starting"
+
+# Per-user notifications (user:{id}:notifications); match_result and tournament_starting too.
+MATCH_READY = "match_ready"
 
 # Global feed (global:announcements).
 TOURNAMENT_ANNOUNCED = "tournament_announced"
@@ -22,10 +28,11 @@ TOURNAMENT_CANCELLED = "tournament_cancelled"
 
 TOURNAMENT_EVENT_TYPES = frozenset({
     TOURNAMENT_PUBLISHED, STATE_CHANGED, TEAM_REGISTERED, TEAM_UNREGISTERED,
-    ROUND_ADVANCED, MATCH_RESULT, TOURNAMENT_COMPLETED,
+    ROUND_ADVANCED, MATCH_RESULT, TOURNAMENT_COMPLETED, TOURNAMENT_STARTING,
 })
 ANNOUNCEMENT_TYPES = frozenset({TOURNAMENT_ANNOUNCED, CHAMPION_ANNOUNCED, TOURNAMENT_CANCELLED})
-EVENT_TYPES = TOURNAMENT_EVENT_TYPES | ANNOUNCEMENT_TYPES
+NOTIFICATION_TYPES = frozenset({TOURNAMENT_STARTING, MATCH_READY, MATCH_RESULT})
+EVENT_TYPES = TOURNAMENT_EVENT_TYPES | ANNOUNCEMENT_TYPES | NOTIFICATION_TYPES
 
 
 class MalformedEvent(ValueError):
@@ -97,6 +104,10 @@ class Channels:
     @property
     def tournament_events_pattern(self):
         return f"{self.namespace}tournament:*:events"
+
+    @property
+    def user_notifications_pattern(self):
+        return f"{self.namespace}user:*:notifications"
 
     def server_key(self, tournament_id, name):
         """A key private to one tournament's server (`t:{id}:{name}`)."""

@@ -33,8 +33,9 @@ def create_app(config=None):
         migrate(app.config["DATABASE_URL"])
     engine = make_engine(app.config["DATABASE_URL"])
     publisher = Publisher(app.config["REDIS_URL"])
-    app.extensions["tournament_server"] = TournamentServer(
-        app.config["TOURNAMENT_ID"], engine, publisher, Channels(app.config["REDIS_NAMESPACE"]))
+    server = TournamentServer(app.config["TOURNAMENT_ID"], engine, publisher, Channels(app.config["REDIS_NAMESPACE"]))
+    server.schedule_reminder()
+    app.extensions["tournament_server"] = server
 
     app.extensions["identity_verifier"] = IdentityVerifier(app.config["GATEWAY_SECRET"], app.config["TOURNAMENT_ID"])
     app.after_request(add_security_headers)

@@ -6,12 +6,14 @@ commit, so an acknowledged command survives a crash of this process.
 """
 import logging
 import threading
+from datetime import datetime, timezone
 
 from shared import events
 from shared.feeds import GlobalFeed, TournamentFeed
 from shared.pubsub import FeedHub, REDIS_DOWN
 from shared.state_machine import check
 from tournament_service import permissions
+from tournament_service.notifications import notifications_for
 from tournament_service.permissions import ANONYMOUS
 from tournament_service.store import EventLog, WriterConflict
 from tournament_service.tournament import DomainError, Tournament, announcement_for, not_found
@@ -21,6 +23,11 @@ log = logging.getLogger(__name__)
 
 class UnknownTournament(Exception):
     pass
+
+
+def _concerns_subscribers(new_events):
+    return any(e["type"] == events.TOURNAMENT_STARTING
+               or (e["type"] == events.STATE_CHANGED and e["to_state"] == "ACTIVE") for e in new_events)
 
 
 class TournamentServer:
@@ -81,8 +88,10 @@ class TournamentServer:
             config = published["config"] if published else tournament.config
             announcements = [a for a in (announcement_for(self.tournament_id, name, config, e)
                                          for e in new_events) if a]
+            subscribers = self.log.subscriber_ids() if _concerns_subscribers(new_events) else ()
+            notices = notifications_for(tournament, new_events, subscribers)
             try:
-                stored, announced = self.log.append(tournament.seq, new_events, announcements)
+                stored, announced, notified = self.log.append(tournament.seq, new_events, announcements, notices)
             except WriterConflict:
                 log.error("another writer appended to %s; reloading from the log", self.tournament_id)
                 self._load()
@@ -96,7 +105,26 @@ class TournamentServer:
                 self.publisher.publish(self.channel, text, mark=(key, seq))
             for _seq, text in announced:
                 self.publisher.publish(self.channels.global_announcements, text)
+            for user_id, _seq, text in notified:
+                self.publisher.publish(self.channels.user_notifications(user_id), text)
             return new_events
+
+    def schedule_reminder(self, now=None):
+        """Send `tournament_starting` 5 minutes before starts_at, once, even across restarts."""
+        due = self.tournament.reminder_due_at()
+        if due is None:
+            return None
+        delay = max(0.0, (due - (now or datetime.now(timezone.utc))).total_seconds())
+        timer = threading.Timer(delay, self._remind)
+        timer.daemon = True
+        timer.start()
+        return timer
+
+    def _remind(self):
+        try:
+            self.execute(lambda t: t.decide_reminder(datetime.now(timezone.utc)))
+        except Exception:
+            log.exception("the reminder of %s failed", self.tournament_id)
 
     # ---- commands: each checks who asks, under the command lock --------------------------------
 

@@ -5,8 +5,8 @@ from datetime import datetime, timezone
 import sqlalchemy as sa
 
 from shared import events
-from shared.db.tables import tournament_events, tournaments
-from shared.feeds import append_announcement
+from shared.db.tables import subscriptions, tournament_events, tournaments
+from shared.feeds import append_announcement, append_notification
 
 
 class WriterConflict(Exception):
@@ -28,20 +28,28 @@ class EventLog:
             for (payload,) in result:
                 yield json.loads(payload)
 
+    def subscriber_ids(self):
+        """The users subscribed to this tournament (the orchestrator keeps that table)."""
+        query = sa.select(subscriptions.c.user_id).where(subscriptions.c.tournament_id == self.tournament_id)
+        with self.engine.connect() as conn:
+            return [user_id for (user_id,) in conn.execute(query)]
+
     def registry_row(self):
         """The tournament's registry entry, or None."""
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(tournaments).where(tournaments.c.id == self.tournament_id)).first()
         return dict(row._mapping) if row else None
 
-    def append(self, after_seq, new_events, announcements=()):
-        """Store `new_events` as seq after_seq+1.. and the announcements, in one transaction.
+    def append(self, after_seq, new_events, announcements=(), notifications=()):
+        """Store `new_events` as seq after_seq+1.., the announcements and the notifications
+        ([(user_id, event)]) in one transaction.
 
-        Returns ([(seq, text)] of the events, [(seq, text)] of the announcements).
+        Returns ([(seq, text)] of the events, [(seq, text)] of the announcements,
+        [(user_id, seq, text)] of the notifications).
         :raise WriterConflict: when one of those seqs is already taken.
         """
         now = datetime.now(timezone.utc)
-        stored, announced = [], []
+        stored, announced, notified = [], [], []
         rows = []
         for offset, event in enumerate(new_events, start=1):
             event["seq"] = after_seq + offset
@@ -54,8 +62,10 @@ class EventLog:
                 conn.execute(sa.insert(tournament_events), rows)
                 for announcement in announcements:
                     announced.append(append_announcement(conn, announcement))
+                for user_id, notification in notifications:
+                    notified.append((user_id, *append_notification(conn, user_id, notification)))
         except sa.exc.IntegrityError as exc:
             for event in new_events:
                 event.pop("seq", None)
             raise WriterConflict(str(exc.orig)) from None
-        return stored, announced
+        return stored, announced, notified

@@ -4,9 +4,14 @@
 without changing anything; `apply` folds one stored event into the state. The server commits the
 events first and applies them after, so memory never runs ahead of the log.
 """
+from datetime import datetime, timedelta, timezone
+
 from shared import events
 from shared.state_machine import CANCELLED, DRAFT, REGISTRATION, allowed_actions, check, next_state
 from tournament_service.engine import single_elimination as bracket_engine
+
+
+REMINDER_LEAD = timedelta(minutes=5)
 
 
 class DomainError(Exception):
@@ -38,6 +43,7 @@ class Tournament:
         self.rounds = []  # rounds[k] is round k+1's list of match dicts
         self.matches = {}  # match id -> the same match dicts
         self.champion = None
+        self.reminded = False
         self.seq = 0
 
     # ---- folding the log -------------------------------------------------------------------
@@ -76,6 +82,9 @@ class Tournament:
     def _on_match_result(self, event):
         match = self.matches[event["match_id"]]
         match.update(status=bracket_engine.COMPLETED, winner=event["winner"], scores=event.get("scores"))
+
+    def _on_tournament_starting(self, event):
+        self.reminded = True
 
     def _on_tournament_completed(self, event):
         self.champion = event["champion"]
@@ -142,6 +151,8 @@ class Tournament:
         config = {key: registry_row[key] for key in
                   ("game", "format", "max_teams", "min_teams", "best_of", "description")}
         starts_at = registry_row.get("starts_at")
+        if starts_at is not None and starts_at.tzinfo is None:  # SQLite returns naive UTC
+            starts_at = starts_at.replace(tzinfo=timezone.utc)
         config["starts_at"] = starts_at.isoformat() if starts_at is not None else None
         return [self._event(events.TOURNAMENT_PUBLISHED, name=registry_row["name"], config=config),
                 self._event(events.STATE_CHANGED, from_state=DRAFT, to_state=REGISTRATION, action="publish")]
@@ -227,6 +238,21 @@ class Tournament:
         matches = bracket_engine.next_round(self.current_round + 1, winners)
         return produced + [self._event(events.ROUND_ADVANCED, new_round=self.current_round + 1,
                                        matches_count=len(matches), matches=matches)]
+
+    def reminder_due_at(self):
+        """When the 5-minute reminder is due, or None when there is none to send."""
+        starts_at = self.config.get("starts_at")
+        if self.reminded or self.state != REGISTRATION or not starts_at:
+            return None
+        return datetime.fromisoformat(starts_at) - REMINDER_LEAD
+
+    def decide_reminder(self, now):
+        """The reminder, if it is still to be sent: due, and the tournament has not begun."""
+        due = self.reminder_due_at()
+        if due is None or now < due or now >= due + REMINDER_LEAD:
+            return []
+        return [self._event(events.TOURNAMENT_STARTING, tournament_name=self.name, starts_in_minutes=5,
+                            starts_at=self.config["starts_at"])]
 
     def decide_cancel(self):
         return [self._state_change("cancel")]

@@ -1,9 +1,10 @@
 """/api/v1/events: the SSE feeds, relayed from Redis and replayed from the database."""
 from flask import Blueprint, Response, current_app, request, stream_with_context
 
+from orchestrator import auth
 from orchestrator.services import registry
 from shared.errors import APIError
-from shared.feeds import GlobalFeed, TournamentFeed
+from shared.feeds import GlobalFeed, NotificationFeed, TournamentFeed
 from shared.sse import SSE_HEADERS, BadLastEventId, event_stream, parse_last_event_id
 
 bp = Blueprint("events", __name__, url_prefix="/api/v1/events")
@@ -31,3 +32,14 @@ def tournament_feed(tournament_id):
     channels = current_app.extensions["channels"]
     return _stream(channels.tournament_events(tournament_id),
                    TournamentFeed(current_app.extensions["feed_engine"], tournament_id))
+
+
+@bp.get("/user/<int:user_id>")
+def user_feed(user_id):
+    """A user's notifications: that user only (401 anonymous, 403 anyone else, admins included)."""
+    user = auth.require_user()
+    if user.id != user_id:
+        raise APIError(403, "forbidden", "A notification feed is readable by its own user only.")
+    channels = current_app.extensions["channels"]
+    return _stream(channels.user_notifications(user_id),
+                   NotificationFeed(current_app.extensions["feed_engine"], user_id))

@@ -23,6 +23,13 @@ class Api:
         self.user = body["user"]
         return self
 
+    def feed(self, path, **kw):
+        """An SSE client on `path`, sending this user's credentials."""
+        from tests.support.sse import SSEClient
+
+        auth = self.session.headers.get("Authorization")
+        return SSEClient(self.url(path), headers={"Authorization": auth} if auth else None, **kw)
+
     def as_user(self, username):
         """Another client of the same orchestrator, logged in as a new user."""
         return Api(self.base).login(username)

@@ -9,8 +9,8 @@ import requests
 class SSEClient:
     """Reads one SSE stream in a thread; `next_event` hands out parsed events in arrival order."""
 
-    def __init__(self, url, last_event_id=None, timeout=10):
-        headers = {"Accept": "text/event-stream"}
+    def __init__(self, url, last_event_id=None, timeout=10, headers=None):
+        headers = {"Accept": "text/event-stream", **(headers or {})}
         if last_event_id is not None:
             headers["Last-Event-ID"] = str(last_event_id)
         self.response = requests.get(url, headers=headers, stream=True, timeout=(5, 60))

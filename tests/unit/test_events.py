@@ -14,10 +14,12 @@ TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
 
 def test_event_type_sets():
-    assert events.EVENT_TYPES == events.TOURNAMENT_EVENT_TYPES | events.ANNOUNCEMENT_TYPES
+    assert events.EVENT_TYPES == (events.TOURNAMENT_EVENT_TYPES | events.ANNOUNCEMENT_TYPES
+                                  | events.NOTIFICATION_TYPES)
     assert not events.TOURNAMENT_EVENT_TYPES & events.ANNOUNCEMENT_TYPES
-    assert {"state_changed", "match_result", "round_advanced", "team_registered",
-            "tournament_published", "team_unregistered", "tournament_completed"} == events.TOURNAMENT_EVENT_TYPES
+    assert {"state_changed", "match_result", "round_advanced", "team_registered", "tournament_published",
+            "team_unregistered", "tournament_completed", "tournament_starting"} == events.TOURNAMENT_EVENT_TYPES
+    assert {"tournament_starting", "match_ready", "match_result"} == events.NOTIFICATION_TYPES
     assert {"tournament_announced", "champion_announced", "tournament_cancelled"} == events.ANNOUNCEMENT_TYPES
 
 
@@ -48,7 +50,7 @@ def test_utc_now_iso_format():
     assert TIMESTAMP.match(events.utc_now_iso())
 
 
-@pytest.mark.parametrize("bad_type", ["", "match_ready", "MATCH_RESULT", "tournament_starting", None, 1])
+@pytest.mark.parametrize("bad_type", ["", "match_started", "MATCH_RESULT", "Tournament_Starting", None, 1])
 def test_make_event_rejects_unknown_type(bad_type):
     with pytest.raises(ValueError):
         make_event(bad_type, "t_1")
@@ -103,7 +105,7 @@ def test_decode_rejects_non_objects(text):
 
 
 @pytest.mark.parametrize("obj", [
-    {"type": "match_ready", "seq": 1},
+    {"type": "match_started", "seq": 1},
     {"type": "", "seq": 1},
     {"type": None, "seq": 1},
     {"type": ["state_changed"], "seq": 1},
