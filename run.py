@@ -44,7 +44,7 @@ def create_admin(args):
     from orchestrator.services.accounts import make_admin
 
     # Only the database is needed: no relay, no tournament servers.
-    app = create_app({"START_SERVERS_ON_BOOT": False, "START_RELAY": False})
+    app = create_app({"START_SUPERVISOR": False, "START_RELAY": False})
     with app.app_context():
         try:
             make_admin(args.username)

@@ -1,6 +1,6 @@
 """The orchestrator: tournament registry, spawner of tournament servers, gateway and SSE relay."""
+import atexit
 import os
-import threading
 
 from flask import Flask
 
@@ -22,7 +22,18 @@ def _settings(environ, instance_path):
         TOURNAMENT_PORTS=(int(low), int(high or low)),
         SPAWN_TIMEOUT=float(environ.get("SPAWN_TIMEOUT", 20)),
         SSE_QUEUE_SIZE=int(environ.get("SSE_QUEUE_SIZE", 1000)),
-        START_SERVERS_ON_BOOT=environ.get("START_SERVERS_ON_BOOT", "1") != "0",
+        # The supervisor (see orchestrator/supervisor.py); times in seconds.
+        START_SUPERVISOR=environ.get("START_SUPERVISOR", "1") != "0",
+        SUPERVISE_INTERVAL=float(environ.get("SUPERVISE_INTERVAL", 1.0)),
+        HEALTH_TIMEOUT=float(environ.get("HEALTH_TIMEOUT", 1.0)),
+        HEALTH_FAILURES_BEFORE_RESTART=int(environ.get("HEALTH_FAILURES_BEFORE_RESTART", 3)),
+        RESTART_BACKOFF_BASE=float(environ.get("RESTART_BACKOFF_BASE", 0.5)),
+        RESTART_BACKOFF_CAP=float(environ.get("RESTART_BACKOFF_CAP", 30)),
+        CRASH_LOOP_FAILURES=int(environ.get("CRASH_LOOP_FAILURES", 5)),
+        CRASH_LOOP_WINDOW=float(environ.get("CRASH_LOOP_WINDOW", 600)),
+        STABLE_SECONDS=float(environ.get("STABLE_SECONDS", 60)),
+        LEASE_TTL=float(environ.get("LEASE_TTL", 10)),
+
         TOKEN_TTL_SECONDS=int(environ.get("TOKEN_TTL_SECONDS", 30 * 24 * 3600)),
         AUTH_RATE_LIMIT_PER_CLIENT=environ.get("AUTH_RATE_LIMIT_PER_CLIENT", "30/60"),
         AUTH_RATE_LIMIT_PER_USERNAME=environ.get("AUTH_RATE_LIMIT_PER_USERNAME", "10/60"),
@@ -61,9 +72,10 @@ def create_app(config=None):
 
     register_error_handlers(app, on_server_error=db.session.rollback)
     from orchestrator import gateway
-    from orchestrator.api import auth, events, health, subscriptions, tournaments
+    from orchestrator.api import auth, events, health, servers, subscriptions, tournaments
 
     app.register_blueprint(auth.bp)
+    app.register_blueprint(servers.bp)
     app.register_blueprint(subscriptions.bp)
     app.register_blueprint(tournaments.bp)
     app.register_blueprint(events.bp)
@@ -74,17 +86,13 @@ def create_app(config=None):
 
     if app.config.get("START_RELAY", True):
         init_relay(app, channels)
-    if app.config["START_SERVERS_ON_BOOT"]:
-        # In the background: the orchestrator answers at once, and each server as soon as it is up.
-        threading.Thread(target=_start_missing_servers, args=(app,), name="boot-servers", daemon=True).start()
+    if app.config["START_SUPERVISOR"]:
+        from orchestrator.supervisor import Supervisor
+
+        supervisor = Supervisor(app, app.extensions["spawner"]).start()
+        app.extensions["supervisor"] = supervisor
+        atexit.register(supervisor.shutdown)
     return app
-
-
-def _start_missing_servers(app):
-    from orchestrator.services.registry import start_missing_servers
-
-    with app.app_context():
-        start_missing_servers(app.extensions["spawner"])
 
 
 def _make_spawner(app):

@@ -17,3 +17,17 @@ timeout = 30
 keepalive = 5
 accesslog = os.environ.get("ACCESS_LOG") or None
 errorlog = "-"
+
+
+def on_exit(server):
+    """A clean stop of the master stops the fleet too (FLEET_STOP_ON_EXIT=0 keeps it serving)."""
+    from orchestrator.shutdown import on_master_exit
+
+    on_master_exit()
+
+
+def post_worker_init(worker):
+    """The supervisor in this worker stops the moment the worker is told to stop."""
+    from orchestrator.supervisor import bind_to_worker
+
+    bind_to_worker(worker)

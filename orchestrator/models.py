@@ -2,7 +2,7 @@
 from flask_login import UserMixin
 
 from orchestrator.extensions import db
-from shared.db.tables import api_tokens, subscriptions, tournaments, users
+from shared.db.tables import api_tokens, subscriptions, tournament_servers, tournaments, users
 
 
 class User(UserMixin, db.Model):
@@ -23,6 +23,20 @@ class ApiToken(db.Model):
     def to_dict(self):
         return {"id": self.id, "name": self.name, "created_at": _iso(self.created_at),
                 "expires_at": _iso(self.expires_at), "revoked": self.revoked_at is not None}
+
+
+class TournamentServer(db.Model):
+    """The supervisor's record of one tournament's server process."""
+
+    __table__ = tournament_servers
+
+    def to_dict(self):
+        return {
+            "tournament_id": self.tournament_id, "status": self.status, "pid": self.pid,
+            "host": self.host, "port": self.port, "started_at": _iso(self.started_at),
+            "restarts": self.restarts, "last_check_at": _iso(self.last_check_at),
+            "last_check_ok": self.last_check_ok, "last_error": self.last_error,
+        }
 
 
 class Subscription(db.Model):

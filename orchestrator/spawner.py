@@ -1,11 +1,13 @@
 """Starting and stopping tournament servers as local subprocesses (the default spawner).
 
-A spawned server gets a free port from the configured range, its own log file, and dies with the
-orchestrator worker that started it (PR_SET_PDEATHSIG), so a crashed orchestrator leaves no orphan.
+Servers run detached (their own session), so an orchestrator that crashes or restarts leaves them
+serving, and the next supervisor adopts them: each start hands the server a fresh token that its
+/api/health reports, which tells our process from anything else on that port. Each server writes
+its own rotated log file.
 """
-import atexit
 import logging
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -13,12 +15,11 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 import psutil
 import requests
-
-from shared.processes import die_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,8 @@ class ServerHandle:
     host: str
     port: int
     pid: int
+    token: str
+    started_at: datetime
 
     @property
     def endpoint(self):
@@ -62,102 +65,123 @@ class SubprocessSpawner:
         self.log_dir = Path(log_dir)
         self.start_timeout = start_timeout
         self.stop_timeout = stop_timeout
-        self._children = {}  # tournament id -> Popen we started
+        self._children = {}  # pid -> Popen, so our own children are reaped, not left as zombies
         self._lock = threading.Lock()
-        atexit.register(self.stop_all)
 
     def start(self, tournament_id, taken_ports=()):
-        """Start a server for `tournament_id` and wait until it answers.
+        """Start a server for `tournament_id` and wait until it answers as itself.
 
         :raise SpawnError: when no port is free or the server does not answer in time.
         """
+        token = secrets.token_hex(16)
         with self._lock:
-            ours = {int(p.args[p.args.index("--port") + 1]) for p in self._children.values()}
+            # A child launched a moment ago may not have bound its port yet: ours are taken too.
+            ours = {child.port for child in self._children.values() if child.poll() is None}
             for port in self.ports:
-                if port in ours or port in taken_ports or not port_is_free(self.host, port):
-                    continue
-                process = self._launch(tournament_id, port)
-                self._children[tournament_id] = process
-                break
+                if port not in taken_ports and port not in ours and port_is_free(self.host, port):
+                    process = self._launch(tournament_id, port, token)
+                    self._children[process.pid] = process
+                    break
             else:
                 raise SpawnError(f"no free port in {self.ports.start}-{self.ports.stop - 1}")
-        handle = ServerHandle(tournament_id, self.host, port, process.pid)
+        handle = ServerHandle(tournament_id, self.host, port, process.pid, token, datetime.now(timezone.utc))
         try:
             self._wait_ready(handle, process)
         except SpawnError:
-            self.stop(tournament_id, process.pid)
+            self.stop(handle.pid, tournament_id)
             raise
         return handle
 
-    def _launch(self, tournament_id, port):
+    def _launch(self, tournament_id, port, token):
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.log_dir / f"tournament-{tournament_id}.log", "ab") as output:
-            return subprocess.Popen(
-                [sys.executable, RUN_PY, "tournament", "--id", tournament_id,
-                 "--host", self.host, "--port", str(port)],
-                env={**os.environ, **self.env}, stdout=output, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, preexec_fn=die_with_parent, close_fds=True,
-            )
+        env = {**os.environ, **self.env, "SERVER_TOKEN": token,
+               "LOG_FILE": str(self.log_dir / f"tournament-{tournament_id}.log")}
+        # Only what is printed before logging is set up (a failed import, say) lands here.
+        with open(self.log_dir / f"tournament-{tournament_id}.out", "wb") as early_output:
+            child = subprocess.Popen(
+                [sys.executable, RUN_PY, "tournament", "--id", tournament_id, "--host", self.host, "--port", str(port)],
+                env=env, stdout=early_output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True, close_fds=True)
+        child.port = port
+        return child
 
     def _wait_ready(self, handle, process):
         deadline = time.monotonic() + self.start_timeout
-        url = f"http://{handle.endpoint}/api/state"
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 raise SpawnError(f"tournament server exited with code {process.returncode} "
                                  f"(see tournament-{handle.tournament_id}.log)")
-            try:
-                if requests.get(url, timeout=1).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
+            if self.health(handle.host, handle.port, handle.tournament_id, handle.token, timeout=1):
+                return
             time.sleep(0.05)
         raise SpawnError(f"tournament server did not answer within {self.start_timeout:.0f}s")
 
-    def stop(self, tournament_id, pid=None):
-        """Stop the tournament's server: SIGTERM, a grace period, then SIGKILL."""
+    def health(self, host, port, tournament_id, token, timeout=1.0):
+        """True when the server at host:port answers its health check as this tournament and start."""
+        try:
+            response = requests.get(f"http://{host}:{port}/api/health", timeout=timeout)
+            body = response.json() if response.status_code == 200 else {}
+        except (requests.RequestException, ValueError):
+            return False
+        return body.get("tournament_id") == tournament_id and body.get("token") == token
+
+    def stop(self, pid, tournament_id):
+        """Stop the tournament's server: SIGTERM, a grace period, then SIGKILL.
+
+        Only a process that really is this tournament's server is signalled, never a recycled pid.
+        """
         with self._lock:
-            process = self._children.pop(tournament_id, None)
-        if process is not None:
-            _terminate(process.pid, self.stop_timeout, process)
+            child = self._children.pop(pid, None)
+        if child is not None:
+            _terminate(pid, self.stop_timeout, child)
         elif pid and is_tournament_server(pid, tournament_id):
             _terminate(pid, self.stop_timeout)
 
     def stop_all(self):
+        """Stop every server this process started that still runs (tests, single-process use)."""
         with self._lock:
-            children = list(self._children.items())
+            children = list(self._children.values())
             self._children.clear()
-        for _tid, process in children:
-            _terminate(process.pid, self.stop_timeout, process)
+        for child in children:
+            _terminate(child.pid, self.stop_timeout, child)
 
-    def is_alive(self, endpoint):
-        """True when the server at `endpoint` answers its state query."""
-        try:
-            return requests.get(f"http://{endpoint}/api/state", timeout=2).status_code == 200
-        except requests.RequestException:
-            return False
+    def reap(self):
+        """Collect our children that exited, so their pids read as dead."""
+        with self._lock:
+            for pid, child in list(self._children.items()):
+                if child.poll() is not None:
+                    del self._children[pid]
 
 
 def is_tournament_server(pid, tournament_id):
     """True when `pid` is a live tournament server for `tournament_id` (not a recycled pid)."""
     try:
-        cmdline = psutil.Process(pid).cmdline()
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return False
+        cmdline = process.cmdline()
     except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
         return False
-    return "tournament" in cmdline and tournament_id in cmdline and any(a.endswith("run.py") for a in cmdline)
+    return ("tournament" in cmdline and "--id" in cmdline and tournament_id in cmdline
+            and any(arg.endswith("run.py") for arg in cmdline))
+
+
+def stop_process(pid, timeout):
+    """SIGTERM `pid`, SIGKILL it after `timeout` seconds if it still runs."""
+    _terminate(pid, timeout)
 
 
 def _terminate(pid, timeout, process=None):
     try:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
-        pass
+        return
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None:
             if process.poll() is not None:
                 return
-        elif not psutil.pid_exists(pid):
+        elif not _running(pid):
             return
         time.sleep(0.05)
     try:
@@ -166,3 +190,10 @@ def _terminate(pid, timeout, process=None):
         return
     if process is not None:
         process.wait(timeout=5)
+
+
+def _running(pid):
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False

@@ -10,6 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from shared.db.engine import migrate
+from shared.db.tables import tournaments
+from shared.state_machine import SERVED_STATES
 from tests.support.api import Api
 from tests.support.processes import Proc, free_port, wait_http
 
@@ -51,12 +53,25 @@ def platform_env(database_url, redis_namespace, tmp_path_factory):
         "REDIS_NAMESPACE": redis_namespace,
         "INSTANCE_PATH": str(tmp_path_factory.mktemp("instance")),
         "SSE_HEARTBEAT_SECONDS": "2",
+        # Every orchestrator of a run shares one database and so one supervisor lease: after a
+        # kill -9 the next one takes over within seconds.
+        "LEASE_TTL": "3",
         "SECRET_KEY": "test-session-secret",
         "GATEWAY_SECRET": GATEWAY_SECRET,
         # Tests register many users from one address; the limits have tests of their own.
         "AUTH_RATE_LIMIT_PER_CLIENT": "100000/60",
         "AUTH_RATE_LIMIT_PER_USERNAME": "100000/60",
     }
+
+
+def end_served_tournaments(database_url):
+    """Test isolation: end what a test left served, so later orchestrators on the run's database
+    don't bring those servers back."""
+    engine = sa.create_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(sa.update(tournaments).where(tournaments.c.state.in_(SERVED_STATES))
+                     .values(state="CANCELLED", endpoint=None))
+    engine.dispose()
 
 
 @pytest.fixture
@@ -67,7 +82,7 @@ def app(platform_env, tmp_path):
     app = create_app({
         "DATABASE_URL": platform_env["DATABASE_URL"], "REDIS_URL": REDIS_URL,
         "REDIS_NAMESPACE": platform_env["REDIS_NAMESPACE"], "TESTING": True,
-        "START_SERVERS_ON_BOOT": False, "SSE_HEARTBEAT_SECONDS": 1.0,
+        "START_SUPERVISOR": False, "SSE_HEARTBEAT_SECONDS": 1.0,
         "SECRET_KEY": platform_env["SECRET_KEY"], "GATEWAY_SECRET": GATEWAY_SECRET,
         "AUTH_RATE_LIMIT_PER_CLIENT": "100000/60", "AUTH_RATE_LIMIT_PER_USERNAME": "100000/60",
     })
@@ -77,6 +92,7 @@ def app(platform_env, tmp_path):
 
     app.extensions["redis_relay"].stop()
     app.extensions["spawner"].stop_all()
+    end_served_tournaments(platform_env["DATABASE_URL"])
     # Each app has its own engine; idle pooled connections would pile up over a run until
     # PostgreSQL refuses new clients.
     with app.app_context():
@@ -113,6 +129,7 @@ def start_orchestrator(platform_env, tmp_path):
     yield start
     for proc in started:
         proc.stop()
+    end_served_tournaments(platform_env["DATABASE_URL"])
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ def append(log, count, after):
     """Store `count` events after seq `after`; return their texts by seq."""
     produced = [events.make_event(events.TEAM_REGISTERED, log.tournament_id, team={"id": f"team_{n}"})
                 for n in range(after + 1, after + count + 1)]
-    stored, _ = log.append(after, produced)
+    stored, _announced, _notified = log.append(after, produced)
     return dict(stored)
 
 

@@ -20,6 +20,9 @@ def create_app(config=None):
     app.config.update(
         TOURNAMENT_ID=os.environ.get("TOURNAMENT_ID"),
         MIGRATE_ON_START=os.environ.get("MIGRATE_ON_START", "1") != "0",
+        # Given by the orchestrator at each start; /api/health reports it so a supervisor can
+        # tell this process from another one on the same port (adoption after a restart).
+        SERVER_TOKEN=os.environ.get("SERVER_TOKEN", ""),
     )
     app.config.update(config or {})
     if not app.config["TOURNAMENT_ID"]:

@@ -1,4 +1,6 @@
 """The tournament server's HTTP API (DESIGN.md "Tournament server API")."""
+import os
+
 from flask import Blueprint, Response, current_app, g, jsonify, request, stream_with_context
 
 from shared import validation as v
@@ -55,6 +57,14 @@ def identify_caller():
 @bp.errorhandler(DomainError)
 def domain_error(exc):
     return error_response(exc.status, exc.code, exc.message, exc.fields)
+
+
+@bp.get("/health")
+def health():
+    """Who this process is, for the supervisor's checks and adoption."""
+    srv = server()
+    return jsonify({"tournament_id": srv.tournament_id, "token": current_app.config["SERVER_TOKEN"],
+                    "pid": os.getpid(), "state": srv.tournament.state, "seq": srv.tournament.seq})
 
 
 @bp.get("/state")

@@ -1,7 +1,10 @@
 """Serving one tournament server with gevent's WSGI server (run.py patches gevent before this)."""
+import logging
+import logging.handlers
 import os
 import signal
 import socket
+import sys
 
 import gevent
 from gevent.pywsgi import WSGIServer
@@ -15,8 +18,21 @@ class _NoDelayWSGIServer(WSGIServer):
         super().handle(sock, address)
 
 
+def _log_to_rotating_file(path):
+    """The server's own log: rotated at 5 MB, three old files kept."""
+    handler = logging.handlers.RotatingFileHandler(path, maxBytes=5 * 1024 * 1024, backupCount=3)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    # A crash must land in the log, not on a stderr nobody reads.
+    sys.excepthook = lambda *exc_info: root.critical("tournament server crashed", exc_info=exc_info)
+
+
 def serve(tournament_id, host, port):
     os.environ["TOURNAMENT_ID"] = tournament_id
+    if os.environ.get("LOG_FILE"):
+        _log_to_rotating_file(os.environ["LOG_FILE"])
     from tournament_service import create_app
 
     app = create_app()

@@ -130,14 +130,15 @@ class TournamentServer:
 
     def register_team(self, name, seed=None, players=None, actor=ANONYMOUS):
         def decide(t):
-            check("register_team", t.state)
             permissions.require_user(actor)
+            check("register_team", t.state)
             return t.decide_register_team(name, seed, players, captain=actor.user_id)
         self.execute(decide)
         return self.tournament.team_list()[-1]
 
     def unregister_team(self, team_id, actor=ANONYMOUS):
         def decide(t):
+            permissions.require_user(actor)
             check("unregister", t.state)
             if team_id not in t.teams:
                 raise not_found("team", team_id)
@@ -150,6 +151,7 @@ class TournamentServer:
 
     def record_result(self, match_id, winner, scores=None, actor=ANONYMOUS):
         def decide(t):
+            permissions.require_user(actor)
             check("record_result", t.state)
             match = t.match(match_id)
             permissions.require_captain_or_organizer(
@@ -166,7 +168,8 @@ class TournamentServer:
 
     def _organizer_command(self, action, actor, decide):
         def checked(t):
-            check(action, t.state)
+            # Who asks comes first: 401/403 never depend on the state (and don't reveal it).
             permissions.require_organizer(actor, action)
+            check(action, t.state)
             return decide(t)
         self.execute(checked)

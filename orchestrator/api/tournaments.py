@@ -68,19 +68,19 @@ def delete_tournament(tournament_id):
 @bp.post("/<tournament_id>/publish")
 def publish(tournament_id):
     _organizer_of(tournament_id)
-    return jsonify(registry.publish_tournament(tournament_id, spawner()).to_dict())
+    return jsonify(registry.publish_tournament(tournament_id, spawner(), current_app.config).to_dict())
 
 
 @bp.post("/<tournament_id>/cancel")
 def cancel(tournament_id):
     _organizer_of(tournament_id)
-    return jsonify(registry.cancel_tournament(tournament_id, spawner(), auth.identity_headers).to_dict())
+    return jsonify(registry.cancel_tournament(tournament_id, spawner(), current_app.config, auth.identity_headers).to_dict())
 
 
 @bp.post("/<tournament_id>/archive")
 def archive(tournament_id):
     _organizer_of(tournament_id)
-    return jsonify(registry.archive_tournament(tournament_id, spawner(), auth.identity_headers).to_dict())
+    return jsonify(registry.archive_tournament(tournament_id, spawner(), current_app.config, auth.identity_headers).to_dict())
 
 
 def _served_endpoint(tournament_id, action):

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from orchestrator.extensions import db
 from orchestrator.models import Tournament
-from orchestrator.services import server_client, snapshots
+from orchestrator.services import fleet, server_client, snapshots
 from orchestrator.spawner import SpawnError
 from shared import state_machine as sm
 from shared.db.tables import tournament_events, tournaments
@@ -125,7 +125,7 @@ def list_tournaments(state=None, game=None, limit=20, cursor=None):
     return page, (_encode_cursor(page[-1]) if more else None)
 
 
-def publish_tournament(tournament_id, spawner):
+def publish_tournament(tournament_id, spawner, settings):
     """DRAFT -> REGISTRATION and its server started; back to DRAFT if the server fails to start.
 
     :raise 409: when not in DRAFT. :raise 503: when the server does not come up.
@@ -136,39 +136,34 @@ def publish_tournament(tournament_id, spawner):
     tournament.updated_at = _now()
     db.session.commit()
     try:
-        handle = spawner.start(tournament_id, taken_ports=_ports_in_use())
+        fleet.start_server(tournament_id, spawner, settings)
     except SpawnError as exc:
         log.error("publishing %s failed: %s", tournament_id, exc)
         tournament = get_tournament(tournament_id, lock=True)
         tournament.state = sm.DRAFT
         db.session.commit()
+        fleet.stop_server(tournament_id, spawner)
         raise APIError(503, "server_start_failed",
                        f"The tournament's server did not start ({exc}); it is still a DRAFT.") from None
-    tournament = get_tournament(tournament_id, lock=True)
-    tournament.endpoint, tournament.server_pid = handle.endpoint, handle.pid
-    db.session.commit()
-    return tournament
+    return get_tournament(tournament_id)
 
 
-def _ports_in_use():
-    endpoints = db.session.execute(sa.select(Tournament.endpoint).where(Tournament.endpoint.is_not(None)))
-    return {int(endpoint.rsplit(":", 1)[1]) for (endpoint,) in endpoints}
-
-
-def ensure_server(tournament, spawner):
+def ensure_server(tournament, spawner, settings):
     """The endpoint of the tournament's server, starting one if none answers."""
-    if tournament.endpoint and spawner.is_alive(tournament.endpoint):
+    row = fleet.server_row(tournament.id)
+    if tournament.endpoint and row and spawner.health(row.host, row.port, tournament.id, row.token):
         return tournament.endpoint
     try:
-        handle = spawner.start(tournament.id, taken_ports=_ports_in_use())
+        fleet.start_server(tournament.id, spawner, settings)
     except SpawnError as exc:
         raise APIError(503, "server_unavailable", f"The tournament's server can't be started: {exc}.") from None
-    tournament.endpoint, tournament.server_pid = handle.endpoint, handle.pid
-    db.session.commit()
-    return handle.endpoint
+    db.session.refresh(tournament)
+    if not tournament.endpoint:
+        raise APIError(503, "server_unavailable", "The tournament's server is being started; try again shortly.")
+    return tournament.endpoint
 
 
-def _end_tournament(tournament_id, action, spawner, sign_as):
+def _end_tournament(tournament_id, action, spawner, settings, sign_as):
     """Cancel or archive: the server records the change in its log, then it is stopped.
 
     `sign_as(tournament, method, path)` gives the identity headers the server is sent.
@@ -180,7 +175,7 @@ def _end_tournament(tournament_id, action, spawner, sign_as):
         tournament.state = sm.next_state(action, tournament.state)
     else:
         # The server holds the true state; the mirror may lag a moment behind it.
-        endpoint = ensure_server(tournament, spawner)
+        endpoint = ensure_server(tournament, spawner, settings)
         try:
             summary = server_client.command(endpoint, tournament_id, f"/api/{action}",
                                             sign_as(tournament, "POST", f"/api/{action}"))
@@ -194,20 +189,35 @@ def _end_tournament(tournament_id, action, spawner, sign_as):
         except APIError as exc:
             # The change is already in the log; a missing read-only view must not undo it.
             log.error("no final snapshot of %s: %s", tournament_id, exc.message)
-        spawner.stop(tournament_id, tournament.server_pid)
         tournament.state = summary["state"]
-        tournament.endpoint = tournament.server_pid = None
+        db.session.commit()  # ended first: the supervisor must not restart what we stop next
+        fleet.stop_server(tournament_id, spawner)
     tournament.updated_at = _now()
     db.session.commit()
     return tournament
 
 
-def cancel_tournament(tournament_id, spawner, sign_as):
-    return _end_tournament(tournament_id, "cancel", spawner, sign_as)
+def finish_ended(tournament_id, spawner):
+    """Stop the server of a tournament that ended without us (its own log says so): keep the
+    read-only snapshot first, if there is none yet."""
+    tournament = get_tournament(tournament_id)
+    if tournament.final_snapshot is None and tournament.endpoint:
+        try:
+            summary = server_client.query(tournament.endpoint, tournament_id, "/api/state")
+            tournament.final_snapshot = snapshots.capture(tournament.endpoint, tournament_id, summary)
+            db.session.commit()
+        except APIError as exc:
+            log.error("no final snapshot of %s: %s", tournament_id, exc.message)
+            db.session.rollback()
+    fleet.stop_server(tournament_id, spawner)
 
 
-def archive_tournament(tournament_id, spawner, sign_as):
-    return _end_tournament(tournament_id, "archive", spawner, sign_as)
+def cancel_tournament(tournament_id, spawner, settings, sign_as):
+    return _end_tournament(tournament_id, "cancel", spawner, settings, sign_as)
+
+
+def archive_tournament(tournament_id, spawner, settings, sign_as):
+    return _end_tournament(tournament_id, "archive", spawner, settings, sign_as)
 
 
 def mirror_state(tournament_id, to_state):
@@ -229,13 +239,3 @@ def sync_state_mirrors():
             .order_by(tournament_events.c.seq.desc()).limit(1)).scalar()
         if last:
             mirror_state(tournament_id, json.loads(last)["to_state"])
-
-
-def start_missing_servers(spawner):
-    """Start a server for every served tournament whose server does not answer (orchestrator boot)."""
-    served = db.session.execute(sa.select(Tournament).where(Tournament.state.in_(sm.SERVED_STATES)))
-    for tournament in served.scalars().all():
-        try:
-            ensure_server(tournament, spawner)
-        except APIError as exc:
-            log.error("could not start the server of %s: %s", tournament.id, exc.message)

@@ -25,9 +25,8 @@ tournaments = sa.Table(
     sa.Column("organizer_id", sa.Integer),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-    # Where its server answers (host:port) and which process it is; null when none runs.
+    # Where the gateway routes (host:port): set only while its server answers health checks.
     sa.Column("endpoint", sa.String(100)),
-    sa.Column("server_pid", sa.Integer),
     # ARCHIVED/CANCELLED: the server's read models as they were when it stopped (JSON).
     sa.Column("final_snapshot", sa.Text),
     sa.Index("ix_tournaments_state_created", "state", "created_at", "id"),
@@ -105,6 +104,35 @@ notifications = sa.Table(
     sa.Column("tournament_id", sa.String(32)),
     sa.Column("payload", sa.Text, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+tournament_servers = sa.Table(
+    "tournament_servers",
+    metadata,
+    sa.Column("tournament_id", sa.String(32), sa.ForeignKey("tournaments.id", ondelete="CASCADE"), primary_key=True),
+    # STARTING, RUNNING, UNHEALTHY, BACKOFF, FAILED (crash loop: only a person restarts it), STOPPED
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("host", sa.String(100)),
+    sa.Column("port", sa.Integer),
+    sa.Column("pid", sa.Integer),
+    # Handed to the server at start and reported back by /api/health: proof of identity for adoption.
+    sa.Column("token", sa.String(64)),
+    sa.Column("started_at", sa.DateTime(timezone=True)),
+    sa.Column("restarts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("failure_times", sa.Text, nullable=False, server_default="[]"),  # JSON epoch seconds
+    sa.Column("next_start_at", sa.DateTime(timezone=True)),
+    sa.Column("health_failures", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_check_at", sa.DateTime(timezone=True)),
+    sa.Column("last_check_ok", sa.Boolean),
+    sa.Column("last_error", sa.Text),
+)
+
+supervisor_lease = sa.Table(
+    "supervisor_lease",
+    metadata,
+    sa.Column("name", sa.String(50), primary_key=True),
+    sa.Column("holder", sa.String(100), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
 )
 
 GLOBAL_SEQUENCE = "global:announcements"

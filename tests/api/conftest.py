@@ -1,4 +1,6 @@
-"""An in-process tournament server on the run's database, for a freshly registered tournament."""
+"""In-process fixtures: a tournament server for a freshly registered tournament, whose writes are
+signed as the gateway signs them, and orchestrator test clients logged in as an organizer.
+"""
 import uuid
 from datetime import datetime, timezone
 
@@ -6,7 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from shared.db.tables import tournament_events, tournaments
-from tests.conftest import REDIS_URL
+from tests.api.helpers import PASSWORD, SigningClient, login, register, use_bearer, use_csrf
+from tests.conftest import GATEWAY_SECRET, REDIS_URL
 
 
 def insert_registry_row(database_url, **overrides):
@@ -16,8 +19,10 @@ def insert_registry_row(database_url, **overrides):
         "id": "t_" + uuid.uuid4().hex[:10], "name": "Input Cup", "game": "chess",
         "format": "single_elimination", "max_teams": 4, "min_teams": 2, "best_of": 1, "description": "",
         "starts_at": None, "state": "REGISTRATION", "organizer_id": None, "created_at": now,
-        "updated_at": now, "endpoint": None, "server_pid": None, **overrides,
+        "updated_at": now, "endpoint": None, **overrides,
     }
+    # Only the columns the registry has (where a server runs is kept outside it, if at all).
+    row = {key: value for key, value in row.items() if key in tournaments.c}
     engine = sa.create_engine(database_url)
     try:
         with engine.begin() as conn:
@@ -51,8 +56,10 @@ def tournament_app(tournament_id, database_url, redis_namespace):
     app = create_app({
         "TOURNAMENT_ID": tournament_id, "DATABASE_URL": database_url, "REDIS_URL": REDIS_URL,
         "REDIS_NAMESPACE": redis_namespace, "MIGRATE_ON_START": False, "TESTING": True,
-        "SSE_HEARTBEAT_SECONDS": 1.0,
+        "SSE_HEARTBEAT_SECONDS": 1.0, "GATEWAY_SECRET": GATEWAY_SECRET,
     })
+    # Every write the tests send carries a fresh identity signed for the organizer (helpers.SigningClient).
+    app.test_client_class = SigningClient
     yield app
     server = app.extensions["tournament_server"]
     server.publisher.close()
@@ -73,3 +80,42 @@ def stored_event_count(db_engine, tournament_id):
             return conn.execute(sa.select(sa.func.count()).select_from(tournament_events)
                                 .where(tournament_events.c.tournament_id == tournament_id)).scalar()
     return count
+
+
+# ---- the orchestrator, as a logged-in organizer -------------------------------------------------
+
+@pytest.fixture(scope="session")
+def api_account():
+    """One account for the run's input tests (scrypt makes each registration and login cost ~0.1 s).
+
+    Registered by the first test that needs it; `token` caches the Bearer token its login returned
+    (tokens live in the database, so they hold across the per-test apps).
+    """
+    return {"username": f"input-{uuid.uuid4().hex[:10]}", "password": PASSWORD, "registered": False,
+            "token": None}
+
+
+def _ensure_registered(app, account):
+    if not account["registered"]:
+        register(app.test_client(), account["username"], account["password"])
+        account["registered"] = True
+
+
+@pytest.fixture
+def bearer_client(app, api_account):
+    """The orchestrator's test client sending `Authorization: Bearer <token>` (no cookie, no CSRF)."""
+    if api_account["token"] is None:
+        _ensure_registered(app, api_account)
+        # Logged in with a client of its own: the session cookie it gets stays out of bearer_client.
+        api_account["token"] = login(app.test_client(), api_account["username"], api_account["password"])["token"]
+    return use_bearer(app.test_client(), api_account["token"])
+
+
+@pytest.fixture
+def cookie_client(app, api_account):
+    """The orchestrator's test client logged in with a session cookie, sending its X-CSRF-Token."""
+    _ensure_registered(app, api_account)
+    client = app.test_client()
+    body = login(client, api_account["username"], api_account["password"])
+    assert client.get_cookie("session") is not None, "login set no session cookie"
+    return use_csrf(client, body["csrf_token"])

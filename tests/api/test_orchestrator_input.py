@@ -1,6 +1,9 @@
 """Orchestrator API: bad input gets a clear error envelope and changes nothing.
 
-Runs the orchestrator in this process (`client`) on the run's PostgreSQL database and Redis namespace.
+Runs the orchestrator in this process on the run's PostgreSQL database and Redis namespace, as a
+logged-in user who organizes the tournaments it creates: `client` authenticates with a Bearer token
+(tests/api/conftest.py bearer_client); the tests taking `cookie_client` use the session cookie and send
+its X-CSRF-Token, as a browser's script would.
 """
 import base64
 import json
@@ -36,6 +39,11 @@ def get(client, tournament_id):
 
 def unknown_id():
     return "t_" + uuid.uuid4().hex[:10]
+
+
+@pytest.fixture
+def client(bearer_client):
+    return bearer_client
 
 
 def b64(text):
@@ -104,7 +112,8 @@ BAD_CREATE_RAW = [
 
 
 @pytest.mark.parametrize("raw, code", BAD_CREATE_RAW)
-def test_create_refuses_bodies_that_are_not_json_objects(client, raw, code):
+def test_create_refuses_bodies_that_are_not_json_objects(cookie_client, raw, code):
+    client = cookie_client
     before = all_tournaments(client)
     assert_error(send(client, "POST", BASE, raw=raw), 400, code)
     assert all_tournaments(client) == before
@@ -193,7 +202,8 @@ BAD_PATCHES = [
 
 
 @pytest.mark.parametrize("body, fields", BAD_PATCHES)
-def test_patch_refuses_invalid_fields_and_leaves_the_tournament_unchanged(client, body, fields):
+def test_patch_refuses_invalid_fields_and_leaves_the_tournament_unchanged(cookie_client, body, fields):
+    client = cookie_client
     tournament = create(client, max_teams=8, min_teams=6, starts_at="2030-05-01T12:00:00Z")
     error = assert_error(send(client, "PATCH", f"{BASE}/{tournament['id']}", body), 400, "invalid_input", fields)
     assert set(error["fields"]) == set(fields)
@@ -204,14 +214,16 @@ def test_patch_refuses_invalid_fields_and_leaves_the_tournament_unchanged(client
     pytest.param('{"name":', "malformed_json", id="truncated-json"),
     pytest.param('["name"]', "invalid_input", id="json-array"),
 ])
-def test_patch_refuses_bodies_that_are_not_json_objects(client, raw, code):
+def test_patch_refuses_bodies_that_are_not_json_objects(cookie_client, raw, code):
+    client = cookie_client
     tournament = create(client)
     assert_error(send(client, "PATCH", f"{BASE}/{tournament['id']}", raw=raw), 400, code)
     assert get(client, tournament["id"]) == tournament
 
 
-def test_valid_patch_is_applied(client):
+def test_valid_patch_is_applied(cookie_client):
     """Control: the same endpoint does change a DRAFT when the input is good."""
+    client = cookie_client
     tournament = create(client)
     patched = ok(send(client, "PATCH", f"{BASE}/{tournament['id']}", {"name": "  New   Name ", "best_of": 3}))
     assert patched["name"] == "New Name" and patched["best_of"] == 3
@@ -240,7 +252,8 @@ def test_registering_a_team_on_a_draft_is_409(client):
     assert ok(client.get(f"{BASE}/{tournament['id']}/teams")) == {"items": []}
 
 
-def test_a_cancelled_draft_refuses_every_further_action(client):
+def test_a_cancelled_draft_refuses_every_further_action(cookie_client):
+    client = cookie_client
     tournament = create(client)
     cancelled = ok(client.post(f"{BASE}/{tournament['id']}/cancel"))
     assert cancelled["state"] == "CANCELLED"
@@ -438,7 +451,8 @@ def test_unknown_route_is_a_404_envelope(client, path):
     ("PUT", BASE), ("DELETE", BASE), ("PATCH", BASE), ("PUT", f"{BASE}/t_x"), ("GET", f"{BASE}/t_x/publish"),
     ("POST", "/api/v1/events/global"),
 ])
-def test_wrong_method_is_a_405_envelope(client, method, path):
+def test_wrong_method_is_a_405_envelope(cookie_client, method, path):
+    client = cookie_client
     before = all_tournaments(client)
     response = send(client, method, path, {"name": "x", "game": "y"} if method != "GET" else None)
     assert_error(response, 405, "method_not_allowed")

@@ -1,7 +1,9 @@
 """Tournament server API: bad input gets a clear error envelope and changes nothing.
 
 The server runs in this process (`tournament_client`, see conftest.py) for a REGISTRATION tournament
-with max_teams 4, min_teams 2, on the run's PostgreSQL database and Redis namespace. "Nothing changed"
+with max_teams 4, min_teams 2, on the run's PostgreSQL database and Redis namespace. Every write carries
+an identity freshly signed for the organizer (user 1), as the gateway sends it (tests/api/helpers.py SigningClient), so
+the refusals below are about the input, not about who asks; the teams it registers are user 1's. "Nothing changed"
 is checked on the state (its `seq` counts stored events), the teams, the matches, the bracket and the
 standings, and on the number of events stored in the database.
 """

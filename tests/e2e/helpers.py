@@ -1,19 +1,17 @@
-"""What end-to-end tests read from the registry that the API does not show yet (pid, port)."""
+"""What end-to-end tests read from the database that the API does not show (pid, port)."""
 import sqlalchemy as sa
 
-from shared.db.tables import tournaments
+from shared.db.tables import tournament_servers
 
 
 def server_of(database_url, tournament_id):
-    """(pid, host, port) of the tournament's server as the registry records it."""
+    """(pid, host, port) of the tournament's server as the fleet records it; Nones when none."""
     engine = sa.create_engine(database_url)
     try:
         with engine.connect() as conn:
-            row = conn.execute(sa.select(tournaments.c.server_pid, tournaments.c.endpoint)
-                               .where(tournaments.c.id == tournament_id)).one()
+            row = conn.execute(sa.select(tournament_servers.c.pid, tournament_servers.c.host,
+                                         tournament_servers.c.port)
+                               .where(tournament_servers.c.tournament_id == tournament_id)).first()
     finally:
         engine.dispose()
-    if row.endpoint is None:
-        return row.server_pid, None, None
-    host, port = row.endpoint.rsplit(":", 1)
-    return row.server_pid, host, int(port)
+    return (row.pid, row.host, row.port) if row else (None, None, None)

@@ -23,7 +23,10 @@ def snapshot(api, tid):
     }
 
 
-def test_a_killed_server_comes_back_with_exactly_its_state(api, platform_env, database_url, tmp_path):
+def test_a_killed_server_comes_back_with_exactly_its_state(start_orchestrator, platform_env, database_url, tmp_path):
+    # The server's own recovery from its log, restarted by hand: no supervisor to race with
+    # (test_supervisor.py covers the supervisor restarting it).
+    api = start_orchestrator(START_SUPERVISOR="0").api
     tournament = make_tournament(api, state="ACTIVE", teams=8)
     tid = tournament["id"]
     matches = ok(api.get(f"/t/{tid}/api/matches"))["items"]

@@ -1,0 +1,169 @@
+"""The fleet of tournament servers: start, stop, health records, restarts with backoff, crash loops.
+
+Every start and stop of a tournament's server happens under the lock of its `tournament_servers`
+row, whoever asks (a publish request, a cancel, the supervisor), so no tournament ever gets two
+servers. `tournaments.endpoint` is set only while the server answers its health checks: it is
+what the gateway routes to.
+"""
+import json
+import logging
+import random
+from datetime import datetime, timedelta, timezone
+
+import sqlalchemy as sa
+
+from orchestrator.extensions import db
+from orchestrator.models import Tournament, TournamentServer
+from orchestrator.spawner import SpawnError
+
+log = logging.getLogger(__name__)
+
+STARTING, RUNNING, UNHEALTHY, BACKOFF, FAILED, STOPPED = (
+    "STARTING", "RUNNING", "UNHEALTHY", "BACKOFF", "FAILED", "STOPPED")
+
+
+def _now():
+    return datetime.now(timezone.utc)
+
+
+def _aware(moment):
+    """SQLite hands back naive datetimes; they are UTC."""
+    return moment.replace(tzinfo=timezone.utc) if moment is not None and moment.tzinfo is None else moment
+
+
+def restart_delay(failures, base, cap, rand=random.random):
+    """Seconds to wait before restart number `failures`: exponential, capped, with full jitter's
+    upper half (so restarts of many servers don't line up)."""
+    ceiling = min(cap, base * 2 ** max(0, failures - 1))
+    return ceiling * (0.5 + rand() / 2)
+
+
+def recent_failures(row, now, window):
+    return [t for t in json.loads(row.failure_times or "[]") if t > now.timestamp() - window]
+
+
+def server_row(tournament_id, lock=False):
+    query = sa.select(TournamentServer).where(TournamentServer.tournament_id == tournament_id)
+    if lock:
+        query = query.with_for_update()
+    return db.session.execute(query).scalar_one_or_none()
+
+
+def _claim_for_start(tournament_id, settings):
+    """Mark the row STARTING under its lock; False when someone else is starting or running it."""
+    row = server_row(tournament_id, lock=True)
+    now = _now()
+    if row is None:
+        row = TournamentServer(tournament_id=tournament_id, status=STOPPED, restarts=0, failure_times="[]",
+                               health_failures=0)
+        db.session.add(row)
+    elif row.status == RUNNING or (
+            row.status == STARTING and _aware(row.started_at) and
+            now - _aware(row.started_at) < timedelta(seconds=settings["SPAWN_TIMEOUT"] + 5)):
+        db.session.rollback()
+        return False
+    row.status, row.started_at, row.pid, row.token = STARTING, now, None, None
+    try:
+        db.session.commit()
+    except sa.exc.IntegrityError:  # another process inserted the row first: it is starting it
+        db.session.rollback()
+        return False
+    return True
+
+
+def start_server(tournament_id, spawner, settings, counts_as_restart=False):
+    """Start the tournament's server unless one is starting or running.
+
+    :raise SpawnError: when it does not come up (the failure is recorded first).
+    """
+    if not _claim_for_start(tournament_id, settings):
+        return server_row(tournament_id)
+    try:
+        handle = spawner.start(tournament_id, taken_ports=_ports_in_use())
+    except SpawnError as exc:
+        record_failure(tournament_id, str(exc), settings)
+        raise
+    row = server_row(tournament_id, lock=True)
+    row.status, row.host, row.port, row.pid, row.token = RUNNING, handle.host, handle.port, handle.pid, handle.token
+    row.started_at, row.health_failures, row.last_check_at, row.last_check_ok = handle.started_at, 0, _now(), True
+    row.restarts += 1 if counts_as_restart else 0
+    db.session.get(Tournament, tournament_id).endpoint = handle.endpoint
+    db.session.commit()
+    return row
+
+
+def _ports_in_use():
+    ports = db.session.execute(sa.select(TournamentServer.port).where(
+        TournamentServer.status.in_((STARTING, RUNNING, UNHEALTHY)), TournamentServer.port.is_not(None)))
+    return {port for (port,) in ports}
+
+
+def stop_server(tournament_id, spawner):
+    """Stop the tournament's server, if it has one, and stop routing to it."""
+    row = server_row(tournament_id, lock=True)
+    tournament = db.session.get(Tournament, tournament_id)
+    if tournament is not None:
+        tournament.endpoint = None
+    if row is None:
+        db.session.commit()
+        return
+    pid = row.pid
+    row.status, row.pid, row.token, row.health_failures = STOPPED, None, None, 0
+    db.session.commit()
+    if pid:
+        spawner.stop(pid, tournament_id)
+
+
+def record_failure(tournament_id, error, settings, now=None):
+    """One more failure: back off before the next start, or FAILED when it is a crash loop."""
+    now = now or _now()
+    row = server_row(tournament_id, lock=True)
+    failures = recent_failures(row, now, settings["CRASH_LOOP_WINDOW"]) + [now.timestamp()]
+    row.failure_times = json.dumps(failures)
+    row.last_error, row.pid, row.token, row.health_failures = error[:500], None, None, 0
+    db.session.get(Tournament, tournament_id).endpoint = None
+    if len(failures) >= settings["CRASH_LOOP_FAILURES"]:
+        row.status = FAILED
+        log.error("tournament server %s is in a crash loop (%d failures): FAILED", tournament_id, len(failures))
+    else:
+        row.status = BACKOFF
+        delay = restart_delay(len(failures), settings["RESTART_BACKOFF_BASE"], settings["RESTART_BACKOFF_CAP"])
+        row.next_start_at = now + timedelta(seconds=delay)
+    db.session.commit()
+    return row
+
+
+def record_check(tournament_id, healthy, settings, error=None, now=None):
+    """The outcome of one liveness check; returns the number of failed checks in a row."""
+    now = now or _now()
+    row = server_row(tournament_id, lock=True)
+    row.last_check_at, row.last_check_ok = now, healthy
+    tournament = db.session.get(Tournament, tournament_id)
+    if healthy:
+        row.health_failures, row.status = 0, RUNNING
+        tournament.endpoint = f"{row.host}:{row.port}"
+        if row.failure_times != "[]" and now - _aware(row.started_at) > timedelta(seconds=settings["STABLE_SECONDS"]):
+            row.failure_times = "[]"  # stable long enough: past failures no longer count
+    else:
+        row.health_failures += 1
+        row.status, row.last_error = UNHEALTHY, error
+        tournament.endpoint = None  # route only to servers that answered their check
+    db.session.commit()
+    return row.health_failures
+
+
+def fleet(user):
+    """(tournament server rows) an admin sees all of, an organizer those of their tournaments."""
+    query = sa.select(TournamentServer, Tournament.state).join(Tournament, Tournament.id == TournamentServer.tournament_id)
+    if not user.is_admin:
+        query = query.where(Tournament.organizer_id == user.id)
+    return [dict(row.to_dict(), tournament_state=state)
+            for row, state in db.session.execute(query.order_by(TournamentServer.tournament_id))]
+
+
+def allow_restart(tournament_id):
+    """A person's restart: the failure history is forgotten and the supervisor starts it again."""
+    row = server_row(tournament_id, lock=True)
+    row.failure_times, row.status, row.next_start_at, row.last_error = "[]", BACKOFF, _now(), None
+    db.session.commit()
+    return row

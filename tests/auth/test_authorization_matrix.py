@@ -1,0 +1,359 @@
+"""Who may do what: every endpoint x {anonymous, viewer, captain of this match, captain of another team,
+organizer, admin} -> the expected status, through one real orchestrator process (and its gateway to the
+real tournament servers it spawns), started once for this module.
+
+Actors: the organizer created every tournament used here; the admin was made one with
+`python run.py create-admin`; captain_this registered team(s) in the match or team acted on (and
+captain_opponent the other side of that match); captain_other registered a team of the same tournament
+that is not in it; the viewer is logged in and has nothing to do with it. A refused row also checks that
+nothing changed.
+"""
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+
+import pytest
+
+from tests.auth.helpers import unique
+from tests.support.api import Api, ok
+from tests.support.processes import ROOT, Proc, free_port, wait_http
+
+ACTORS = ("anonymous", "viewer", "captain_this", "captain_other", "organizer", "admin")
+BASE = "/api/v1/tournaments"
+
+
+@dataclass
+class World:
+    url: str
+    actors: dict
+    served: list = field(default_factory=list)  # tournaments whose servers we started
+    _cache: dict = field(default_factory=dict)
+
+    @property
+    def organizer(self):
+        return self.actors["organizer"]
+
+    def id_of(self, actor):
+        return self.actors[actor].user["id"] if self.actors[actor].user else None
+
+    # -- builders: the organizer brings tournaments to the phase a row needs --------------------
+
+    def draft(self, **fields):
+        return ok(self.organizer.post(BASE, {"name": "Matrix Cup", "game": "matrix", **fields}), 201)
+
+    def published(self, max_teams=4):
+        tournament = self.draft(max_teams=max_teams)
+        self.served.append(tournament["id"])
+        return ok(self.organizer.post(f"{BASE}/{tournament['id']}/publish"))
+
+    def registration(self):
+        """A REGISTRATION tournament shared by the rows that don't use it up: captain_other's team
+        and the organizer's are in it."""
+        if "registration" not in self._cache:
+            tid = self.published(max_teams=64)["id"]
+            ok(self.actors["captain_other"].post(f"/t/{tid}/api/teams", {"name": "Other's team"}), 201)
+            ok(self.organizer.post(f"/t/{tid}/api/teams", {"name": "House team"}), 201)
+            self._cache["registration"] = tid
+        return self._cache["registration"]
+
+    def ready_to_start(self):
+        tid = self.published(max_teams=2)["id"]
+        for name in ("One", "Two"):
+            ok(self.organizer.post(f"/t/{tid}/api/teams", {"name": name}), 201)
+        return tid
+
+    def completed(self):
+        tid = self.ready_to_start()
+        ok(self.organizer.post(f"/t/{tid}/api/start"))
+        final = ok(self.organizer.get(f"/t/{tid}/api/matches"))["items"][0]
+        ok(self.organizer.post(f"/t/{tid}/api/matches/{final['id']}/result", {"winner": final["team1_id"]}))
+        assert ok(self.organizer.get(f"/t/{tid}/api/state"))["state"] == "COMPLETED"
+        return tid
+
+    def shared_completed(self):
+        if "completed" not in self._cache:
+            self._cache["completed"] = self.completed()
+        return self._cache["completed"]
+
+    def active(self):
+        """An ACTIVE 16-team tournament: captain_this has seeds 1-8, captain_opponent seeds 9-16 but
+        11, which is captain_other's. Its round-1 matches between those two captains form a pool."""
+        if "active" not in self._cache:
+            tid = self.published(max_teams=16)["id"]
+            for seed in range(1, 17):
+                actor = "captain_this" if seed <= 8 else "captain_other" if seed == 11 else "captain_opponent"
+                ok(self.actors[actor].post(f"/t/{tid}/api/teams", {"name": f"Seed {seed}", "seed": seed}), 201)
+            ok(self.organizer.post(f"/t/{tid}/api/start"))
+            captains = {t["id"]: t["captain"] for t in ok(self.organizer.get(f"/t/{tid}/api/teams"))["items"]}
+            this, opponent = self.id_of("captain_this"), self.id_of("captain_opponent")
+            pool = [m for m in ok(self.organizer.get(f"/t/{tid}/api/matches"))["items"]
+                    if {captains[m["team1_id"]], captains[m["team2_id"]]} == {this, opponent}]
+            assert len(pool) >= 5, pool
+            # The first is never used up: the refused rows all try it.
+            self._cache["active"] = {"id": tid, "refused": pool[0], "pool": pool[1:]}
+        return self._cache["active"]
+
+
+def start_orchestrator_process(platform_env, log_dir):
+    port = free_port()
+    low = 40000 + (os.getpid() * 53) % 10000
+    env = {**platform_env, "TOURNAMENT_PORTS": f"{low}-{low + 80}"}
+    proc = Proc(["orchestrator", "--port", str(port)], env, str(log_dir / "orchestrator.log"))
+    wait_http(f"http://127.0.0.1:{port}/healthz", process=proc.process)
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def make_admin(platform_env, username):
+    done = subprocess.run([sys.executable, str(ROOT / "run.py"), "create-admin", username], cwd=ROOT,
+                          env={**os.environ, **platform_env}, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.fixture(scope="module")
+def world(platform_env, tmp_path_factory):
+    proc, url = start_orchestrator_process(platform_env, tmp_path_factory.mktemp("matrix"))
+    try:
+        actors = {"anonymous": Api(url)}
+        for actor in ("viewer", "captain_this", "captain_opponent", "captain_other", "organizer", "admin"):
+            actors[actor] = Api(url).login(unique(actor.replace("_", "-")))
+        make_admin(platform_env, actors["admin"].user["username"])
+        assert ok(actors["admin"].get("/api/v1/auth/me"))["user"]["is_admin"] is True
+        world = World(url, actors)
+        yield world
+        # Leave no served tournament behind for an orchestrator started later in the run.
+        for tid in world.served:
+            state = ok(world.organizer.get(f"{BASE}/{tid}"))["state"]
+            if state in ("REGISTRATION", "ACTIVE"):
+                world.organizer.post(f"{BASE}/{tid}/cancel")
+            elif state == "COMPLETED":
+                world.organizer.post(f"{BASE}/{tid}/archive")
+    finally:
+        proc.stop()
+
+
+# ---- actions: each sends one request as `api`; `check_unchanged` runs when the row is refused ------
+
+def unchanged(api, path):
+    before = ok(api.get(path))
+
+    def check():
+        assert ok(api.get(path)) == before, f"{path} changed"
+    return check
+
+
+def a_create(world, api, succeeds):
+    game = unique("game")
+    response = api.post(BASE, {"name": "Mine", "game": game})
+
+    def check():
+        assert ok(world.organizer.get(BASE, params={"game": game}))["items"] == []
+    return response, check
+
+
+def on_a_draft(method, suffix="", body=None):
+    def act(world, api, succeeds):
+        tid = world.draft()["id"]
+        check = unchanged(world.organizer, f"{BASE}/{tid}")
+        if method == "POST" and suffix == "/publish" and succeeds:
+            world.served.append(tid)
+        return api.session.request(method, api.url(f"{BASE}/{tid}{suffix}"), json=body, timeout=30), check
+    return act
+
+
+def a_archive(world, api, succeeds):
+    tid = world.completed() if succeeds else world.shared_completed()
+    check = unchanged(world.organizer, f"{BASE}/{tid}")
+    return api.post(f"{BASE}/{tid}/archive"), check
+
+
+def a_register(prefix):
+    def act(world, api, succeeds):
+        tid = world.registration()
+        check = unchanged(world.organizer, f"/t/{tid}/api/teams")
+        return api.post(prefix.format(tid=tid), {"name": unique("team")}), check
+    return act
+
+
+def a_unregister(world, api, succeeds):
+    tid = world.registration()
+    team = ok(world.actors["captain_this"].post(f"/t/{tid}/api/teams", {"name": unique("mine")}), 201)
+    check = unchanged(world.organizer, f"/t/{tid}/api/teams")
+    return api.delete(f"/t/{tid}/api/teams/{team['id']}"), check
+
+
+def a_start(world, api, succeeds):
+    tid = world.ready_to_start() if succeeds else world.registration()
+    check = unchanged(world.organizer, f"/t/{tid}/api/state")
+    return api.post(f"/t/{tid}/api/start"), check
+
+
+def a_server_command(command):
+    """Cancel/archive sent straight to the server through the gateway, where they would be legal."""
+    def act(world, api, succeeds):
+        tid = world.registration() if command == "cancel" else world.shared_completed()
+        check = unchanged(world.organizer, f"/t/{tid}/api/state")
+        return api.post(f"/t/{tid}/api/{command}"), check
+    return act
+
+
+def a_result(world, api, succeeds):
+    active = world.active()
+    match = active["pool"].pop(0) if succeeds else active["refused"]
+    check = unchanged(world.organizer, f"/t/{active['id']}/api/matches")
+    return api.post(f"/t/{active['id']}/api/matches/{match['id']}/result", {"winner": match["team1_id"]}), check
+
+
+def get_stream(api, path):
+    """Open an SSE stream and close it at once; a refusal's (finite) body is read first."""
+    response = api.session.get(api.url(path), stream=True, timeout=30)
+    if response.status_code != 200:
+        response.content  # noqa: B018 - reads the error envelope
+    response.close()
+    return response
+
+
+def a_get(path_template, stream=False):
+    def act(world, api, succeeds):
+        path = path_template.format(tid=world.active()["id"])
+        return (get_stream(api, path) if stream else api.get(path)), lambda: None
+    return act
+
+
+def a_user_feed(world, api, succeeds):
+    return get_stream(api, f"/api/v1/events/user/{world.id_of('captain_this')}"), lambda: None
+
+
+def a_subscribe(world, api, succeeds):
+    tid = world.registration()
+    return api.post("/api/v1/subscriptions", {"tournament_id": tid}), lambda: None
+
+
+def a_list_subscriptions(world, api, succeeds):
+    return api.get("/api/v1/subscriptions"), lambda: None
+
+
+ACTIONS = {
+    "POST /api/v1/tournaments": a_create,
+    "PATCH /api/v1/tournaments/<id>": on_a_draft("PATCH", body={"name": "Edited"}),
+    "DELETE /api/v1/tournaments/<id>": on_a_draft("DELETE"),
+    "POST /api/v1/tournaments/<id>/publish": on_a_draft("POST", "/publish"),
+    "POST /api/v1/tournaments/<id>/cancel": on_a_draft("POST", "/cancel"),
+    "POST /api/v1/tournaments/<id>/archive": a_archive,
+    "POST /api/v1/tournaments/<id>/teams": a_register(BASE + "/{tid}/teams"),
+    "POST /t/<id>/api/teams": a_register("/t/{tid}/api/teams"),
+    "DELETE /t/<id>/api/teams/<team>": a_unregister,
+    "POST /t/<id>/api/start": a_start,
+    "POST /t/<id>/api/cancel": a_server_command("cancel"),
+    "POST /t/<id>/api/archive": a_server_command("archive"),
+    "POST /t/<id>/api/matches/<match>/result": a_result,
+    "GET /api/v1/tournaments": a_get(BASE),
+    "GET /api/v1/tournaments/<id>": a_get(BASE + "/{tid}"),
+    "GET /api/v1/tournaments/<id>/teams": a_get(BASE + "/{tid}/teams"),
+    "GET /t/<id>/api/state": a_get("/t/{tid}/api/state"),
+    "GET /t/<id>/api/teams": a_get("/t/{tid}/api/teams"),
+    "GET /t/<id>/api/matches": a_get("/t/{tid}/api/matches"),
+    "GET /t/<id>/api/standings": a_get("/t/{tid}/api/standings"),
+    "GET /t/<id>/api/bracket": a_get("/t/{tid}/api/bracket"),
+    "GET /api/v1/events/global": a_get("/api/v1/events/global", stream=True),
+    "GET /api/v1/events/tournaments/<id>": a_get("/api/v1/events/tournaments/{tid}", stream=True),
+    "GET /t/<id>/api/events": a_get("/t/{tid}/api/events", stream=True),
+    "GET /api/v1/events/user/<captain_this>": a_user_feed,
+    "POST /api/v1/subscriptions": a_subscribe,
+    "GET /api/v1/subscriptions": a_list_subscriptions,
+}
+
+ORGANIZER_ONLY = dict(anonymous=401, viewer=403, captain_this=403, captain_other=403)
+ANY_USER = dict(anonymous=401, viewer=201, captain_this=201, captain_other=201, organizer=201, admin=201)
+EVERYONE = {actor: 200 for actor in ACTORS}
+
+EXPECTED = {
+    "POST /api/v1/tournaments": ANY_USER,
+    "PATCH /api/v1/tournaments/<id>": dict(ORGANIZER_ONLY, organizer=200, admin=200),
+    "DELETE /api/v1/tournaments/<id>": dict(ORGANIZER_ONLY, organizer=204, admin=204),
+    "POST /api/v1/tournaments/<id>/publish": dict(ORGANIZER_ONLY, organizer=200, admin=200),
+    "POST /api/v1/tournaments/<id>/cancel": dict(ORGANIZER_ONLY, organizer=200, admin=200),
+    "POST /api/v1/tournaments/<id>/archive": dict(ORGANIZER_ONLY, organizer=200, admin=200),
+    "POST /api/v1/tournaments/<id>/teams": ANY_USER,
+    "POST /t/<id>/api/teams": ANY_USER,
+    "DELETE /t/<id>/api/teams/<team>": dict(anonymous=401, viewer=403, captain_this=204, captain_other=403,
+                                            organizer=204, admin=204),
+    "POST /t/<id>/api/start": dict(ORGANIZER_ONLY, organizer=200, admin=200),
+    # Ending a tournament goes through /api/v1 (which stops its server); here only the refusals.
+    "POST /t/<id>/api/cancel": ORGANIZER_ONLY,
+    "POST /t/<id>/api/archive": ORGANIZER_ONLY,
+    "POST /t/<id>/api/matches/<match>/result": dict(anonymous=401, viewer=403, captain_this=200,
+                                                    captain_opponent=200, captain_other=403, organizer=200,
+                                                    admin=200),
+    "GET /api/v1/tournaments": EVERYONE,
+    "GET /api/v1/tournaments/<id>": EVERYONE,
+    "GET /api/v1/tournaments/<id>/teams": EVERYONE,
+    "GET /t/<id>/api/state": EVERYONE,
+    "GET /t/<id>/api/teams": EVERYONE,
+    "GET /t/<id>/api/matches": EVERYONE,
+    "GET /t/<id>/api/standings": EVERYONE,
+    "GET /t/<id>/api/bracket": EVERYONE,
+    "GET /api/v1/events/global": EVERYONE,
+    "GET /api/v1/events/tournaments/<id>": EVERYONE,
+    "GET /t/<id>/api/events": EVERYONE,
+    # A notification feed is its own user's only, admins included.
+    "GET /api/v1/events/user/<captain_this>": dict(anonymous=401, viewer=403, captain_this=200,
+                                                   captain_other=403, organizer=403, admin=403),
+    "POST /api/v1/subscriptions": ANY_USER,
+    "GET /api/v1/subscriptions": dict(EVERYONE, anonymous=401),
+}
+
+MATRIX = [pytest.param(endpoint, actor, status, id=f"{endpoint} as {actor} -> {status}")
+          for endpoint, row in EXPECTED.items() for actor, status in row.items()]
+
+
+@pytest.mark.parametrize("endpoint, actor, status", MATRIX)
+def test_authorization_matrix(world, endpoint, actor, status):
+    api = world.actors[actor]
+    response, check_unchanged = ACTIONS[endpoint](world, api, status < 300)
+    body = response.text[:300] if not response.headers.get("Content-Type", "").startswith("text/event-stream") else ""
+    assert response.status_code == status, \
+        f"{endpoint} as {actor}: expected {status}, got {response.status_code}: {body}"
+    if status >= 400:
+        error = response.json()["error"]
+        assert error["code"] and error["message"], error
+        check_unchanged()
+    elif endpoint.startswith(("POST /api/v1/tournaments/<id>/teams", "POST /t/<id>/api/teams")):
+        assert response.json()["captain"] == world.id_of(actor)
+    elif endpoint == "POST /api/v1/tournaments":
+        assert response.json()["organizer"] == world.id_of(actor)
+    elif "/events/" in endpoint:
+        assert response.headers["Content-Type"].startswith("text/event-stream")
+
+
+def test_the_matrix_names_every_actor_for_every_endpoint():
+    """The table itself: no endpoint lacks a row for one of the six actors."""
+    for endpoint, row in EXPECTED.items():
+        missing = set(ACTORS) - set(row)
+        if endpoint in ("POST /t/<id>/api/cancel", "POST /t/<id>/api/archive"):
+            missing -= {"organizer", "admin"}
+        assert not missing, f"{endpoint}: no row for {missing}"
+    assert set(EXPECTED) == set(ACTIONS)
+
+
+# ---- authentication and rights come before the state --------------------------------------------
+
+ORDER_CASES = [
+    pytest.param("anonymous", "/api/v1/tournaments/{reg}/archive", 401, id="orchestrator archive anonymous"),
+    pytest.param("viewer", "/api/v1/tournaments/{reg}/archive", 403, id="orchestrator archive viewer"),
+    pytest.param("anonymous", "/t/{reg}/api/archive", 401, id="gateway archive anonymous"),
+    pytest.param("viewer", "/t/{reg}/api/archive", 403, id="gateway archive viewer"),
+    pytest.param("captain_other", "/t/{active}/api/start", 403, id="gateway start captain_other"),
+    pytest.param("anonymous", "/t/{active}/api/teams", 401, id="gateway register anonymous"),
+]
+
+
+@pytest.mark.parametrize("actor, path, status", ORDER_CASES)
+def test_a_write_the_state_forbids_anyway_is_still_refused_for_lack_of_rights(world, actor, path, status):
+    """Writes without authentication are 401 and with the wrong role 403, whatever the state: the same
+    answer through the orchestrator's API and through the gateway (issue 3, "Accounts and permissions")."""
+    path = path.format(reg=world.registration(), active=world.active()["id"])
+    api = world.actors[actor]
+    response = api.post(path, {"name": "Late"} if path.endswith("/teams") else None)
+    assert response.status_code == status, \
+        f"POST {path} as {actor}: expected {status}, got {response.status_code}: {response.text[:300]}"
