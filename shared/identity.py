@@ -43,10 +43,13 @@ def _mac(secret, text):
 class IdentityVerifier:
     """Checks signed identities for one tournament; remembers nonces while they could be replayed."""
 
-    def __init__(self, secret, tournament_id, max_age=MAX_AGE_SECONDS):
+    def __init__(self, secret, tournament_id, max_age=MAX_AGE_SECONDS, first_use=None):
+        """`first_use(nonce, ttl)`, when given, is a store shared across restarts (Redis) that
+        answers whether a nonce is new; memory alone would forget them when the server restarts."""
         self.secret = secret
         self.tournament_id = tournament_id
         self.max_age = max_age
+        self.first_use = first_use
         self._seen = {}  # nonce -> issue time
         self._lock = threading.Lock()
 
@@ -78,6 +81,8 @@ class IdentityVerifier:
             if claims.get("nonce") in self._seen:
                 raise InvalidIdentity("the identity was already used")
             self._seen[claims.get("nonce")] = claims["iat"]
+        if self.first_use is not None and not self.first_use(str(claims.get("nonce")), 2 * self.max_age):
+            raise InvalidIdentity("the identity was already used")
         return claims
 
     def _forget_older_than(self, cutoff):

@@ -9,7 +9,7 @@ from shared.errors import register_error_handlers
 from shared.events import Channels
 from shared.http import add_security_headers
 from shared.identity import IdentityVerifier
-from shared.pubsub import Publisher
+from shared.pubsub import REDIS_DOWN, Publisher
 from shared.redis_client import embedded_redis_url
 
 
@@ -40,10 +40,22 @@ def create_app(config=None):
     server.schedule_reminder()
     app.extensions["tournament_server"] = server
 
-    app.extensions["identity_verifier"] = IdentityVerifier(app.config["GATEWAY_SECRET"], app.config["TOURNAMENT_ID"])
+    app.extensions["identity_verifier"] = IdentityVerifier(
+        app.config["GATEWAY_SECRET"], app.config["TOURNAMENT_ID"],
+        first_use=_nonce_store(publisher.client, server.channels, app.config["TOURNAMENT_ID"]))
     app.after_request(add_security_headers)
     register_error_handlers(app)
     from tournament_service import api
 
     app.register_blueprint(api.bp)
     return app
+
+
+def _nonce_store(client, channels, tournament_id):
+    """Remember used identity nonces in Redis, so a restarted server refuses replays too."""
+    def first_use(nonce, ttl):
+        try:
+            return bool(client.set(channels.server_key(tournament_id, f"nonce:{nonce}"), 1, nx=True, ex=int(ttl)))
+        except REDIS_DOWN:
+            return True  # Redis away: the in-memory check still refuses replays to this process
+    return first_use

@@ -116,6 +116,22 @@ def test_a_valid_identity_is_accepted_once_and_a_replay_is_401(server, client, s
     expect(client.post(TEAMS, json={"name": "Second"}, headers=signed(server, "POST", TEAMS)), 201)
 
 
+def test_a_replay_is_refused_by_a_restarted_server_too(server, client):
+    from tournament_service import create_app
+
+    headers = signed(server, "POST", TEAMS)
+    expect(client.post(TEAMS, json={"name": "Before Restart"}, headers=headers), 201)
+    # The same tournament's server started again (same log, same Redis): its memory is empty.
+    restarted = create_app(dict(server.config))
+    try:
+        error_of(restarted.test_client().post(TEAMS, json={"name": "After Restart"}, headers=headers), 401)
+        assert [t["name"] for t in expect(restarted.test_client().get(TEAMS), 200)["items"]] == ["Before Restart"]
+    finally:
+        again = restarted.extensions["tournament_server"]
+        again.publisher.close()
+        again.log.engine.dispose()
+
+
 def test_every_write_endpoint_refuses_an_unsigned_request(server, client, snapshot):
     alpha = register_team(client, server, "Alpha")
     register_team(client, server, "Bravo")
