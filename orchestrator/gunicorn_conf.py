@@ -7,8 +7,8 @@ import os
 bind = os.environ.get("BIND", "0.0.0.0:5000")
 # gevent: an SSE viewer is a parked greenlet, not a blocked worker.
 worker_class = "gevent"
-# Spawned tournament servers belong to the worker that started them; one worker until the
-# supervisor (leader lease) lands.
+# One worker by default: the embedded Redis of a local run is per process. The fleet does not
+# belong to a worker (a leased supervisor runs it), so more workers need only an external Redis.
 workers = int(os.environ.get("WEB_CONCURRENCY", 1))
 worker_connections = int(os.environ.get("WORKER_CONNECTIONS", 20000))
 # SSE streams never end by themselves: don't let a graceful restart wait on them for long.
