@@ -9,7 +9,8 @@ def parse_args(argv):
     orchestrator = commands.add_parser("orchestrator", help="serve the orchestrator (dashboard, API, SSE)")
     orchestrator.add_argument("--host", default="127.0.0.1")
     orchestrator.add_argument("--port", type=int, default=5000)
-    orchestrator.add_argument("--workers", type=int, default=1)
+    orchestrator.add_argument("--workers", type=int, default=None,
+                              help="gunicorn workers (default: WEB_CONCURRENCY, else 1)")
     tournament = commands.add_parser("tournament", help="serve one tournament's server")
     tournament.add_argument("--id", required=True, dest="tournament_id")
     tournament.add_argument("--host", default="127.0.0.1")

@@ -23,5 +23,5 @@ def serve(host, port, workers):
     options = {key: getattr(gunicorn_conf, key) for key in
                ("worker_class", "worker_connections", "graceful_timeout", "timeout", "keepalive",
                 "accesslog", "errorlog", "on_exit", "post_worker_init")}
-    options.update(bind=f"{host}:{port}", workers=workers)
+    options.update(bind=f"{host}:{port}", workers=workers or gunicorn_conf.workers)
     _Orchestrator(options).run()
