@@ -74,18 +74,27 @@ def end_served_tournaments(database_url):
     engine.dispose()
 
 
-@pytest.fixture
-def app(platform_env, tmp_path):
-    """The orchestrator in this process, on the run's database and Redis namespace."""
-    from orchestrator import create_app
+def orchestrator_test_config(platform_env, **overrides):
+    """Config for an in-process orchestrator on the run's database and Redis namespace.
 
-    app = create_app({
+    No supervisor: it would compete for the run's lease with the orchestrator processes.
+    """
+    return {
         "DATABASE_URL": platform_env["DATABASE_URL"], "REDIS_URL": REDIS_URL,
         "REDIS_NAMESPACE": platform_env["REDIS_NAMESPACE"], "TESTING": True,
         "START_SUPERVISOR": False, "SSE_HEARTBEAT_SECONDS": 1.0,
         "SECRET_KEY": platform_env["SECRET_KEY"], "GATEWAY_SECRET": GATEWAY_SECRET,
         "AUTH_RATE_LIMIT_PER_CLIENT": "100000/60", "AUTH_RATE_LIMIT_PER_USERNAME": "100000/60",
-    })
+        **overrides,
+    }
+
+
+@pytest.fixture
+def app(platform_env, tmp_path):
+    """The orchestrator in this process, on the run's database and Redis namespace."""
+    from orchestrator import create_app
+
+    app = create_app(orchestrator_test_config(platform_env))
     app.extensions["spawner"].env["INSTANCE_PATH"] = str(tmp_path)
     yield app
     from orchestrator.extensions import db

@@ -2,34 +2,13 @@
 signed as the gateway signs them, and orchestrator test clients logged in as an organizer.
 """
 import uuid
-from datetime import datetime, timezone
-
 import pytest
 import sqlalchemy as sa
 
-from shared.db.tables import tournament_events, tournaments
+from shared.db.tables import tournament_events
 from tests.api.helpers import PASSWORD, SigningClient, login, register, use_bearer, use_csrf
 from tests.conftest import GATEWAY_SECRET, REDIS_URL
-
-
-def insert_registry_row(database_url, **overrides):
-    """A REGISTRATION entry in the registry, as the orchestrator leaves it when it publishes."""
-    now = datetime.now(timezone.utc)
-    row = {
-        "id": "t_" + uuid.uuid4().hex[:10], "name": "Input Cup", "game": "chess",
-        "format": "single_elimination", "max_teams": 4, "min_teams": 2, "best_of": 1, "description": "",
-        "starts_at": None, "state": "REGISTRATION", "organizer_id": None, "created_at": now,
-        "updated_at": now, "endpoint": None, **overrides,
-    }
-    # Only the columns the registry has (where a server runs is kept outside it, if at all).
-    row = {key: value for key, value in row.items() if key in tournaments.c}
-    engine = sa.create_engine(database_url)
-    try:
-        with engine.begin() as conn:
-            conn.execute(sa.insert(tournaments).values(**row))
-    finally:
-        engine.dispose()
-    return row["id"]
+from tests.support.registry import delete_registry_row, insert_registry_row
 
 
 @pytest.fixture
@@ -40,13 +19,10 @@ def db_engine(database_url):
 
 
 @pytest.fixture
-def tournament_id(database_url, db_engine):
-    tournament_id = insert_registry_row(database_url)
+def tournament_id(db_engine):
+    tournament_id = insert_registry_row(db_engine, name="Input Cup", max_teams=4)
     yield tournament_id
-    # Leave no served tournament behind for an orchestrator started later in the run to pick up.
-    with db_engine.begin() as conn:
-        conn.execute(sa.delete(tournament_events).where(tournament_events.c.tournament_id == tournament_id))
-        conn.execute(sa.delete(tournaments).where(tournaments.c.id == tournament_id))
+    delete_registry_row(db_engine, tournament_id)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ logged-in user who organizes the tournaments it creates: `client` authenticates 
 its X-CSRF-Token, as a browser's script would.
 """
 import base64
-import json
 import uuid
 
 import pytest

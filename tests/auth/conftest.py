@@ -5,8 +5,8 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from tests.auth.helpers import delete_registry_row, insert_registry_row
-from tests.conftest import GATEWAY_SECRET, REDIS_URL, end_served_tournaments
+from tests.support.registry import delete_registry_row, insert_registry_row
+from tests.conftest import GATEWAY_SECRET, REDIS_URL, end_served_tournaments, orchestrator_test_config
 
 
 @pytest.fixture(scope="session")
@@ -32,14 +32,7 @@ def make_app(platform_env, tmp_path):
     made = []
 
     def make(**overrides):
-        app = create_app({
-            "DATABASE_URL": platform_env["DATABASE_URL"], "REDIS_URL": REDIS_URL,
-            "REDIS_NAMESPACE": platform_env["REDIS_NAMESPACE"], "TESTING": True,
-            "START_SUPERVISOR": False, "SSE_HEARTBEAT_SECONDS": 1.0,
-            "SECRET_KEY": platform_env["SECRET_KEY"], "GATEWAY_SECRET": GATEWAY_SECRET,
-            "AUTH_RATE_LIMIT_PER_CLIENT": "100000/60", "AUTH_RATE_LIMIT_PER_USERNAME": "100000/60",
-            **overrides,
-        })
+        app = create_app(orchestrator_test_config(platform_env, **overrides))
         app.extensions["spawner"].env["INSTANCE_PATH"] = str(tmp_path)
         made.append(app)
         return app

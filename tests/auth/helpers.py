@@ -2,11 +2,6 @@
 import json
 import time
 import uuid
-from datetime import datetime, timezone
-
-import sqlalchemy as sa
-
-from shared.db.tables import tournament_events, tournaments
 from shared.identity import sign
 from tests.conftest import GATEWAY_SECRET
 
@@ -76,28 +71,6 @@ def assert_single_security_headers(headers, where):
     """Each security header occurs once (`headers`: werkzeug Headers or urllib3 HTTPHeaderDict)."""
     for name in (*SECURITY_HEADERS, "X-Frame-Options"):
         assert len(headers.getlist(name)) <= 1, f"{where}: {name} repeated: {headers.getlist(name)}"
-
-
-def insert_registry_row(engine, **overrides):
-    """A REGISTRATION entry in the registry, as the orchestrator leaves it when it publishes."""
-    now = datetime.now(timezone.utc)
-    row = {
-        "id": "t_" + uuid.uuid4().hex[:10], "name": "Identity Cup", "game": "chess",
-        "format": "single_elimination", "max_teams": 8, "min_teams": 2, "best_of": 1, "description": "",
-        "starts_at": None, "state": "REGISTRATION", "organizer_id": None, "created_at": now,
-        "updated_at": now, "endpoint": None, **overrides,
-    }
-    # Only the columns the registry has (where a server runs is kept outside it, if at all).
-    row = {key: value for key, value in row.items() if key in tournaments.c}
-    with engine.begin() as conn:
-        conn.execute(sa.insert(tournaments).values(**row))
-    return row["id"]
-
-
-def delete_registry_row(engine, tournament_id):
-    with engine.begin() as conn:
-        conn.execute(sa.delete(tournament_events).where(tournament_events.c.tournament_id == tournament_id))
-        conn.execute(sa.delete(tournaments).where(tournaments.c.id == tournament_id))
 
 
 def wait_for_fresh_window(window=60, needed=8):

@@ -7,7 +7,7 @@ import pytest
 import redis
 
 from tests.e2e.helpers import server_of
-from tests.support.api import Api, make_tournament, ok, play_round
+from tests.support.api import make_tournament, ok, play_round
 from tests.support.processes import Proc, free_port, pid_alive, wait_http, wait_until
 from tests.support.sse import SSEClient
 
