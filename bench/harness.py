@@ -198,6 +198,22 @@ class Platform:
                 "SELECT seq, type, payload FROM tournament_events WHERE tournament_id = %(t)s ORDER BY seq",
                 {"t": tournament_id})]
 
+    def server_env(self):
+        """The environment the orchestrator gives the tournament servers it spawns (see
+        orchestrator._make_spawner), for starting one by hand; GATEWAY_SECRET is the instance's."""
+        secrets_path = Path(self.instance, "secrets.json")
+        kept = json.loads(secrets_path.read_text()) if secrets_path.exists() else {}
+        return {"DATABASE_URL": self.database_url, "REDIS_URL": REDIS_URL, "REDIS_NAMESPACE": self.namespace,
+                "INSTANCE_PATH": self.instance, "MIGRATE_ON_START": "0",
+                "GATEWAY_SECRET": self.extra_env.get("GATEWAY_SECRET") or kept.get("GATEWAY_SECRET", "")}
+
+    def server_row(self, tournament_id):
+        """The tournament's `tournament_servers` row as a dict (pid, status, started_at, ...), or None."""
+        with self.engine.connect() as conn:
+            row = conn.exec_driver_sql("SELECT * FROM tournament_servers WHERE tournament_id = %(t)s",
+                                       {"t": tournament_id}).first()
+        return dict(row._mapping) if row else None
+
     def log_problems(self, limit=10):
         """Lines of the orchestrator's and servers' logs that look like trouble (ERROR, WARNING, Traceback)."""
         found = []

@@ -32,9 +32,12 @@ def _aware(moment):
 
 
 def restart_delay(failures, base, cap, rand=random.random):
-    """Seconds to wait before restart number `failures`: exponential, capped, with full jitter's
-    upper half (so restarts of many servers don't line up)."""
-    ceiling = min(cap, base * 2 ** max(0, failures - 1))
+    """Seconds to wait before restarting after failure number `failures`: none after the first
+    (a lone crash is restarted at once), then exponential from `base`, capped, jittered in its
+    upper half so restarts of many servers don't line up."""
+    if failures <= 1:
+        return 0.0
+    ceiling = min(cap, base * 2 ** (failures - 2))
     return ceiling * (0.5 + rand() / 2)
 
 
