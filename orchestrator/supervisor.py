@@ -134,12 +134,12 @@ class Supervisor:
         if status == fleet.FAILED:
             return  # a crash loop waits for a person
         if status in (fleet.STOPPED, fleet.BACKOFF):
-            if status == fleet.BACKOFF and fleet._aware(server.next_start_at) > datetime.now(timezone.utc):
+            if status == fleet.BACKOFF and fleet.as_utc(server.next_start_at) > datetime.now(timezone.utc):
                 return
             self._start(tournament_id, counts_as_restart=status == fleet.BACKOFF)
         elif status == fleet.STARTING:
             # Someone (a publish request) is starting it; past the start timeout it counts as failed.
-            if datetime.now(timezone.utc) - fleet._aware(server.started_at) > timedelta(
+            if datetime.now(timezone.utc) - fleet.as_utc(server.started_at) > timedelta(
                     seconds=self.settings["SPAWN_TIMEOUT"] + 5):
                 fleet.record_failure(tournament_id, "start did not finish", self.settings)
         else:
@@ -170,7 +170,7 @@ class Supervisor:
     def _start_if_due(self, tournament_id):
         row = fleet.server_row(tournament_id)
         db.session.rollback()
-        if row.status == fleet.BACKOFF and fleet._aware(row.next_start_at) <= datetime.now(timezone.utc):
+        if row.status == fleet.BACKOFF and fleet.as_utc(row.next_start_at) <= datetime.now(timezone.utc):
             self._start(tournament_id, counts_as_restart=True)
 
     # ---- shutting down -------------------------------------------------------------------------

@@ -26,7 +26,7 @@ def _now():
     return datetime.now(timezone.utc)
 
 
-def _aware(moment):
+def as_utc(moment):
     """SQLite hands back naive datetimes; they are UTC."""
     return moment.replace(tzinfo=timezone.utc) if moment is not None and moment.tzinfo is None else moment
 
@@ -61,8 +61,8 @@ def _claim_for_start(tournament_id, settings):
                                health_failures=0)
         db.session.add(row)
     elif row.status == RUNNING or (
-            row.status == STARTING and _aware(row.started_at) and
-            now - _aware(row.started_at) < timedelta(seconds=settings["SPAWN_TIMEOUT"] + 5)):
+            row.status == STARTING and as_utc(row.started_at) and
+            now - as_utc(row.started_at) < timedelta(seconds=settings["SPAWN_TIMEOUT"] + 5)):
         db.session.rollback()
         return False
     row.status, row.started_at, row.pid, row.token = STARTING, now, None, None
@@ -145,7 +145,7 @@ def record_check(tournament_id, healthy, settings, error=None, now=None):
     if healthy:
         row.health_failures, row.status = 0, RUNNING
         tournament.endpoint = f"{row.host}:{row.port}"
-        if row.failure_times != "[]" and now - _aware(row.started_at) > timedelta(seconds=settings["STABLE_SECONDS"]):
+        if row.failure_times != "[]" and now - as_utc(row.started_at) > timedelta(seconds=settings["STABLE_SECONDS"]):
             row.failure_times = "[]"  # stable long enough: past failures no longer count
     else:
         row.health_failures += 1
