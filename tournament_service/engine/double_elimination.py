@@ -1,0 +1,307 @@
+"""Double elimination: a winners' bracket, a losers' bracket and a grand final, built up front.
+
+A bracket is a plain dict `{format, grand_final, size, team_ids, matches}` where `matches` maps a
+match id to a match dict:
+
+    {id, bracket, round, position, team1_id, team2_id, status, winner, loser, scores,
+     winner_to, loser_to, team1_from, team2_from}
+
+- ids: `wb_r{r}_m{p}` (bracket "winners"), `lb_r{r}_m{p}` ("losers"), `gf_1`, `gf_2` ("grand_final").
+- status: pending | completed | bye (one team present, it goes through) | void (nobody present).
+- `winner_to` / `loser_to`: `{match_id, slot}` where that team goes next, or None.
+- `team1_from` / `team2_from`: `{match_id, outcome}` ("winner" or "loser") feeding the slot, or None
+  for the slots seeded directly into winners' round 1. They are the reverse of the routing above and
+  let a slot be told apart as "still waiting" or "known to stay empty".
+
+Structure for a bracket of `size = 2**k` slots:
+
+- Winners' round r (1..k) has size / 2**r matches, seeded as in single elimination (`seed_order`),
+  so the top seeds get the byes. `wb_r{r}_m{p}` feeds slot 1 (odd p) or 2 (even p) of
+  `wb_r{r+1}_m{ceil(p/2)}`; the winners' final feeds `gf_1` slot 1.
+- Losers' bracket: 2 * (k - 1) rounds; round j has size / 2**(ceil(j/2) + 1) matches.
+  * Round 1 pairs the losers of winners' round 1: `wb_r1_m{2p-1}` -> `lb_r1_m{p}` slot 1 and
+    `wb_r1_m{2p}` -> slot 2.
+  * Even round 2i takes the survivors of round 2i-1 in slot 1 (same position) and the drop-downs
+    from winners' round i+1 in slot 2.
+  * Odd round j >= 3 pairs the survivors of round j-1 in bracket order (like winners' rounds).
+  * The losers' final (round 2k-2) feeds `gf_1` slot 2. Losing in the losers' bracket eliminates.
+- Drop-down order: the losers of winners' round r enter the losers' bracket in natural order when r
+  is odd (match p -> position p) and reversed when r is even (match p -> position n+1-p, n matches).
+  So round 1 natural, round 2 reversed, round 3 natural, ... This is the simple alternation of
+  brackets-manager.js for 4 and 8 teams; it guarantees that a winners'-round-2 drop-down never meets,
+  in its first losers' match, a team from its own half of the winners' bracket. brackets-manager.js
+  uses other shifts for 16+ (e.g. a reversed half shift); we do not, so from 16 teams on a later
+  drop-down can meet a team it already beat earlier than strictly necessary.
+- Grand final (`grand_final`):
+  * "reset" (default): `gf_1` is winners' champion (slot 1) vs losers' champion (slot 2). If the
+    winners' champion wins, the event is over and `gf_2` becomes void. If the losers' champion wins,
+    both teams have one loss and `gf_2` is played (gf_1 winner in slot 1, loser in slot 2).
+    The routing of `gf_1` to `gf_2` only applies in that second case.
+  * "single": only `gf_1`; its winner is champion.
+  * "none": no grand final. The winners' final winner is champion (known as soon as that match is
+    played), the losers' final winner is second, the losers' final loser third.
+- With 2 teams there is no losers' bracket: the loser of the only winners' match goes straight to
+  `gf_1` slot 2 (or is second, with "none").
+
+Byes: a match with one slot known to stay empty resolves as a bye at once (the present team goes on
+as winner, nobody drops as loser); with both slots empty it is void. This cascades through both
+brackets whenever a result is recorded.
+"""
+from tournament_service.engine.single_elimination import bracket_size, seed_order
+
+PENDING = "pending"
+COMPLETED = "completed"
+BYE = "bye"
+VOID = "void"
+DECIDED = frozenset({COMPLETED, BYE, VOID})
+
+WINNERS = "winners"
+LOSERS = "losers"
+GRAND_FINAL = "grand_final"
+GRAND_FINAL_MODES = ("reset", "single", "none")
+
+
+def wb_id(round_no, position):
+    return f"wb_r{round_no}_m{position}"
+
+
+def lb_id(round_no, position):
+    return f"lb_r{round_no}_m{position}"
+
+
+def _route(match_id, slot):
+    return {"match_id": match_id, "slot": slot}
+
+
+def _new_match(match_id, bracket, round_no, position):
+    return {
+        "id": match_id, "bracket": bracket, "round": round_no, "position": position,
+        "team1_id": None, "team2_id": None, "status": PENDING, "winner": None, "loser": None,
+        "scores": None, "winner_to": None, "loser_to": None, "team1_from": None, "team2_from": None,
+    }
+
+
+def _wb_matches(size, round_no):
+    return size >> round_no
+
+
+def _lb_matches(size, round_no):
+    return size >> ((round_no + 1) // 2 + 1)
+
+
+def _drop_position(round_no, position, count):
+    """Losers'-bracket position for the loser of winners' match (round_no, position)."""
+    # Reversing every other drop-down round sends a loser to the far side of the losers' bracket,
+    # away from the teams it has just come through.
+    return count + 1 - position if round_no % 2 == 0 else position
+
+
+def build(team_ids_by_seed, grand_final="reset"):
+    """The whole event for teams listed best seed first; byes already resolved."""
+    teams = list(team_ids_by_seed)
+    if len(teams) < 2:
+        raise ValueError("a bracket needs at least two teams")
+    if len(set(teams)) != len(teams) or None in teams:
+        raise ValueError("team ids must be distinct and not None")
+    if grand_final not in GRAND_FINAL_MODES:
+        raise ValueError(f"grand_final must be one of {GRAND_FINAL_MODES}")
+    size = bracket_size(len(teams))
+    wb_rounds = size.bit_length() - 1
+    lb_rounds = 2 * (wb_rounds - 1)
+    matches = {}
+
+    for round_no in range(1, wb_rounds + 1):
+        for position in range(1, _wb_matches(size, round_no) + 1):
+            matches[wb_id(round_no, position)] = _new_match(wb_id(round_no, position), WINNERS,
+                                                            round_no, position)
+    for round_no in range(1, lb_rounds + 1):
+        for position in range(1, _lb_matches(size, round_no) + 1):
+            matches[lb_id(round_no, position)] = _new_match(lb_id(round_no, position), LOSERS,
+                                                            round_no, position)
+    if grand_final != "none":
+        matches["gf_1"] = _new_match("gf_1", GRAND_FINAL, 1, 1)
+    if grand_final == "reset":
+        matches["gf_2"] = _new_match("gf_2", GRAND_FINAL, 2, 1)
+
+    def link(source_id, outcome, target_id, slot):
+        matches[source_id][f"{outcome}_to"] = _route(target_id, slot)
+        matches[target_id][f"team{slot}_from"] = {"match_id": source_id, "outcome": outcome}
+
+    # Winners' bracket: winners move up in bracket order, losers drop to the losers' bracket.
+    for round_no in range(1, wb_rounds + 1):
+        count = _wb_matches(size, round_no)
+        for position in range(1, count + 1):
+            source = wb_id(round_no, position)
+            if round_no < wb_rounds:
+                link(source, "winner", wb_id(round_no + 1, (position + 1) // 2), 2 - position % 2)
+            elif grand_final != "none":
+                link(source, "winner", "gf_1", 1)
+            if round_no == 1 and lb_rounds:
+                link(source, "loser", lb_id(1, (position + 1) // 2), 2 - position % 2)
+            elif lb_rounds:
+                link(source, "loser", lb_id(2 * (round_no - 1), _drop_position(round_no, position, count)), 2)
+            elif grand_final != "none":
+                # Two teams: no losers' bracket, the first loss sends a team straight to the final.
+                link(source, "loser", "gf_1", 2)
+
+    # Losers' bracket: survivors only ever move on as winners; a loss here eliminates.
+    for round_no in range(1, lb_rounds + 1):
+        for position in range(1, _lb_matches(size, round_no) + 1):
+            source = lb_id(round_no, position)
+            if round_no == lb_rounds:
+                if grand_final != "none":
+                    link(source, "winner", "gf_1", 2)
+            elif round_no % 2:
+                link(source, "winner", lb_id(round_no + 1, position), 1)
+            else:
+                link(source, "winner", lb_id(round_no + 1, (position + 1) // 2), 2 - position % 2)
+
+    if grand_final == "reset":
+        link("gf_1", "winner", "gf_2", 1)
+        link("gf_1", "loser", "gf_2", 2)
+
+    order = seed_order(size)
+    for position in range(1, _wb_matches(size, 1) + 1):
+        match = matches[wb_id(1, position)]
+        for slot, seed in ((1, order[2 * position - 2]), (2, order[2 * position - 1])):
+            match[f"team{slot}_id"] = teams[seed - 1] if seed <= len(teams) else None
+
+    bracket = {"format": "double_elimination", "grand_final": grand_final, "size": size,
+               "team_ids": teams, "matches": matches}
+    # Build owns every dict it made, so resolving byes may write in place.
+    _resolve(matches, set(matches), [wb_id(1, p) for p in range(1, _wb_matches(size, 1) + 1)])
+    return bracket
+
+
+def record(bracket, match_id, winner, scores=None):
+    """A new bracket with `winner` taking `match_id`; the input bracket is left untouched."""
+    match = bracket["matches"].get(match_id)
+    if match is None:
+        raise ValueError(f"unknown match {match_id!r}")
+    if match["status"] != PENDING or match["team1_id"] is None or match["team2_id"] is None:
+        raise ValueError(f"match {match_id} is not ready to be played (status {match['status']})")
+    if winner not in (match["team1_id"], match["team2_id"]):
+        raise ValueError(f"{winner!r} is not playing in match {match_id}")
+    # Copy on write: the new bracket shares every match dict it does not change.
+    matches = dict(bracket["matches"])
+    copied = set()
+    match = _writable(matches, copied, match_id)
+    loser = match["team2_id"] if winner == match["team1_id"] else match["team1_id"]
+    match.update(status=COMPLETED, winner=winner, loser=loser, scores=scores)
+    if match_id == "gf_1" and "gf_2" in matches and winner == match["team1_id"]:
+        # The winners' champion had no loss yet: beating the losers' champion ends the event.
+        _writable(matches, copied, "gf_2").update(status=VOID)
+        touched = []
+    else:
+        touched = _advance(matches, copied, match)
+    _resolve(matches, copied, touched)
+    return dict(bracket, matches=matches)
+
+
+def _writable(matches, copied, match_id):
+    if match_id not in copied:
+        matches[match_id] = dict(matches[match_id])
+        copied.add(match_id)
+    return matches[match_id]
+
+
+def _advance(matches, copied, match):
+    """Send a decided match's winner and loser on; the ids of the matches they went to."""
+    touched = []
+    for outcome in ("winner", "loser"):
+        target = match[f"{outcome}_to"]
+        if target is None:
+            continue
+        if match[outcome] is not None:
+            _writable(matches, copied, target["match_id"])[f"team{target['slot']}_id"] = match[outcome]
+        # Even with nobody sent, the target may now know that slot stays empty.
+        touched.append(target["match_id"])
+    return touched
+
+
+def _slot_state(matches, match, slot):
+    if match[f"team{slot}_id"] is not None:
+        return "team"
+    source = match[f"team{slot}_from"]
+    if source is None or matches[source["match_id"]]["status"] in DECIDED:
+        return "empty"
+    return "waiting"
+
+
+def _resolve(matches, copied, match_ids):
+    """Turn every pending match whose slots are settled but not both filled into a bye or void."""
+    queue = list(match_ids)
+    while queue:
+        match = matches[queue.pop()]
+        if match["status"] != PENDING:
+            continue
+        states = (_slot_state(matches, match, 1), _slot_state(matches, match, 2))
+        if "waiting" in states or states == ("team", "team"):
+            continue
+        match = _writable(matches, copied, match["id"])
+        present = match["team1_id"] if match["team1_id"] is not None else match["team2_id"]
+        match.update(status=BYE if present is not None else VOID, winner=present, loser=None)
+        queue.extend(_advance(matches, copied, match))
+
+
+def pending_matches(bracket):
+    """Matches ready to be played now (pending with both teams known), in bracket order."""
+    return [match for match in bracket["matches"].values()
+            if match["status"] == PENDING and match["team1_id"] is not None
+            and match["team2_id"] is not None]
+
+
+def _final_ids(bracket):
+    size = bracket["size"]
+    wb_rounds = size.bit_length() - 1
+    lb_final = lb_id(2 * (wb_rounds - 1), 1) if wb_rounds > 1 else None
+    return wb_id(wb_rounds, 1), lb_final
+
+
+def champion(bracket):
+    """The event winner, or None while it is not decided."""
+    matches = bracket["matches"]
+    mode = bracket["grand_final"]
+    if mode == "none":
+        return matches[_final_ids(bracket)[0]]["winner"]
+    gf_1 = matches["gf_1"]
+    if gf_1["status"] != COMPLETED:
+        return None
+    if mode == "single" or matches["gf_2"]["status"] == VOID:
+        return gf_1["winner"]
+    return matches["gf_2"]["winner"]
+
+
+def _runner_up(bracket):
+    matches = bracket["matches"]
+    mode = bracket["grand_final"]
+    if mode == "none":
+        wb_final, lb_final = _final_ids(bracket)
+        return matches[lb_final]["winner"] if lb_final else matches[wb_final]["loser"]
+    if mode == "reset" and matches["gf_2"]["status"] == COMPLETED:
+        return matches["gf_2"]["loser"]
+    return matches["gf_1"]["loser"]
+
+
+def placements(bracket):
+    """Final ranking as (team_id, place), best first, ties listed by seed.
+
+    1 champion, 2 runner-up, then teams by the losers' round they went out in (later is better);
+    teams out in the same round share a place, the next place skips the tie (1, 2, 3, 4, 5, 5, 7, 7,
+    9, ...). Raises ValueError while a match is still to be played.
+    """
+    if any(match["status"] == PENDING for match in bracket["matches"].values()):
+        raise ValueError("the event is not finished")
+    first, second = champion(bracket), _runner_up(bracket)
+    top = bracket["size"] * 4
+    stage = {first: top + 1, second: top}
+    for match in bracket["matches"].values():
+        if match["bracket"] == LOSERS and match["status"] == COMPLETED:
+            stage.setdefault(match["loser"], match["round"])
+    seed = {team_id: index for index, team_id in enumerate(bracket["team_ids"])}
+    ranked = sorted(bracket["team_ids"], key=lambda team_id: (-stage[team_id], seed[team_id]))
+    result = []
+    for index, team_id in enumerate(ranked):
+        tied = index and stage[ranked[index - 1]] == stage[team_id]
+        result.append((team_id, result[-1][1] if tied else index + 1))
+    return result
