@@ -14,72 +14,50 @@ from shared.db.tables import GLOBAL_SEQUENCE, announcements, channel_sequences, 
 REPLAY_BATCH = 500
 
 
-class TournamentFeed:
-    """`tournament:{id}:events`, backed by that tournament's event log."""
+class Feed:
+    """One channel's durable history: the rows of `table` that `filters` select, by seq."""
 
-    def __init__(self, engine, tournament_id):
+    def __init__(self, engine, table, *filters):
         self.engine = engine
-        self.tournament_id = tournament_id
+        self.table = table
+        self.filters = filters
 
     def head(self):
-        """The newest seq in the log (0 when empty)."""
-        query = sa.select(sa.func.max(tournament_events.c.seq)).where(
-            tournament_events.c.tournament_id == self.tournament_id)
+        """The newest seq on the channel (0 when empty)."""
+        query = sa.select(sa.func.max(self.table.c.seq)).where(*self.filters)
         with self.engine.connect() as conn:
             return conn.execute(query).scalar() or 0
 
     def read_after(self, seq, until=None, limit=REPLAY_BATCH):
         """[(seq, type, payload)] with seq in (seq, until], oldest first, at most `limit`."""
-        table = tournament_events.c
-        query = (sa.select(table.seq, table.type, table.payload)
-                 .where(table.tournament_id == self.tournament_id, table.seq > seq)
-                 .order_by(table.seq).limit(limit))
+        columns = self.table.c
+        query = (sa.select(columns.seq, columns.type, columns.payload)
+                 .where(*self.filters, columns.seq > seq).order_by(columns.seq).limit(limit))
         if until is not None:
-            query = query.where(table.seq <= until)
+            query = query.where(columns.seq <= until)
         with self.engine.connect() as conn:
             return [tuple(row) for row in conn.execute(query)]
 
 
-class GlobalFeed:
+class TournamentFeed(Feed):
+    """`tournament:{id}:events`, backed by that tournament's event log."""
+
+    def __init__(self, engine, tournament_id):
+        super().__init__(engine, tournament_events, tournament_events.c.tournament_id == tournament_id)
+
+
+class GlobalFeed(Feed):
     """`global:announcements`, backed by the announcements table."""
 
     def __init__(self, engine):
-        self.engine = engine
-
-    def head(self):
-        with self.engine.connect() as conn:
-            return conn.execute(sa.select(sa.func.max(announcements.c.seq))).scalar() or 0
-
-    def read_after(self, seq, until=None, limit=REPLAY_BATCH):
-        table = announcements.c
-        query = (sa.select(table.seq, table.type, table.payload)
-                 .where(table.seq > seq).order_by(table.seq).limit(limit))
-        if until is not None:
-            query = query.where(table.seq <= until)
-        with self.engine.connect() as conn:
-            return [tuple(row) for row in conn.execute(query)]
+        super().__init__(engine, announcements)
 
 
-class NotificationFeed:
+class NotificationFeed(Feed):
     """`user:{id}:notifications`, backed by the notifications table."""
 
     def __init__(self, engine, user_id):
-        self.engine = engine
-        self.user_id = user_id
-
-    def head(self):
-        query = sa.select(sa.func.max(notifications.c.seq)).where(notifications.c.user_id == self.user_id)
-        with self.engine.connect() as conn:
-            return conn.execute(query).scalar() or 0
-
-    def read_after(self, seq, until=None, limit=REPLAY_BATCH):
-        table = notifications.c
-        query = (sa.select(table.seq, table.type, table.payload)
-                 .where(table.user_id == self.user_id, table.seq > seq).order_by(table.seq).limit(limit))
-        if until is not None:
-            query = query.where(table.seq <= until)
-        with self.engine.connect() as conn:
-            return [tuple(row) for row in conn.execute(query)]
+        super().__init__(engine, notifications, notifications.c.user_id == user_id)
 
 
 def _next_seq(conn, channel):

@@ -40,6 +40,14 @@ def database_url(run_id):
 
 
 @pytest.fixture(scope="session")
+def db_engine(database_url):
+    """A connection pool on the run's database, for looking at what was stored."""
+    engine = sa.create_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
 def redis_namespace(run_id):
     return f"test-{run_id}:"
 

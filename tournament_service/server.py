@@ -9,7 +9,7 @@ import threading
 from datetime import datetime, timezone
 
 from shared import events
-from shared.feeds import GlobalFeed, TournamentFeed
+from shared.feeds import TournamentFeed
 from shared.pubsub import FeedHub, REDIS_DOWN
 from shared.state_machine import check
 from tournament_service import permissions
@@ -37,7 +37,6 @@ class TournamentServer:
         self.tournament_id = tournament_id
         self.log = EventLog(engine, tournament_id)
         self.feed = TournamentFeed(engine, tournament_id)
-        self.global_feed = GlobalFeed(engine)
         self.publisher = publisher
         self.channels = channels
         self.channel = channels.tournament_events(tournament_id)

@@ -12,13 +12,6 @@ from tests.support.registry import delete_registry_row, insert_registry_row
 
 
 @pytest.fixture
-def db_engine(database_url):
-    engine = sa.create_engine(database_url)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
 def tournament_id(db_engine):
     tournament_id = insert_registry_row(db_engine, name="Input Cup", max_teams=4)
     yield tournament_id

@@ -3,17 +3,9 @@ servers, and a database connection to look at what is stored."""
 import uuid
 
 import pytest
-import sqlalchemy as sa
 
 from tests.support.registry import delete_registry_row, insert_registry_row
 from tests.conftest import GATEWAY_SECRET, REDIS_URL, end_served_tournaments, orchestrator_test_config
-
-
-@pytest.fixture(scope="session")
-def db_engine(database_url):
-    engine = sa.create_engine(database_url)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

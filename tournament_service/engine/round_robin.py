@@ -17,7 +17,8 @@ cycle is not applied.
 """
 from fractions import Fraction
 
-from .single_elimination import BYE, COMPLETED, PENDING, match_id
+from . import single_elimination
+from .single_elimination import COMPLETED
 
 TIEBREAKS = (
     "head_to_head", "buchholz", "median_buchholz", "sonneborn_berger",
@@ -57,15 +58,10 @@ def round_count(team_count, double=False):
 
 
 def new_match(round_no, position, team1_id, team2_id):
-    match = {
-        "id": match_id(round_no, position), "round": round_no, "position": position,
-        "team1_id": team1_id, "team2_id": team2_id,
-        "status": PENDING, "winner": None, "scores": None,
-    }
-    if team2_id is None:
-        # A bye in round robin is no win, unlike elimination: the team just sits the round out,
-        # earns no points and has no opponent to count in any tiebreak.
-        match["status"] = BYE
+    match = single_elimination.new_match(round_no, position, team1_id, team2_id)
+    # A bye in round robin is no win, unlike elimination: the team just sits the round out,
+    # earns no points and has no opponent to count in any tiebreak.
+    match["winner"] = None
     return match
 
 
