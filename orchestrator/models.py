@@ -1,7 +1,10 @@
 """ORM mapping of the orchestrator's tables (their definitions live in shared.db.tables)."""
+import json
+
 from flask_login import UserMixin
 
 from orchestrator.extensions import db
+from shared import formats
 from shared.db.tables import api_tokens, subscriptions, tournament_servers, tournaments, users
 
 
@@ -53,11 +56,16 @@ class Tournament(db.Model):
 
     __table__ = tournaments
 
+    def format_options(self):
+        """Every option of its format: the ones the organizer set, defaults for the rest."""
+        return formats.with_defaults(self.format, json.loads(self.options or "{}"))
+
     def to_dict(self):
         return {
             "id": self.id, "name": self.name, "game": self.game, "format": self.format,
             "max_teams": self.max_teams, "min_teams": self.min_teams, "best_of": self.best_of,
             "description": self.description,
+            **self.format_options(),
             "starts_at": _iso(self.starts_at), "state": self.state, "organizer": self.organizer_id,
             "created_at": _iso(self.created_at), "updated_at": _iso(self.updated_at),
             # The public way in is the gateway; the server's own host:port stays private.

@@ -13,6 +13,13 @@ TEAM_REGISTERED = "team_registered"
 TEAM_UNREGISTERED = "team_unregistered"
 ROUND_ADVANCED = "round_advanced"
 MATCH_RESULT = "match_result"
+# The match lifecycle: a captain's report waits for the opponent's; differing reports are disputed.
+MATCH_REPORTED = "match_reported"
+MATCH_DISPUTED = "match_disputed"
+RESULT_CORRECTED = "result_corrected"  # the organizer changed a completed result
+MATCH_ABANDONED = "match_abandoned"  # a double forfeit
+TEAM_CHECKED_IN = "team_checked_in"
+TEAM_DISQUALIFIED = "team_disqualified"
 TOURNAMENT_COMPLETED = "tournament_completed"
 # In the log when the 5-minute reminder went out, so a restarted server doesn't send it again;
 # also the notification type (starts_in_minutes 5 then, 0 when the tournament starts).
@@ -29,9 +36,11 @@ TOURNAMENT_CANCELLED = "tournament_cancelled"
 TOURNAMENT_EVENT_TYPES = frozenset({
     TOURNAMENT_PUBLISHED, STATE_CHANGED, TEAM_REGISTERED, TEAM_UNREGISTERED,
     ROUND_ADVANCED, MATCH_RESULT, TOURNAMENT_COMPLETED, TOURNAMENT_STARTING,
+    MATCH_REPORTED, MATCH_DISPUTED, RESULT_CORRECTED, MATCH_ABANDONED, TEAM_CHECKED_IN, TEAM_DISQUALIFIED,
 })
 ANNOUNCEMENT_TYPES = frozenset({TOURNAMENT_ANNOUNCED, CHAMPION_ANNOUNCED, TOURNAMENT_CANCELLED})
-NOTIFICATION_TYPES = frozenset({TOURNAMENT_STARTING, MATCH_READY, MATCH_RESULT})
+NOTIFICATION_TYPES = frozenset({TOURNAMENT_STARTING, MATCH_READY, MATCH_RESULT, MATCH_REPORTED, MATCH_DISPUTED,
+                                TEAM_DISQUALIFIED})
 EVENT_TYPES = TOURNAMENT_EVENT_TYPES | ANNOUNCEMENT_TYPES | NOTIFICATION_TYPES
 
 

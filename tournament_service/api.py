@@ -7,7 +7,7 @@ from shared import validation as v
 from shared.errors import APIError, error_response
 from shared.identity import InvalidIdentity
 from shared.sse import SSE_HEADERS, BadLastEventId, event_stream, parse_last_event_id
-from tournament_service.engine.single_elimination import BYE, COMPLETED, PENDING
+from tournament_service.engine.matches import STATUSES
 from tournament_service.permissions import ANONYMOUS, Actor
 from tournament_service.tournament import DomainError
 
@@ -19,7 +19,8 @@ TEAM_FIELDS = {
     "players": v.Field(lambda value: _players(value), nullable=True),
 }
 RESULT_FIELDS = {
-    "winner": v.Field(v.string(1, 40), required=True),
+    # null is a draw, where the format allows draws.
+    "winner": v.Field(v.string(1, 40), required=True, nullable=True),
     "scores": v.Field(lambda value: _scores(value), nullable=True),
 }
 
@@ -98,8 +99,8 @@ def start():
 
 @bp.get("/matches")
 def list_matches():
-    round_no = v.query_int("round", minimum=1, maximum=64)
-    status = v.query_choice("status", (PENDING, COMPLETED, BYE))
+    round_no = v.query_int("round", minimum=1, maximum=4096)
+    status = v.query_choice("status", STATUSES)
     return jsonify({"items": server().tournament.match_list(round_no, status)})
 
 
@@ -107,6 +108,24 @@ def list_matches():
 def record_result(match_id):
     body = v.validate(v.json_object(), RESULT_FIELDS)
     return jsonify(server().record_result(match_id, body["winner"], body.get("scores"), g.actor))
+
+
+@bp.post("/matches/<match_id>/abandon")
+def abandon_match(match_id):
+    v.validate(v.json_object(), {})
+    return jsonify(server().abandon_match(match_id, g.actor))
+
+
+@bp.post("/teams/<team_id>/check-in")
+def check_in(team_id):
+    v.validate(v.json_object(), {})
+    return jsonify(server().check_in(team_id, g.actor))
+
+
+@bp.post("/teams/<team_id>/disqualify")
+def disqualify(team_id):
+    v.validate(v.json_object(), {})
+    return jsonify(server().disqualify(team_id, g.actor))
 
 
 @bp.get("/standings")

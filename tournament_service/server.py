@@ -13,6 +13,7 @@ from shared.feeds import TournamentFeed
 from shared.pubsub import FeedHub, REDIS_DOWN
 from shared.state_machine import check
 from tournament_service import permissions
+from tournament_service.engine.matches import COMPLETED
 from tournament_service.notifications import notifications_for
 from tournament_service.permissions import ANONYMOUS
 from tournament_service.store import EventLog, WriterConflict
@@ -149,15 +150,41 @@ class TournamentServer:
         self._organizer_command("start", actor, lambda t: t.decide_start())
 
     def record_result(self, match_id, winner, scores=None, actor=ANONYMOUS):
+        """A result from the organizer (final; on a completed match, a correction) or a report
+        from one of the match's captains (final too when one user captains both teams)."""
         def decide(t):
             permissions.require_user(actor)
             check("record_result", t.state)
             match = t.match(match_id)
-            permissions.require_captain_or_organizer(
-                actor, [t.teams.get(match["team1_id"]), t.teams.get(match["team2_id"])], "record a result")
-            return t.decide_record_result(match_id, winner, scores)
+            sides = [t.teams.get(match["team1_id"]), t.teams.get(match["team2_id"])]
+            permissions.require_captain_or_organizer(actor, sides, "record a result")
+            if actor.is_organizer:
+                if match["status"] == COMPLETED:
+                    return t.decide_correct_result(match_id, winner, scores)
+                return t.decide_record_result(match_id, winner, scores)
+            mine = [team["id"] for team in sides if team and team.get("captain") == actor.user_id]
+            return t.decide_record_result(match_id, winner, scores, reporter=mine[0] if len(mine) == 1 else None)
         self.execute(decide)
         return dict(self.tournament.match(match_id))
+
+    def abandon_match(self, match_id, actor=ANONYMOUS):
+        self._organizer_command("abandon_match", actor, lambda t: t.decide_abandon(match_id))
+        return dict(self.tournament.match(match_id))
+
+    def disqualify(self, team_id, actor=ANONYMOUS):
+        self._organizer_command("disqualify", actor, lambda t: t.decide_disqualify(team_id))
+        return dict(self.tournament.teams[team_id])
+
+    def check_in(self, team_id, actor=ANONYMOUS):
+        def decide(t):
+            permissions.require_user(actor)
+            check("check_in", t.state)
+            if team_id not in t.teams:
+                raise not_found("team", team_id)
+            permissions.require_captain_or_organizer(actor, [t.teams[team_id]], "check in a team")
+            return t.decide_check_in(team_id)
+        self.execute(decide)
+        return next(team for team in self.tournament.team_list() if team["id"] == team_id)
 
     def cancel(self, actor=ANONYMOUS):
         self._organizer_command("cancel", actor, lambda t: t.decide_cancel())

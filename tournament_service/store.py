@@ -38,7 +38,11 @@ class EventLog:
         """The tournament's registry entry, or None."""
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(tournaments).where(tournaments.c.id == self.tournament_id)).first()
-        return dict(row._mapping) if row else None
+        if row is None:
+            return None
+        values = dict(row._mapping)
+        values["options"] = json.loads(values.get("options") or "{}")
+        return values
 
     def append(self, after_seq, new_events, announcements=(), notifications=()):
         """Store `new_events` as seq after_seq+1.., the announcements and the notifications

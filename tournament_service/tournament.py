@@ -3,13 +3,19 @@
 `decide_*` methods check a command against the current state and return the events it produces,
 without changing anything; `apply` folds one stored event into the state. The server commits the
 events first and applies them after, so memory never runs ahead of the log.
+
+The format (see `engine.formats`) is only asked while deciding. Every event that makes or changes
+matches carries those matches in full (`matches`), so folding the log never runs format code: a
+replay gives back exactly what was decided, whatever version of the engine decided it.
 """
 from datetime import datetime, timedelta, timezone
 
 from shared import events
+from shared import formats as format_options
 from shared.state_machine import CANCELLED, DRAFT, REGISTRATION, allowed_actions, check, next_state
-from tournament_service.engine import single_elimination as bracket_engine
-
+from tournament_service.engine import formats
+from tournament_service.engine.matches import COMPLETED, DECIDED, DISPUTED, OPEN, REPORTED
+from tournament_service.engine.routing import playable
 
 REMINDER_LEAD = timedelta(minutes=5)
 
@@ -29,8 +35,12 @@ def not_found(kind, ident):
     return DomainError(404, f"{kind}_not_found", f"No {kind} {ident!r} in this tournament.")
 
 
+def invalid(field, problem, message="The request has invalid fields."):
+    return DomainError(400, "invalid_input", message, {field: problem})
+
+
 class Tournament:
-    """One tournament's state: configuration, teams, rounds of matches, champion."""
+    """One tournament's state: configuration, teams, matches, champion."""
 
     def __init__(self, tournament_id):
         self.id = tournament_id
@@ -40,16 +50,21 @@ class Tournament:
         self.teams = {}  # team id -> team dict, in registration order
         self.teams_registered = 0  # ever; team ids are never reused
         self.seeded_team_ids = []  # fixed at start: best seed first
-        self.rounds = []  # rounds[k] is round k+1's list of match dicts
-        self.matches = {}  # match id -> the same match dicts
+        self.matches = {}  # match id -> match dict, in the order they were made
+        self.round = 0  # the round being played (the last round_advanced)
+        self.checked_in = set()
+        self.withdrawn = set()  # disqualified teams: never paired again, forfeit what is left
         self.champion = None
         self.reminded = False
         self.seq = 0
+        self._format = None
 
     # ---- folding the log -------------------------------------------------------------------
 
     def apply(self, event):
         """Fold one stored event into the state."""
+        for match in event.get("matches") or ():
+            self.matches[match["id"]] = dict(match)
         handler = getattr(self, "_on_" + event["type"], None)
         if handler is not None:
             handler(event)
@@ -58,6 +73,7 @@ class Tournament:
     def _on_tournament_published(self, event):
         self.name = event["name"]
         self.config = event["config"]
+        self._format = None
 
     def _on_state_changed(self, event):
         self.state = event["to_state"]
@@ -69,19 +85,21 @@ class Tournament:
 
     def _on_team_unregistered(self, event):
         self.teams.pop(event["team_id"], None)
+        self.checked_in.discard(event["team_id"])
+
+    def _on_team_checked_in(self, event):
+        self.checked_in.add(event["team_id"])
+
+    def _on_team_disqualified(self, event):
+        self.withdrawn.add(event["team_id"])
+        self.teams[event["team_id"]]["disqualified"] = True
 
     def _on_round_advanced(self, event):
-        if event["new_round"] == 1:
+        self.round = event["new_round"]
+        if "seeding" in event:
             self.seeded_team_ids = list(event["seeding"])
             for seed, team_id in enumerate(self.seeded_team_ids, start=1):
                 self.teams[team_id]["seed"] = seed
-        matches = [dict(match) for match in event["matches"]]
-        self.rounds.append(matches)
-        self.matches.update((match["id"], match) for match in matches)
-
-    def _on_match_result(self, event):
-        match = self.matches[event["match_id"]]
-        match.update(status=bracket_engine.COMPLETED, winner=event["winner"], scores=event.get("scores"))
 
     def _on_tournament_starting(self, event):
         self.reminded = True
@@ -92,11 +110,26 @@ class Tournament:
     # ---- reading ---------------------------------------------------------------------------
 
     @property
+    def options(self):
+        return self.config.get("options") or format_options.with_defaults(self.config.get("format"), {})
+
+    @property
+    def format(self):
+        if self._format is None:
+            self._format = formats.for_tournament(self.config["format"], self.options)
+        return self._format
+
+    @property
     def current_round(self):
-        return len(self.rounds)
+        return self.round
+
+    def _play(self, matches=None, withdrawn=None):
+        return formats.Play(self.seeded_team_ids, self.matches if matches is None else matches,
+                            frozenset(self.withdrawn if withdrawn is None else withdrawn))
 
     def team_list(self):
-        return [dict(team) for team in self.teams.values()]
+        return [dict(team, checked_in=team_id in self.checked_in) if self.options.get("check_in") else dict(team)
+                for team_id, team in self.teams.items()]
 
     def match(self, match_id):
         """:raise DomainError 404: for an unknown match."""
@@ -106,37 +139,41 @@ class Tournament:
             raise not_found("match", match_id) from None
 
     def match_list(self, round_no=None, status=None):
+        """Without filters, the current matches: those that can be played now (or await a
+        confirmation or the organizer's decision). With filters, every match that passes them."""
         if round_no is None and status is None:
-            # "Current matches": the round being played, or the last one played.
-            selected = self.rounds[-1] if self.rounds else []
-        else:
-            selected = [m for matches in self.rounds for m in matches]
-        return [dict(m) for m in selected
+            return [dict(m) for m in self.matches.values() if playable(m)]
+        return [dict(m) for m in self.matches.values()
                 if (round_no is None or m["round"] == round_no) and (status is None or m["status"] == status)]
 
     def standings(self):
         if not self.seeded_team_ids:
             ordered = self._seeding()
             return [{"rank": 1, "team_id": t, "name": self.teams[t]["name"], "seed": i, "wins": 0,
-                     "losses": 0, "eliminated": False, "round_reached": 0}
+                     "losses": 0, "eliminated": False}
                     for i, t in enumerate(ordered, start=1)]
-        rows = bracket_engine.standings(self.seeded_team_ids, self.rounds, self.champion)
+        rows = _disqualified_last(self.format.standings(self._play()), self.withdrawn)
         for row in rows:
             row["name"] = self.teams[row["team_id"]]["name"]
+            row["disqualified"] = row["team_id"] in self.withdrawn
         return rows
 
     def bracket(self):
-        return bracket_engine.bracket(len(self.seeded_team_ids), self.rounds)
+        if not self.seeded_team_ids:
+            return {"format": self.config.get("format"), "sections": []}
+        return self.format.bracket(self._play())
 
     def summary(self):
         return {
             "tournament_id": self.id, "name": self.name, "state": self.state, "round": self.current_round,
             "allowed_actions": allowed_actions(self.state), "format": self.config.get("format"),
+            "options": self.options if self.config else {},
             "teams_count": len(self.teams), "min_teams": self.config.get("min_teams"),
-            "max_teams": self.config.get("max_teams"), "champion": self.champion, "seq": self.seq,
+            "max_teams": self.config.get("max_teams"), "best_of": self.config.get("best_of"),
+            "champion": self.champion, "seq": self.seq,
         }
 
-    # ---- deciding --------------------------------------------------------------------------
+    # ---- deciding: registration --------------------------------------------------------------
 
     def _event(self, event_type, **fields):
         return events.make_event(event_type, self.id, **fields)
@@ -146,10 +183,13 @@ class Tournament:
                            to_state=next_state(action, self.state), action=action)
 
     def decide_publish(self, registry_row):
-        """The genesis of the log: the configuration as published, and REGISTRATION opens."""
+        """The genesis of the log: the configuration as published (every option filled in, so a
+        later change of a default never changes this tournament), and REGISTRATION opens."""
         check("publish", self.state)
         config = {key: registry_row[key] for key in
                   ("game", "format", "max_teams", "min_teams", "best_of", "description")}
+        config["options"] = format_options.with_defaults(registry_row["format"], registry_row.get("options"))
+        config["organizer_id"] = registry_row.get("organizer_id")
         starts_at = registry_row.get("starts_at")
         if starts_at is not None and starts_at.tzinfo is None:  # SQLite returns naive UTC
             starts_at = starts_at.replace(tzinfo=timezone.utc)
@@ -168,8 +208,7 @@ class Tournament:
                               f"The tournament is full: {self.config['max_teams']} teams registered.")
         if seed is not None:
             if seed > self.config["max_teams"]:
-                raise DomainError(400, "invalid_input", "The request has invalid fields.",
-                                  {"seed": f"must be at most {self.config['max_teams']}"})
+                raise invalid("seed", f"must be at most {self.config['max_teams']}")
             if any(team["seed"] == seed for team in self.teams.values()):
                 raise DomainError(409, "seed_taken", f"Seed {seed} is already given to another team.",
                                   {"seed": "is already taken"})
@@ -182,6 +221,17 @@ class Tournament:
         if team_id not in self.teams:
             raise not_found("team", team_id)
         return [self._event(events.TEAM_UNREGISTERED, team_id=team_id, name=self.teams[team_id]["name"])]
+
+    def decide_check_in(self, team_id):
+        """A captain confirms the team will play; [] when it already has."""
+        check("check_in", self.state)
+        if team_id not in self.teams:
+            raise not_found("team", team_id)
+        if not self.options.get("check_in"):
+            raise DomainError(409, "check_in_not_required", "This tournament does not use check-in.")
+        if team_id in self.checked_in:
+            return []
+        return [self._event(events.TEAM_CHECKED_IN, team_id=team_id, name=self.teams[team_id]["name"])]
 
     def _seeding(self):
         """Team ids best seed first: a given seed keeps its place; the rest fill in by registration.
@@ -200,44 +250,223 @@ class Tournament:
         return [slot if slot is not None else next(fill) for slot in slots]
 
     def decide_start(self):
+        """ACTIVE, with the matches of the format built. With check-in, teams that did not check
+        in are removed first and the seeds close up."""
         check("start", self.state)
+        absent = [t for t in self.teams if t not in self.checked_in] if self.options.get("check_in") else []
+        seeding = [t for t in self._seeding() if t not in absent]
         needed = max(2, self.config["min_teams"])
-        if len(self.teams) < needed:
+        if len(seeding) < needed:
+            detail = f" ({len(absent)} did not check in)" if absent else ""
             raise DomainError(409, "not_enough_teams",
-                              f"Can't start with {len(self.teams)} teams: at least {needed} are needed.")
-        seeding = self._seeding()
-        matches = bracket_engine.first_round(seeding)
-        return [self._state_change("start"),
-                self._event(events.ROUND_ADVANCED, new_round=1, matches_count=len(matches),
-                            matches=matches, seeding=seeding)]
+                              f"Can't start with {len(seeding)} teams{detail}: at least {needed} are needed.")
+        try:
+            matches = self.format.start(seeding)
+        except ValueError as exc:  # a field the format can't hold (too few teams for its groups)
+            raise DomainError(409, "format_not_playable", f"Can't start: {exc}.") from None
+        produced = [self._event(events.TEAM_UNREGISTERED, team_id=t, name=self.teams[t]["name"],
+                                reason="not_checked_in") for t in absent]
+        produced.append(self._state_change("start"))
+        ready = [m for m in matches if playable(m)]
+        produced.append(self._event(events.ROUND_ADVANCED, new_round=1, matches_count=len(ready),
+                                    seeding=seeding, matches=matches))
+        return produced
 
-    def decide_record_result(self, match_id, winner, scores=None):
-        check("record_result", self.state)
+    # ---- deciding: results -------------------------------------------------------------------
+
+    def _playable_match(self, match_id, action="record a result for"):
         match = self.match(match_id)
-        if match["status"] != bracket_engine.PENDING or match["round"] != self.current_round:
-            raise DomainError(409, "match_not_pending",
-                              f"Can't record a result for match {match_id}: it is {match['status']}.")
-        if winner not in (match["team1_id"], match["team2_id"]):
-            raise DomainError(400, "invalid_input", "The winner must be one of the match's two teams.",
-                              {"winner": f"must be {match['team1_id']} or {match['team2_id']}"})
-        if scores is not None:
-            mine, theirs = scores if winner == match["team1_id"] else scores[::-1]
-            if mine <= theirs:
-                raise DomainError(400, "invalid_input", "The scores must favour the winner.",
-                                  {"scores": "the winner's score must be the higher one"})
-        produced = [self._event(events.MATCH_RESULT, match_id=match_id, winner=winner, round=match["round"],
-                                team1_id=match["team1_id"], team2_id=match["team2_id"], scores=scores)]
-        current = self.rounds[-1]
-        if any(m["status"] not in bracket_engine.DECIDED for m in current if m["id"] != match_id):
-            return produced
-        winners = [winner if m["id"] == match_id else m["winner"] for m in current]
-        if len(winners) == 1:
-            return produced + [self._state_change("complete"),
-                               self._event(events.TOURNAMENT_COMPLETED, champion=winner,
-                                           champion_name=self.teams[winner]["name"])]
-        matches = bracket_engine.next_round(self.current_round + 1, winners)
-        return produced + [self._event(events.ROUND_ADVANCED, new_round=self.current_round + 1,
-                                       matches_count=len(matches), matches=matches)]
+        if match["status"] in DECIDED:
+            raise DomainError(409, "match_not_pending", f"Can't {action} match {match_id}: it is {match['status']}.",
+                              {"state": match["status"]})
+        if not playable(match):
+            raise DomainError(409, "match_not_ready",
+                              f"Can't {action} match {match_id}: it is still waiting for its teams.",
+                              {"state": "waiting"})
+        return match
+
+    def best_of(self, match_id):
+        """The best-of of a match: the finals may play a longer series (`final_best_of`)."""
+        final = self.options.get("final_best_of")
+        if final and match_id in self.format.final_match_ids(self._play()):
+            return final
+        return self.config.get("best_of") or 1
+
+    def _check_result(self, match, winner, scores):
+        """:raise DomainError 400: unless `winner` and `scores` make a result this match can have."""
+        if winner is None and not self.format.allows_draw(match):
+            raise invalid("winner", "is required: this match can't end in a draw")
+        if winner is not None and winner not in (match["team1_id"], match["team2_id"]):
+            raise invalid("winner", f"must be {match['team1_id']} or {match['team2_id']}",
+                          "The winner must be one of the match's two teams.")
+        if scores is None:
+            return
+        best_of = self.best_of(match["id"])
+        needed = best_of // 2 + 1
+        if winner is None:
+            if scores[0] != scores[1] or (best_of > 1 and scores[0] >= needed):
+                raise invalid("scores", "a draw needs equal scores", "The scores must show a draw.")
+            return
+        mine, theirs = scores if winner == match["team1_id"] else scores[::-1]
+        if mine <= theirs:
+            raise invalid("scores", "the winner's score must be the higher one", "The scores must favour the winner.")
+        if best_of > 1 and (mine != needed or theirs >= needed):
+            raise invalid("scores", f"a best-of-{best_of} ends {needed}-0 to {needed}-{needed - 1} in games",
+                          f"The scores don't fit a best-of-{best_of}.")
+
+    def decide_record_result(self, match_id, winner, scores=None, reporter=None):
+        """A result: final when the organizer gives it (`reporter` None) or when the tournament
+        needs no confirmation; otherwise the captain of `reporter` reports it and the opponent's
+        matching report confirms it, a different one disputes it."""
+        check("record_result", self.state)
+        match = self._playable_match(match_id)
+        self._check_result(match, winner, scores)
+        if reporter is None or not self.options.get("confirm_results", True):
+            return self._result(match, winner, scores)
+        if match["status"] == DISPUTED:
+            raise DomainError(409, "match_disputed",
+                              f"Can't report match {match_id}: it is disputed and the organizer decides.",
+                              {"state": DISPUTED})
+        reports = dict(match.get("reports") or {})
+        reports[reporter] = {"winner": winner, "scores": scores}
+        opponent = match["team2_id"] if reporter == match["team1_id"] else match["team1_id"]
+        theirs = reports.get(opponent)
+        if theirs is None:
+            reported = dict(match, status=REPORTED, reports=reports)
+            return [self._event(events.MATCH_REPORTED, match_id=match_id, team_id=reporter, winner=winner,
+                                scores=scores, round=match["round"], team1_id=match["team1_id"],
+                                team2_id=match["team2_id"], matches=[reported])]
+        if theirs == reports[reporter] or (theirs["winner"] == winner and None in (theirs["scores"], scores)):
+            agreed = scores if scores is not None else theirs["scores"]
+            return self._result(dict(match, reports=reports), winner, agreed, confirmed_by=reporter)
+        disputed = dict(match, status=DISPUTED, reports=reports)
+        return [self._event(events.MATCH_DISPUTED, match_id=match_id, round=match["round"],
+                            team1_id=match["team1_id"], team2_id=match["team2_id"], reports=reports,
+                            matches=[disputed])]
+
+    def _result(self, match, winner, scores, **fields):
+        """The final result of a playable match and everything it sets off."""
+        extra = {"reports": match["reports"]} if match.get("reports") else {}
+        matches = dict(self.matches, **{match["id"]: match})
+        changed = self.format.record(self._play(matches), match["id"], winner, scores, **extra)
+        produced = [self._event(events.MATCH_RESULT, match_id=match["id"], winner=winner, round=match["round"],
+                                team1_id=match["team1_id"], team2_id=match["team2_id"], scores=scores,
+                                **fields, matches=list(changed.values()))]
+        return produced + self._follow_up(dict(matches, **changed))
+
+    def _follow_up(self, matches, withdrawn=None):
+        """What a change sets off: forfeits of withdrawn teams' matches, the next round or stage,
+        the end of the event. `matches` is the state after the change."""
+        withdrawn = frozenset(self.withdrawn if withdrawn is None else withdrawn)
+        fmt = self.format
+        produced = []
+        while True:
+            play = self._play(matches, withdrawn)
+            forfeit = next((m for m in matches.values() if playable(m)
+                            and {m["team1_id"], m["team2_id"]} & withdrawn), None)
+            if forfeit is not None:
+                produced.append(self._forfeit(play, forfeit, withdrawn))
+                matches = dict(matches, **{m["id"]: m for m in produced[-1]["matches"]})
+                continue
+            if not any(playable(m) for m in matches.values()) and not fmt.finished(play):
+                new = fmt.next_matches(play)
+                if new:
+                    matches = dict(matches, **{m["id"]: m for m in new})
+                    round_no = self._round_after(produced) + 1
+                    produced.append(self._event(
+                        events.ROUND_ADVANCED, new_round=round_no, matches=new,
+                        matches_count=sum(1 for m in new if playable(m))))
+                    continue
+            break
+        round_no = _current_round(fmt, matches)
+        if round_no is not None and round_no > self._round_after(produced):
+            ready = [m for m in matches.values() if playable(m) and fmt.round_of(m) == round_no]
+            # The ready matches ride along for viewers; folding them again changes nothing.
+            produced.append(self._event(events.ROUND_ADVANCED, new_round=round_no, matches_count=len(ready),
+                                        matches=ready))
+        play = self._play(matches, withdrawn)
+        if fmt.finished(play):
+            champion = fmt.champion(play)
+            if champion in withdrawn:
+                # Disqualified after its last match (double elimination without a grand final,
+                # a round robin): the best team still in takes the title.
+                ranked = _disqualified_last(fmt.standings(play), withdrawn)
+                champion = ranked[0]["team_id"] if ranked[0]["team_id"] not in withdrawn else None
+            produced += [self._state_change("complete"),
+                         self._event(events.TOURNAMENT_COMPLETED, champion=champion,
+                                     champion_name=self.teams[champion]["name"] if champion else None)]
+        return produced
+
+    def _round_after(self, produced):
+        advanced = [e["new_round"] for e in produced if e["type"] == events.ROUND_ADVANCED]
+        return advanced[-1] if advanced else self.round
+
+    def _forfeit(self, play, match, withdrawn):
+        """A withdrawn team's match: its opponent wins, or nobody when both are withdrawn."""
+        out = [t for t in (match["team1_id"], match["team2_id"]) if t in withdrawn]
+        if len(out) == 2:
+            changed = self.format.abandon(play, match["id"], forfeit=out)
+            return self._event(events.MATCH_ABANDONED, match_id=match["id"], round=match["round"],
+                               team1_id=match["team1_id"], team2_id=match["team2_id"], reason="disqualified",
+                               matches=list(changed.values()))
+        winner = match["team2_id"] if out[0] == match["team1_id"] else match["team1_id"]
+        changed = self.format.record(play, match["id"], winner, None, forfeit=out)
+        return self._event(events.MATCH_RESULT, match_id=match["id"], winner=winner, round=match["round"],
+                           team1_id=match["team1_id"], team2_id=match["team2_id"], scores=None,
+                           forfeit=out[0], matches=list(changed.values()))
+
+    def decide_abandon(self, match_id):
+        """A double forfeit: nobody wins; in a bracket the next match gives its other team a bye."""
+        check("abandon_match", self.state)
+        match = self._playable_match(match_id, "abandon")
+        changed = self.format.abandon(self._play(), match_id,
+                                      forfeit=[match["team1_id"], match["team2_id"]])
+        produced = [self._event(events.MATCH_ABANDONED, match_id=match_id, round=match["round"],
+                                team1_id=match["team1_id"], team2_id=match["team2_id"], reason="abandoned",
+                                matches=list(changed.values()))]
+        return produced + self._follow_up(dict(self.matches, **changed))
+
+    def decide_disqualify(self, team_id):
+        """The team is out: what it has left to play is forfeited to its opponents, its past
+        results stay, and it is never paired again."""
+        check("disqualify", self.state)
+        if team_id not in self.teams:
+            raise not_found("team", team_id)
+        if team_id in self.withdrawn:
+            raise DomainError(409, "already_disqualified", f"Team {team_id} is already disqualified.")
+        if team_id not in self.seeded_team_ids:
+            raise DomainError(409, "team_not_playing", f"Team {team_id} is not playing in this tournament.")
+        produced = [self._event(events.TEAM_DISQUALIFIED, team_id=team_id, name=self.teams[team_id]["name"])]
+        return produced + self._follow_up(dict(self.matches), self.withdrawn | {team_id})
+
+    def decide_correct_result(self, match_id, winner, scores=None):
+        """The organizer changes a completed result while nothing that depends on it was played.
+
+        :raise DomainError 409: naming the played matches in the way.
+        """
+        check("correct_result", self.state)
+        match = self.match(match_id)
+        if match["status"] != COMPLETED:
+            raise DomainError(409, "match_not_completed",
+                              f"Can't correct match {match_id}: it is {match['status']}.", {"state": match["status"]})
+        if match.get("forfeit"):
+            raise DomainError(409, "match_forfeited", f"Can't correct match {match_id}: it was forfeited.")
+        self._check_result(match, winner, scores)
+        if winner == match["winner"] and scores == match["scores"]:
+            return []
+        blocking = self.format.blocking(self._play(), match_id)
+        if blocking:
+            raise DomainError(409, "result_locked",
+                              f"Can't correct match {match_id}: later matches already depend on its result: "
+                              f"{', '.join(blocking)}.", {"matches": blocking})
+        changed = self.format.correct(self._play(), match_id, winner, scores)
+        produced = [self._event(events.RESULT_CORRECTED, match_id=match_id, winner=winner, scores=scores,
+                                previous_winner=match["winner"], previous_scores=match["scores"],
+                                round=match["round"], team1_id=match["team1_id"], team2_id=match["team2_id"],
+                                matches=list(changed.values()))]
+        return produced + self._follow_up(dict(self.matches, **changed))
+
+    # ---- deciding: time and the end ------------------------------------------------------------
 
     def reminder_due_at(self):
         """When the 5-minute reminder is due, or None when there is none to send."""
@@ -261,6 +490,27 @@ class Tournament:
         return [self._state_change("archive")]
 
 
+def _disqualified_last(rows, withdrawn):
+    """Standings rows with disqualified teams moved below everyone else, sharing the last rank."""
+    if not withdrawn:
+        return rows
+    staying = [row for row in rows if row["team_id"] not in withdrawn]
+    out = [row for row in rows if row["team_id"] in withdrawn]
+    if out:
+        for row in staying:
+            # A rank counted past a disqualified team above it closes up.
+            row["rank"] = 1 + sum(1 for other in staying if other["rank"] < row["rank"])
+        for row in out:
+            row["rank"] = len(staying) + 1
+    return staying + out
+
+
+def _current_round(fmt, matches):
+    """The lowest round with a match still open, or None when none is."""
+    rounds = [fmt.round_of(m) for m in matches.values() if m["status"] in OPEN]
+    return min(rounds) if rounds else None
+
+
 def announcement_for(tournament_id, name, config, event):
     """The global announcement an event of this tournament makes, if any."""
     if event["type"] == events.STATE_CHANGED and event["to_state"] == REGISTRATION:
@@ -272,3 +522,4 @@ def announcement_for(tournament_id, name, config, event):
     if event["type"] == events.STATE_CHANGED and event["to_state"] == CANCELLED:
         return events.make_event(events.TOURNAMENT_CANCELLED, tournament_id, tournament_name=name)
     return None
+

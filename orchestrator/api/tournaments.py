@@ -3,6 +3,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from orchestrator import auth
 from orchestrator.services import registry, server_client, snapshots
+from shared import formats
 from shared import state_machine as sm
 from shared import validation as v
 
@@ -17,6 +18,7 @@ TOURNAMENT_FIELDS = {
     "best_of": v.Field(v.one_of(1, 3, 5, 7)),
     "description": v.Field(v.string(0, 2000, strip=False)),
     "starts_at": v.Field(v.timestamp(), nullable=True),
+    **formats.OPTION_FIELDS,
 }
 
 

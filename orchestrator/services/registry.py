@@ -12,6 +12,7 @@ from orchestrator.extensions import db
 from orchestrator.models import Tournament
 from orchestrator.services import fleet, server_client, snapshots
 from orchestrator.spawner import SpawnError
+from shared import formats
 from shared import state_machine as sm
 from shared.db.tables import tournament_events, tournaments
 from shared.errors import APIError
@@ -19,9 +20,7 @@ from shared.validation import is_identifier
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("single_elimination", "double_elimination", "round_robin", "swiss", "group_playoff")
-# Formats the match engine plays today; the others are refused rather than played wrongly.
-SUPPORTED_FORMATS = ("single_elimination",)
+FORMATS = formats.FORMATS
 
 # A mirror only ever moves forward: a late state_changed must not undo a cancel or an archive.
 _STATE_RANK = {sm.DRAFT: 0, sm.REGISTRATION: 1, sm.ACTIVE: 2, sm.COMPLETED: 3, sm.ARCHIVED: 4, sm.CANCELLED: 4}
@@ -50,38 +49,59 @@ def get_tournament(tournament_id, lock=False):
     return tournament
 
 
-def _check_team_bounds(fields):
+def _check_configuration(fields, options):
+    """:raise 400: naming every field that doesn't fit the rest of the configuration."""
+    problems = {}
     if fields["min_teams"] > fields["max_teams"]:
-        raise APIError(400, "invalid_input", "The request has invalid fields.",
-                       {"min_teams": "must not exceed max_teams"})
-    if fields["format"] not in SUPPORTED_FORMATS:
-        raise APIError(400, "invalid_input", "The request has invalid fields.",
-                       {"format": f"{fields['format']} is not available yet; available: "
-                                  + ", ".join(SUPPORTED_FORMATS)})
+        problems["min_teams"] = "must not exceed max_teams"
+    problems.update(formats.misplaced_options(fields["format"], options))
+    problems.update(formats.group_problems(fields["format"], (fields["min_teams"], fields["max_teams"]), options))
+    if problems:
+        raise APIError(400, "invalid_input", "The request has invalid fields.", problems)
+
+
+def _split_options(fields):
+    """(registry fields, format options) of a validated body."""
+    options = {key: fields.pop(key) for key in list(fields) if key in formats.OPTIONS}
+    return fields, {key: value for key, value in options.items() if value is not None}
 
 
 def create_tournament(fields, organizer_id=None):
-    """A new DRAFT tournament from validated `fields`."""
-    values = {"format": "single_elimination", "max_teams": 16, "min_teams": 2, "best_of": 1,
-              "description": "", "starts_at": None, **fields}
-    _check_team_bounds(values)
+    """A new DRAFT tournament from validated `fields` (format options among them)."""
+    values, options = _split_options({"format": formats.SINGLE_ELIMINATION, "max_teams": 16, "min_teams": 2,
+                                      "best_of": 1, "description": "", "starts_at": None, **fields})
+    _check_configuration(values, options)
     now = _now()
     tournament = Tournament(id="t_" + secrets.token_hex(5), state=sm.DRAFT, organizer_id=organizer_id,
-                            created_at=now, updated_at=now, **values)
+                            created_at=now, updated_at=now, options=json.dumps(options), **values)
     db.session.add(tournament)
     db.session.commit()
     return tournament
 
 
 def update_tournament(tournament_id, fields):
-    """Edit a DRAFT tournament. :raise 409: in any other state."""
+    """Edit a DRAFT tournament; options given as null go back to their defaults.
+
+    :raise 409: in any other state. :raise 400: when the result doesn't fit together (an option
+    of another format, min_teams above max_teams, ...).
+    """
     tournament = get_tournament(tournament_id, lock=True)
     sm.check("edit", tournament.state)
+    values = dict(fields)
+    changed_options = {key: values.pop(key) for key in list(values) if key in formats.OPTIONS}
     merged = {key: getattr(tournament, key) for key in ("format", "max_teams", "min_teams")}
-    merged.update((k, v) for k, v in fields.items() if k in merged)
-    _check_team_bounds(merged)
-    for key, value in fields.items():
+    merged.update((k, v) for k, v in values.items() if k in merged)
+    options = json.loads(tournament.options or "{}")
+    options.update(changed_options)
+    options = {key: value for key, value in options.items() if value is not None}
+    if values.get("format", tournament.format) != tournament.format:
+        # Options of the old format that the new one doesn't take are dropped, not refused.
+        options = {key: value for key, value in options.items()
+                   if merged["format"] in formats.OPTIONS[key].formats or key in changed_options}
+    _check_configuration(merged, options)
+    for key, value in values.items():
         setattr(tournament, key, value)
+    tournament.options = json.dumps(options)
     tournament.updated_at = _now()
     db.session.commit()
     return tournament

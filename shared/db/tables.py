@@ -20,6 +20,8 @@ tournaments = sa.Table(
     sa.Column("best_of", sa.Integer, nullable=False),
     sa.Column("description", sa.Text, nullable=False, server_default=""),
     sa.Column("starts_at", sa.DateTime(timezone=True)),
+    # The format options the organizer set, as a JSON object (shared/formats.py has the defaults).
+    sa.Column("options", sa.Text, nullable=False, server_default="{}"),
     # A mirror of the state the tournament's server holds; DRAFT lives only here.
     sa.Column("state", sa.String(16), nullable=False),
     sa.Column("organizer_id", sa.Integer),

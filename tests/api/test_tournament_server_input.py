@@ -29,7 +29,7 @@ def snapshot(tournament_client, stored_event_count):
             "state": state,
             "teams": ok(client.get("/api/teams")),
             "matches": ok(client.get("/api/matches")),
-            "all_matches": [m for status in ("pending", "completed", "bye")
+            "all_matches": [m for status in ("pending", "reported", "disputed", "completed", "bye", "void")
                             for m in ok(client.get(f"/api/matches?status={status}"))["items"]],
             "bracket": ok(client.get("/api/bracket")),
             "standings": ok(client.get("/api/standings")),
@@ -263,24 +263,44 @@ def test_an_unknown_field_in_a_result_is_400(tournament_client, refused):
             code="invalid_input")
 
 
-def test_a_second_result_for_a_completed_match_is_409(tournament_client, refused):
+def test_results_on_matches_that_cannot_take_one_are_409(tournament_client, refused):
     _teams, matches = start_with_four(tournament_client)
     first = matches[0]
     recorded = ok(send(tournament_client, "POST", f"/api/matches/{first['id']}/result",
                        {"winner": first["team1_id"], "scores": [2, 1]}))
     assert recorded["status"] == "completed"
-    for winner in (first["team1_id"], first["team2_id"]):
-        refused("POST", f"/api/matches/{first['id']}/result", 409, body={"winner": winner},
-                code="match_not_pending")
-    # Round 2 does not exist until round 1 is complete.
-    refused("POST", "/api/matches/r2_match_1/result", 404, body={"winner": first["team1_id"]},
-            code="match_not_found")
-    # Once round 1 is done, its matches still refuse a second result.
+    # The final waits for the winner of the other semifinal.
+    error = refused("POST", "/api/matches/r2_match_1/result", 409, body={"winner": first["team1_id"]},
+                    code="match_not_ready")
+    assert "waiting for its teams" in error["message"]
     second = matches[1]
     ok(send(tournament_client, "POST", f"/api/matches/{second['id']}/result", {"winner": second["team2_id"]}))
     assert ok(tournament_client.get("/api/state"))["round"] == 2
-    refused("POST", f"/api/matches/{second['id']}/result", 409, body={"winner": second["team1_id"]},
-            code="match_not_pending")
+    # The organizer's result on a completed match is a correction; once the final that depends on
+    # it is played, the correction is refused and names the match in the way.
+    final = ok(tournament_client.get("/api/matches"))["items"][0]
+    ok(send(tournament_client, "POST", f"/api/matches/{final['id']}/result", {"winner": final["team1_id"]}))
+    refused("POST", f"/api/matches/{first['id']}/result", 409, body={"winner": first["team2_id"]},
+            message="Can't trigger event record_result from state COMPLETED")
+
+
+def test_a_correction_is_409_once_a_dependent_match_is_played(tournament_client, refused):
+    teams = [register(tournament_client, f"Team {n}") for n in range(1, 5)]
+    ok(send(tournament_client, "POST", "/api/start"))
+    r1 = ok(tournament_client.get("/api/matches?round=1"))["items"]
+    for match in r1:
+        ok(send(tournament_client, "POST", f"/api/matches/{match['id']}/result", {"winner": match["team1_id"]}))
+    assert len(teams) == 4
+    # Nothing depends on the semifinal yet: the correction goes through and reaches the final.
+    corrected = ok(send(tournament_client, "POST", f"/api/matches/{r1[0]['id']}/result",
+                        {"winner": r1[0]["team2_id"]}))
+    assert corrected["winner"] == r1[0]["team2_id"] and corrected["status"] == "completed"
+    final = ok(tournament_client.get("/api/matches"))["items"][0]
+    assert final["team1_id"] == r1[0]["team2_id"]
+    # The same result again changes nothing.
+    before = ok(tournament_client.get("/api/state"))["seq"]
+    ok(send(tournament_client, "POST", f"/api/matches/{r1[0]['id']}/result", {"winner": r1[0]["team2_id"]}))
+    assert ok(tournament_client.get("/api/state"))["seq"] == before
 
 
 def test_registration_commands_are_409_once_active(tournament_client, refused):
@@ -331,8 +351,12 @@ def test_good_match_queries_answer(tournament_client):
     """Control for the refusals above."""
     _teams, matches = start_with_four(tournament_client)
     assert ok(tournament_client.get("/api/matches?round=1"))["items"] == matches
-    assert ok(tournament_client.get("/api/matches?round=2"))["items"] == []
-    assert ok(tournament_client.get("/api/matches?status=pending"))["items"] == matches
+    # The final exists from the start, waiting for its teams.
+    final = ok(tournament_client.get("/api/matches?round=2"))["items"]
+    assert [(m["id"], m["team1_id"], m["team2_id"], m["status"]) for m in final] == [
+        ("r2_match_1", None, None, "pending")]
+    assert ok(tournament_client.get("/api/matches?status=pending"))["items"] == matches + final
+    assert ok(tournament_client.get("/api/matches?status=disputed"))["items"] == []
 
 
 @pytest.mark.parametrize("value", ["abc", "-1", "1.5"])

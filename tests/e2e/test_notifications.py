@@ -42,7 +42,15 @@ def test_captains_and_subscribers_get_their_notifications_and_no_one_elses(api):
         assert ready["data"]["team_id"] == mine["id"] and ready["data"]["opponent"] == opponent["name"]
         assert ready["data"]["match_id"] == "r1_match_1"
 
-    ok(captain_a.post(f"/t/{tid}/api/matches/r1_match_1/result", {"winner": team_a["id"]}))
+    # A captain's report asks the opponent to confirm; the confirmation makes it the result.
+    reported = ok(captain_a.post(f"/t/{tid}/api/matches/r1_match_1/result", {"winner": team_a["id"]}))
+    assert reported["status"] == "reported"
+    asked = feeds["captain-b"].next_event()
+    assert asked["event"] == "match_reported" and asked["data"]["reported_by"] == team_a["id"]
+    assert asked["data"]["winner"] == team_a["id"]
+    assert feeds["captain-a"].drain(wait=0.5) == []
+    confirmed = ok(captain_b.post(f"/t/{tid}/api/matches/r1_match_1/result", {"winner": team_a["id"]}))
+    assert confirmed["status"] == "completed"
     result_a, result_b = feeds["captain-a"].next_event(), feeds["captain-b"].next_event()
     assert (result_a["event"], result_a["data"]["won"]) == ("match_result", True)
     assert (result_b["event"], result_b["data"]["won"]) == ("match_result", False)

@@ -18,8 +18,10 @@ def test_event_type_sets():
                                   | events.NOTIFICATION_TYPES)
     assert not events.TOURNAMENT_EVENT_TYPES & events.ANNOUNCEMENT_TYPES
     assert {"state_changed", "match_result", "round_advanced", "team_registered", "tournament_published",
-            "team_unregistered", "tournament_completed", "tournament_starting"} == events.TOURNAMENT_EVENT_TYPES
-    assert {"tournament_starting", "match_ready", "match_result"} == events.NOTIFICATION_TYPES
+            "team_unregistered", "tournament_completed", "tournament_starting", "match_reported", "match_disputed",
+            "result_corrected", "match_abandoned", "team_checked_in", "team_disqualified"} == events.TOURNAMENT_EVENT_TYPES
+    assert {"tournament_starting", "match_ready", "match_result", "match_reported", "match_disputed",
+            "team_disqualified"} == events.NOTIFICATION_TYPES
     assert {"tournament_announced", "champion_announced", "tournament_cancelled"} == events.ANNOUNCEMENT_TYPES
 
 

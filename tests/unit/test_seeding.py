@@ -3,6 +3,7 @@ import random
 
 import pytest
 
+from tournament_service.engine import routing
 from tournament_service.engine import single_elimination as se
 
 TEAM_COUNTS = range(2, 34)
@@ -58,9 +59,14 @@ def test_bracket_size_and_rounds(n):
 
 def test_first_round_needs_two_teams():
     with pytest.raises(ValueError):
-        se.first_round(["only"])
+        se.build(["only"])
     with pytest.raises(ValueError):
-        se.first_round([])
+        se.build([])
+
+
+def round_one(ids, **options):
+    built = se.build(ids, **options)
+    return [m for m in built["matches"].values() if m["round"] == 1 and m["bracket"] == "winners"]
 
 
 # ---- first round --------------------------------------------------------------------------------
@@ -70,11 +76,10 @@ def test_first_round_needs_two_teams():
 def test_first_round_places_each_team_once_and_gives_byes_to_top_seeds(n):
     ids = team_ids(n)
     size = expected_bracket_size(n)
-    matches = se.first_round(ids)
+    matches = round_one(ids)
 
     assert len(matches) == size // 2
     assert [m["position"] for m in matches] == list(range(1, size // 2 + 1))
-    assert all(m["round"] == 1 for m in matches)
     assert [m["id"] for m in matches] == [f"r1_match_{p}" for p in range(1, size // 2 + 1)]
 
     placed = [t for m in matches for t in (m["team1_id"], m["team2_id"]) if t is not None]
@@ -104,13 +109,18 @@ def test_first_round_places_each_team_once_and_gives_byes_to_top_seeds(n):
 
 
 def test_first_round_of_five():
-    matches = se.first_round(["a", "b", "c", "d", "e"])
-    assert [(m["team1_id"], m["team2_id"], m["status"], m["winner"]) for m in matches] == [
+    built = se.build(["a", "b", "c", "d", "e"])
+    assert [(m["team1_id"], m["team2_id"], m["status"], m["winner"]) for m in round_one(["a", "b", "c", "d", "e"])] == [
         ("a", None, "bye", "a"),
         ("d", "e", "pending", None),
         ("b", None, "bye", "b"),
         ("c", None, "bye", "c"),
     ]
+    # The byes already sent their teams on: round 2 waits only for the one real match.
+    second = [built["matches"][f"r2_match_{p}"] for p in (1, 2)]
+    assert [(m["team1_id"], m["team2_id"]) for m in second] == [("a", None), ("b", "c")]
+    assert [m["status"] for m in second] == ["pending", "pending"]
+    assert [m["id"] for m in routing.ready_matches(built)] == ["r1_match_2", "r2_match_2"]
 
 
 # ---- playing the bracket through ----------------------------------------------------------------
@@ -130,75 +140,62 @@ def random_pick(rnd):
     return lambda a, b: rnd.choice([a, b])
 
 
-def play(ids, pick):
-    """Play a bracket through with `pick(team1, team2) -> winner`; returns (rounds, champion)."""
+def play(ids, pick, **options):
+    """Play a bracket through with `pick(team1, team2) -> winner`; returns the finished bracket."""
     n = len(ids)
-    size = expected_bracket_size(n)
-    rounds = [se.first_round(ids)]
+    bracket = se.build(ids, **options)
     played = 0
-    while True:
-        current = rounds[-1]
-        round_no = len(rounds)
-        assert all(m["round"] == round_no for m in current)
-        teams_this_round = [t for m in current for t in (m["team1_id"], m["team2_id"]) if t is not None]
+    while routing.ready_matches(bracket):
+        for m in routing.ready_matches(bracket):
+            bracket = routing.record(bracket, m["id"], pick(m["team1_id"], m["team2_id"]))
+            played += 1
+    matches = bracket["matches"]
+    rounds = se.total_rounds(n)
+    for round_no in range(1, rounds + 1):
+        members = [m for m in matches.values() if m["round"] == round_no and m["bracket"] == "winners"]
+        assert len(members) == expected_bracket_size(n) >> round_no
+        teams_this_round = [t for m in members for t in (m["team1_id"], m["team2_id"]) if t is not None]
         assert len(teams_this_round) == len(set(teams_this_round)), f"a team plays twice in round {round_no}"
         if round_no > 1:
-            assert all(m["status"] == "pending" and m["team2_id"] is not None for m in current)
-        for m in current:
-            if m["status"] == "pending":
-                m.update(status="completed", winner=pick(m["team1_id"], m["team2_id"]))
-                played += 1
-        assert all(m["status"] in se.DECIDED for m in current)
-        if len(current) == 1:
-            champion = current[0]["winner"]
-            break
-        winners = [m["winner"] for m in current]
-        nxt = se.next_round(round_no + 1, winners)
-        assert len(nxt) == len(current) // 2
-        assert [m["id"] for m in nxt] == [f"r{round_no + 1}_match_{p}" for p in range(1, len(nxt) + 1)]
+            assert all(m["status"] == "completed" and m["team2_id"] is not None for m in members)
         # Match p of the round before feeds slot 1 (odd p) or slot 2 (even p) of match ceil(p/2).
-        for prev in current:
-            target = nxt[(prev["position"] + 1) // 2 - 1]
-            slot = "team1_id" if prev["position"] % 2 else "team2_id"
-            assert target[slot] == prev["winner"]
-        rounds.append(nxt)
-    assert len(rounds) == size.bit_length() - 1 == se.total_rounds(n)
-    assert played == n - 1
-    real_matches = [m for r in rounds for m in r if m["status"] == "completed"]
-    assert len(real_matches) == n - 1
-    # Exactly one team never lost: the champion.
-    losers = {m["team1_id"] if m["winner"] == m["team2_id"] else m["team2_id"] for m in real_matches}
-    unbeaten = set(ids) - losers
-    assert unbeaten == {champion}
-    assert len(losers) == n - 1
-    return rounds, champion
+        for prev in members:
+            if round_no < rounds:
+                target = matches[f"r{round_no + 1}_match_{(prev['position'] + 1) // 2}"]
+                assert target["team1_id" if prev["position"] % 2 else "team2_id"] == prev["winner"]
+    assert all(m["status"] in se.DECIDED for m in matches.values())
+    real = [m for m in matches.values() if m["status"] == "completed" and m["bracket"] == "winners"]
+    assert len(real) == n - 1
+    assert played == n - 1 + (1 if bracket["third_place_match"] else 0)
+    losers = {m["loser"] for m in real}
+    assert set(ids) - losers == {se.champion(bracket)}
+    return bracket
 
 
 @pytest.mark.parametrize("n", TEAM_COUNTS)
 def test_play_through_better_seed_wins(n):
     ids = team_ids(n)
-    _rounds, champion = play(ids, better_seed(ids))
-    assert champion == ids[0]
+    assert se.champion(play(ids, better_seed(ids))) == ids[0]
 
 
 @pytest.mark.parametrize("n", TEAM_COUNTS)
 def test_play_through_better_seed_final_is_seed_1_v_2(n):
     ids = team_ids(n)
-    rounds, _champion = play(ids, better_seed(ids))
-    final = rounds[-1][0]
+    bracket = play(ids, better_seed(ids))
+    rounds = se.total_rounds(n)
+    final = bracket["matches"][f"r{rounds}_match_1"]
     assert {final["team1_id"], final["team2_id"]} == {ids[0], ids[1]}
     if n >= 4:
-        semis = rounds[-2]
+        semis = [bracket["matches"][f"r{rounds - 1}_match_{p}"] for p in (1, 2)]
         assert {t for m in semis for t in (m["team1_id"], m["team2_id"])} == set(ids[:4])
 
 
 @pytest.mark.parametrize("n", TEAM_COUNTS)
 def test_play_through_worse_seed_wins(n):
     ids = team_ids(n)
-    _rounds, champion = play(ids, worse_seed(ids))
     # Upsets everywhere: the champion is the worst seed among those that had to play in round 1
     # (the worst seed of all, since it always plays round 1).
-    assert champion == ids[-1]
+    assert se.champion(play(ids, worse_seed(ids))) == ids[-1]
 
 
 @pytest.mark.parametrize("n", TEAM_COUNTS)
@@ -206,8 +203,23 @@ def test_play_through_worse_seed_wins(n):
 def test_play_through_random_winners(n, rng_seed):
     ids = team_ids(n)
     rnd = random.Random(n * 1000 + rng_seed)
-    _rounds, champion = play(ids, random_pick(rnd))
-    assert champion in ids
+    assert se.champion(play(ids, random_pick(rnd))) in ids
+
+
+@pytest.mark.parametrize("n", [4, 5, 8, 13])
+def test_third_place_match_takes_the_semifinal_losers(n):
+    ids = team_ids(n)
+    bracket = play(ids, better_seed(ids), third_place_match=True)
+    third = bracket["matches"]["third_place"]
+    assert {third["team1_id"], third["team2_id"]} == {ids[2], ids[3]}
+    assert third["winner"] == ids[2] and third["status"] == "completed"
+    rows = se.standings(bracket)
+    assert [(r["team_id"], r["rank"]) for r in rows[:4]] == [(ids[0], 1), (ids[1], 2), (ids[2], 3), (ids[3], 4)]
+
+
+def test_third_place_match_needs_semifinals():
+    assert "third_place" not in se.build(["a", "b"], third_place_match=True)["matches"]
+    assert "third_place" in se.build(["a", "b", "c"], third_place_match=True)["matches"]
 
 
 # ---- standings from the engine ------------------------------------------------------------------
@@ -217,14 +229,14 @@ def test_play_through_random_winners(n, rng_seed):
 def test_engine_standings_after_a_full_bracket(n):
     ids = team_ids(n)
     rnd = random.Random(n)
-    rounds, champion = play(ids, random_pick(rnd))
-    rows = se.standings(ids, rounds, champion)
+    bracket = play(ids, random_pick(rnd))
+    champion = se.champion(bracket)
+    rows = se.standings(bracket)
     assert [r["team_id"] for r in rows].count(champion) == 1
     assert sorted(r["team_id"] for r in rows) == sorted(ids)
     assert rows[0]["team_id"] == champion and rows[0]["rank"] == 1
-    final = rounds[-1][0]
-    finalist = final["team1_id"] if final["winner"] == final["team2_id"] else final["team2_id"]
-    assert rows[1]["team_id"] == finalist and rows[1]["rank"] == 2
+    final = bracket["matches"][f"r{se.total_rounds(n)}_match_1"]
+    assert rows[1]["team_id"] == final["loser"] and rows[1]["rank"] == 2
     ranks = [r["rank"] for r in rows]
     assert ranks == sorted(ranks)
     assert sum(r["wins"] for r in rows) == sum(r["losses"] for r in rows) == n - 1

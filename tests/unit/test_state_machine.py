@@ -12,8 +12,9 @@ EXPECTED = {
     "DRAFT": {"view": "DRAFT", "edit": "DRAFT", "publish": "REGISTRATION", "delete": "DRAFT",
               "cancel": "CANCELLED"},
     "REGISTRATION": {"view": "REGISTRATION", "register_team": "REGISTRATION", "unregister": "REGISTRATION",
-                     "start": "ACTIVE", "cancel": "CANCELLED"},
-    "ACTIVE": {"view": "ACTIVE", "record_result": "ACTIVE", "abandon_match": "ACTIVE", "advance": "ACTIVE",
+                     "check_in": "REGISTRATION", "start": "ACTIVE", "cancel": "CANCELLED"},
+    "ACTIVE": {"view": "ACTIVE", "record_result": "ACTIVE", "correct_result": "ACTIVE", "abandon_match": "ACTIVE",
+               "disqualify": "ACTIVE", "advance": "ACTIVE",
                "complete": "COMPLETED", "cancel": "CANCELLED"},
     "COMPLETED": {"view": "COMPLETED", "archive": "ARCHIVED"},
     "ARCHIVED": {"view": "ARCHIVED"},
@@ -23,6 +24,7 @@ EXPECTED_STATES = ("DRAFT", "REGISTRATION", "ACTIVE", "COMPLETED", "ARCHIVED", "
 EXPECTED_ACTIONS = {
     "view", "edit", "publish", "delete", "cancel", "register_team", "unregister", "start",
     "record_result", "abandon_match", "advance", "complete", "archive",
+    "check_in", "correct_result", "disqualify",
 }
 EXPECTED_AUTOMATIC = {"advance", "complete"}
 
@@ -65,8 +67,8 @@ def test_next_state_table(action, state):
 
 def test_table_has_expected_number_of_legal_and_illegal_pairs():
     legal = [(a, s) for a, s in ALL_PAIRS if a in EXPECTED[s]]
-    assert len(legal) == sum(len(v) for v in EXPECTED.values()) == 20
-    assert len(ALL_PAIRS) - len(legal) == 13 * 6 - 20
+    assert len(legal) == sum(len(v) for v in EXPECTED.values()) == 23
+    assert len(ALL_PAIRS) - len(legal) == 16 * 6 - 23
 
 
 @pytest.mark.parametrize("action", ["", "View", "PUBLISH", "nonsense", "start "])
@@ -101,7 +103,8 @@ def test_allowed_actions_excludes_automatic_actions(state):
 
 
 def test_allowed_actions_of_active_in_table_order():
-    assert allowed_actions("ACTIVE") == ["view", "record_result", "abandon_match", "cancel"]
+    assert allowed_actions("ACTIVE") == ["view", "record_result", "correct_result", "abandon_match", "disqualify",
+                                         "cancel"]
     assert allowed_actions("DRAFT") == ["view", "edit", "publish", "delete", "cancel"]
     assert allowed_actions("ARCHIVED") == ["view"]
 

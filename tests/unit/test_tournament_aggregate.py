@@ -1,5 +1,4 @@
 """The Tournament aggregate driven purely: decide -> number -> apply, and replay of the produced log."""
-import copy
 import random
 
 import pytest
@@ -9,74 +8,16 @@ from hypothesis import strategies as st
 from shared import events
 from shared import validation as v
 from shared.state_machine import IllegalAction
+from tests.support.aggregate import TID, Driver, assert_refused, registry_row, snapshot  # noqa: F401
 from tournament_service.tournament import DomainError, Tournament
 
-TID = "t_1"
-
-
-def registry_row(max_teams=8, min_teams=2, name="Summer Cup", **extra):
-    row = {"name": name, "game": "chess", "format": "single_elimination", "max_teams": max_teams,
-           "min_teams": min_teams, "best_of": 1, "description": "", "starts_at": None}
-    row.update(extra)
-    return row
-
-
-class Driver:
-    """One live aggregate plus the log it produced (stored as JSON text, as the server does)."""
-
-    def __init__(self, tournament_id=TID):
-        self.t = Tournament(tournament_id)
-        self.log = []  # encoded events
-
-    def run(self, method, *args, **kwargs):
-        produced = getattr(self.t, method)(*args, **kwargs)
-        assert isinstance(produced, list)
-        for event in produced:
-            event["seq"] = self.t.seq + 1
-            self.log.append(events.encode(event))
-            self.t.apply(event)
-        return produced
-
-    def publish(self, **kw):
-        return self.run("decide_publish", registry_row(**kw))
-
-    def register(self, name, seed=None, players=None, captain=None):
-        produced = self.run("decide_register_team", name, seed, players, captain)
-        return produced[0]["team"]["id"]
-
-    def start(self):
-        return self.run("decide_start")
-
-    def result(self, match_id, winner, scores=None):
-        return self.run("decide_record_result", match_id, winner, scores)
-
-    def replay(self):
-        fresh = Tournament(self.t.id)
-        for text in self.log:
-            fresh.apply(events.decode(text))
-        return fresh
-
-
-def snapshot(t):
-    """Everything observable about the aggregate, deep-copied."""
-    return copy.deepcopy({
-        "summary": t.summary(), "teams": t.team_list(), "rounds": t.rounds, "matches": t.matches,
-        "seeded": t.seeded_team_ids, "champion": t.champion, "config": t.config, "name": t.name,
-        "state": t.state, "seq": t.seq, "teams_registered": t.teams_registered,
-    })
-
-
-def assert_refused(t, call, exc_type, status=None, code=None):
-    """`call()` raises `exc_type` (with the given status/code) and leaves `t` unchanged."""
-    before = snapshot(t)
-    with pytest.raises(exc_type) as info:
-        call()
-    if status is not None:
-        assert info.value.status == status
-    if code is not None:
-        assert info.value.code == code
-    assert snapshot(t) == before
-    return info.value
+def rounds(t):
+    """The winners' bracket round by round, each round in bracket order."""
+    by_round = {}
+    for m in t.matches.values():
+        if m.get("bracket", "winners") == "winners":
+            by_round.setdefault(m["round"], []).append(m)
+    return [sorted(by_round[r], key=lambda m: m["position"]) for r in sorted(by_round)]
 
 
 def registered(n, **publish_kw):
@@ -89,7 +30,7 @@ def registered(n, **publish_kw):
 def play_out(d, pick, scores_for=None):
     """Record a result for every pending match of the current round until the tournament is over."""
     while d.t.state == "ACTIVE":
-        pending = [m for m in d.t.rounds[-1] if m["status"] == "pending"]
+        pending = d.t.match_list()
         assert pending, "an ACTIVE tournament with nothing left to play"
         for m in pending:
             winner = pick(m)
@@ -126,9 +67,12 @@ def test_publish():
     assert s["format"] == "single_elimination"
     assert s["max_teams"] == 16 and s["min_teams"] == 4
     assert s["seq"] == 2
-    assert s["allowed_actions"] == ["view", "register_team", "unregister", "start", "cancel"]
+    assert s["allowed_actions"] == ["view", "register_team", "unregister", "check_in", "start", "cancel"]
+    # Every option is written out with its default, so a later change of a default can't change it.
     assert d.t.config == {"game": "chess", "format": "single_elimination", "max_teams": 16, "min_teams": 4,
-                          "best_of": 1, "description": "", "starts_at": None}
+                          "best_of": 1, "description": "", "starts_at": None, "organizer_id": None,
+                          "options": {"check_in": False, "confirm_results": True, "final_best_of": None,
+                                      "third_place_match": False}}
 
 
 def test_publish_with_starts_at_stores_iso_text():
@@ -283,9 +227,13 @@ def test_start_builds_round_one():
     assert produced[0]["action"] == "start"
     assert produced[1]["new_round"] == 1 and produced[1]["matches_count"] == 4
     assert produced[1]["seeding"] == ids
+    # The whole bracket is made at once: 4 + 2 + 1 matches, the later ones waiting for teams.
+    assert [m["id"] for m in produced[1]["matches"]] == [f"r1_match_{p}" for p in (1, 2, 3, 4)] + [
+        "r2_match_1", "r2_match_2", "r3_match_1"]
     s = d.t.summary()
     assert s["state"] == "ACTIVE" and s["round"] == 1
-    assert s["allowed_actions"] == ["view", "record_result", "abandon_match", "cancel"]
+    assert s["allowed_actions"] == ["view", "record_result", "correct_result", "abandon_match", "disqualify",
+                                    "cancel"]
     pairs = [(m["team1_id"], m["team2_id"]) for m in d.t.match_list()]
     assert pairs == [(ids[0], ids[7]), (ids[3], ids[4]), (ids[1], ids[6]), (ids[2], ids[5])]
     assert [t["seed"] for t in d.t.team_list()] == [1, 2, 3, 4, 5, 6, 7, 8]
@@ -332,12 +280,15 @@ def test_seeding_before_start_in_standings():
 def test_start_with_byes():
     d, ids = registered(5)
     d.start()
-    matches = d.t.match_list()
+    matches = d.t.match_list(round_no=1)
     byes = [m for m in matches if m["status"] == "bye"]
     assert sorted(m["team1_id"] for m in byes) == sorted(ids[:3])
     assert all(m["winner"] == m["team1_id"] and m["team2_id"] is None for m in byes)
     pending = [m for m in matches if m["status"] == "pending"]
     assert [(m["team1_id"], m["team2_id"]) for m in pending] == [(ids[3], ids[4])]
+    # Seeds 2 and 3 both came through byes: their round-2 match can be played at once.
+    assert [(m["id"], m["team1_id"], m["team2_id"]) for m in d.t.match_list()] == [
+        ("r1_match_2", ids[3], ids[4]), ("r2_match_2", ids[1], ids[2])]
 
 
 # ---- results ------------------------------------------------------------------------------------
@@ -346,14 +297,18 @@ def test_start_with_byes():
 def test_record_result_validation():
     d, ids = registered(5)
     d.start()
-    bye = next(m for m in d.t.rounds[0] if m["status"] == "bye")
-    real = next(m for m in d.t.rounds[0] if m["status"] == "pending")
+    bye = next(m for m in rounds(d.t)[0] if m["status"] == "bye")
+    real = next(m for m in rounds(d.t)[0] if m["status"] == "pending")
     t1, t2 = real["team1_id"], real["team2_id"]
 
     assert_refused(d.t, lambda: d.t.decide_record_result(bye["id"], bye["team1_id"]), DomainError, 409,
                    "match_not_pending")
     assert_refused(d.t, lambda: d.t.decide_record_result("r1_match_99", t1), DomainError, 404, "match_not_found")
-    assert_refused(d.t, lambda: d.t.decide_record_result("r2_match_1", t1), DomainError, 404, "match_not_found")
+    assert_refused(d.t, lambda: d.t.decide_record_result("r9_match_1", t1), DomainError, 404, "match_not_found")
+    # r2_match_1 waits for the winner of r1_match_2.
+    err = assert_refused(d.t, lambda: d.t.decide_record_result("r2_match_1", t1), DomainError, 409,
+                         "match_not_ready")
+    assert err.fields == {"state": "waiting"}
     err = assert_refused(d.t, lambda: d.t.decide_record_result(real["id"], ids[0]), DomainError, 400,
                          "invalid_input")
     assert "winner" in err.fields
@@ -385,7 +340,7 @@ def test_record_result_validation():
 def test_result_for_completed_match_in_same_round_is_not_pending():
     d, _ids = registered(8)
     d.start()
-    m = d.t.rounds[0][0]
+    m = rounds(d.t)[0][0]
     d.result(m["id"], m["team1_id"])
     assert d.t.current_round == 1
     assert_refused(d.t, lambda: d.t.decide_record_result(m["id"], m["team2_id"]), DomainError, 409,
@@ -395,7 +350,7 @@ def test_result_for_completed_match_in_same_round_is_not_pending():
 def test_round_advances_only_when_round_is_done():
     d, ids = registered(8)
     d.start()
-    round1 = list(d.t.rounds[0])
+    round1 = list(rounds(d.t)[0])
     for m in round1[:-1]:
         produced = d.result(m["id"], m["team2_id"])
         assert [e["type"] for e in produced] == ["match_result"]
@@ -405,10 +360,10 @@ def test_round_advances_only_when_round_is_done():
     advanced = produced[1]
     assert advanced["new_round"] == 2 and advanced["matches_count"] == 2
     winners = [ids[7], ids[4], ids[6], ids[2]]
-    assert [(m["team1_id"], m["team2_id"]) for m in advanced["matches"]] == [(winners[0], winners[1]),
-                                                                           (winners[2], winners[3])]
+    assert [(m["team1_id"], m["team2_id"]) for m in d.t.match_list()] == [(winners[0], winners[1]),
+                                                                        (winners[2], winners[3])]
     assert [m["id"] for m in d.t.match_list()] == ["r2_match_1", "r2_match_2"]
-    assert d.t.match_list(round_no=1, status="completed") == [dict(m) for m in d.t.rounds[0]]
+    assert d.t.match_list(round_no=1, status="completed") == [dict(m) for m in rounds(d.t)[0]]
 
 
 # ---- wrong states -------------------------------------------------------------------------------
@@ -511,7 +466,7 @@ def test_full_tournament_standings_random(n, rng_seed):
     play_out(d, lambda m: rnd.choice([m["team1_id"], m["team2_id"]]))
     t = d.t
     assert t.state == "COMPLETED"
-    final = t.rounds[-1]
+    final = rounds(t)[-1]
     assert len(final) == 1
     champion = final[0]["winner"]
     finalist = final[0]["team2_id"] if champion == final[0]["team1_id"] else final[0]["team1_id"]
@@ -519,12 +474,12 @@ def test_full_tournament_standings_random(n, rng_seed):
     rows = t.standings()
     assert rows[0]["rank"] == 1 and rows[0]["team_id"] == champion
     assert rows[1]["rank"] == 2 and rows[1]["team_id"] == finalist
-    if len(t.rounds) >= 2:
-        semis = t.rounds[-2]
+    if len(rounds(t)) >= 2:
+        semis = rounds(t)[-2]
         semi_losers = {m["team2_id"] if m["winner"] == m["team1_id"] else m["team1_id"]
                        for m in semis if m["status"] == "completed"}
         assert {r["team_id"] for r in rows if r["rank"] == 3} == semi_losers
-    played = [m for r in t.rounds for m in r if m["status"] == "completed"]
+    played = [m for r in rounds(t) for m in r if m["status"] == "completed"]
     assert len(played) == n - 1
     assert sorted(r["team_id"] for r in rows) == sorted(ids)
 
@@ -535,7 +490,7 @@ def test_full_tournament_standings_random(n, rng_seed):
 def assert_same(live, replayed):
     assert replayed.summary() == live.summary()
     assert replayed.matches == live.matches
-    assert replayed.rounds == live.rounds
+    assert rounds(replayed) == rounds(live)
     assert replayed.team_list() == live.team_list()
     assert replayed.standings() == live.standings()
     assert replayed.bracket() == live.bracket()
@@ -558,7 +513,7 @@ def test_replay_gives_identical_state_at_every_step():
     d.start()
     assert_same(d.t, d.replay())
     while d.t.state == "ACTIVE":
-        m = next(m for m in d.t.rounds[-1] if m["status"] == "pending")
+        m = d.t.match_list()[0]
         w = rnd.choice([m["team1_id"], m["team2_id"]])
         d.result(m["id"], w, [3, 1] if w == m["team1_id"] else [1, 3])
         assert_same(d.t, d.replay())
@@ -598,8 +553,7 @@ def test_random_tournaments_replay_and_invariants(data):
     assert seeding == expected
     assert [d.t.teams[t]["seed"] for t in seeding] == list(range(1, n + 1))
     while d.t.state == "ACTIVE":
-        pending = [m for m in d.t.rounds[-1] if m["status"] == "pending"]
-        m = data.draw(st.sampled_from(pending), label="match")
+        m = data.draw(st.sampled_from(d.t.match_list()), label="match")
         w = data.draw(st.sampled_from([m["team1_id"], m["team2_id"]]), label="winner")
         bad = m["team2_id"] if w == m["team1_id"] else m["team1_id"]
         assert_refused(d.t, lambda: d.t.decide_record_result(m["id"], w, [1, 1]), DomainError, 400)
@@ -608,7 +562,7 @@ def test_random_tournaments_replay_and_invariants(data):
         refusal = DomainError if d.t.state == "ACTIVE" else IllegalAction
         assert_refused(d.t, lambda: d.t.decide_record_result(m["id"], bad), refusal)
     assert d.t.state == "COMPLETED"
-    played = [m for r in d.t.rounds for m in r if m["status"] == "completed"]
+    played = [m for r in rounds(d.t) for m in r if m["status"] == "completed"]
     assert len(played) == n - 1
     rows = d.t.standings()
     assert rows[0]["team_id"] == d.t.champion and rows[0]["rank"] == 1

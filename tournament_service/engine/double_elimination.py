@@ -47,13 +47,9 @@ Byes: a match with one slot known to stay empty resolves as a bye at once (the p
 as winner, nobody drops as loser); with both slots empty it is void. This cascades through both
 brackets whenever a result is recorded.
 """
+from tournament_service.engine import routing
+from tournament_service.engine.matches import BYE, COMPLETED, DECIDED, PENDING, VOID  # noqa: F401
 from tournament_service.engine.single_elimination import bracket_size, seed_order
-
-PENDING = "pending"
-COMPLETED = "completed"
-BYE = "bye"
-VOID = "void"
-DECIDED = frozenset({COMPLETED, BYE, VOID})
 
 WINNERS = "winners"
 LOSERS = "losers"
@@ -67,18 +63,6 @@ def wb_id(round_no, position):
 
 def lb_id(round_no, position):
     return f"lb_r{round_no}_m{position}"
-
-
-def _route(match_id, slot):
-    return {"match_id": match_id, "slot": slot}
-
-
-def _new_match(match_id, bracket, round_no, position):
-    return {
-        "id": match_id, "bracket": bracket, "round": round_no, "position": position,
-        "team1_id": None, "team2_id": None, "status": PENDING, "winner": None, "loser": None,
-        "scores": None, "winner_to": None, "loser_to": None, "team1_from": None, "team2_from": None,
-    }
 
 
 def _wb_matches(size, round_no):
@@ -112,20 +96,19 @@ def build(team_ids_by_seed, grand_final="reset"):
 
     for round_no in range(1, wb_rounds + 1):
         for position in range(1, _wb_matches(size, round_no) + 1):
-            matches[wb_id(round_no, position)] = _new_match(wb_id(round_no, position), WINNERS,
+            matches[wb_id(round_no, position)] = routing.new_match(wb_id(round_no, position), WINNERS,
                                                             round_no, position)
     for round_no in range(1, lb_rounds + 1):
         for position in range(1, _lb_matches(size, round_no) + 1):
-            matches[lb_id(round_no, position)] = _new_match(lb_id(round_no, position), LOSERS,
+            matches[lb_id(round_no, position)] = routing.new_match(lb_id(round_no, position), LOSERS,
                                                             round_no, position)
     if grand_final != "none":
-        matches["gf_1"] = _new_match("gf_1", GRAND_FINAL, 1, 1)
+        matches["gf_1"] = routing.new_match("gf_1", GRAND_FINAL, 1, 1)
     if grand_final == "reset":
-        matches["gf_2"] = _new_match("gf_2", GRAND_FINAL, 2, 1)
+        matches["gf_2"] = routing.new_match("gf_2", GRAND_FINAL, 2, 1)
 
     def link(source_id, outcome, target_id, slot):
-        matches[source_id][f"{outcome}_to"] = _route(target_id, slot)
-        matches[target_id][f"team{slot}_from"] = {"match_id": source_id, "outcome": outcome}
+        routing.link(matches, source_id, outcome, target_id, slot)
 
     # Winners' bracket: winners move up in bracket order, losers drop to the losers' bracket.
     for round_no in range(1, wb_rounds + 1):
@@ -169,86 +152,25 @@ def build(team_ids_by_seed, grand_final="reset"):
     bracket = {"format": "double_elimination", "grand_final": grand_final, "size": size,
                "team_ids": teams, "matches": matches}
     # Build owns every dict it made, so resolving byes may write in place.
-    _resolve(matches, set(matches), [wb_id(1, p) for p in range(1, _wb_matches(size, 1) + 1)])
+    routing.resolve(matches, set(matches), [wb_id(1, p) for p in range(1, _wb_matches(size, 1) + 1)])
     return bracket
 
 
-def record(bracket, match_id, winner, scores=None):
+def record(bracket, match_id, winner, scores=None, **fields):
     """A new bracket with `winner` taking `match_id`; the input bracket is left untouched."""
     match = bracket["matches"].get(match_id)
-    if match is None:
-        raise ValueError(f"unknown match {match_id!r}")
-    if match["status"] != PENDING or match["team1_id"] is None or match["team2_id"] is None:
-        raise ValueError(f"match {match_id} is not ready to be played (status {match['status']})")
-    if winner not in (match["team1_id"], match["team2_id"]):
-        raise ValueError(f"{winner!r} is not playing in match {match_id}")
-    # Copy on write: the new bracket shares every match dict it does not change.
-    matches = dict(bracket["matches"])
-    copied = set()
-    match = _writable(matches, copied, match_id)
-    loser = match["team2_id"] if winner == match["team1_id"] else match["team1_id"]
-    match.update(status=COMPLETED, winner=winner, loser=loser, scores=scores)
-    if match_id == "gf_1" and "gf_2" in matches and winner == match["team1_id"]:
-        # The winners' champion had no loss yet: beating the losers' champion ends the event.
-        _writable(matches, copied, "gf_2").update(status=VOID)
-        touched = []
-    else:
-        touched = _advance(matches, copied, match)
-    _resolve(matches, copied, touched)
-    return dict(bracket, matches=matches)
-
-
-def _writable(matches, copied, match_id):
-    if match_id not in copied:
-        matches[match_id] = dict(matches[match_id])
-        copied.add(match_id)
-    return matches[match_id]
-
-
-def _advance(matches, copied, match):
-    """Send a decided match's winner and loser on; the ids of the matches they went to."""
-    touched = []
-    for outcome in ("winner", "loser"):
-        target = match[f"{outcome}_to"]
-        if target is None:
-            continue
-        if match[outcome] is not None:
-            _writable(matches, copied, target["match_id"])[f"team{target['slot']}_id"] = match[outcome]
-        # Even with nobody sent, the target may now know that slot stays empty.
-        touched.append(target["match_id"])
-    return touched
-
-
-def _slot_state(matches, match, slot):
-    if match[f"team{slot}_id"] is not None:
-        return "team"
-    source = match[f"team{slot}_from"]
-    if source is None or matches[source["match_id"]]["status"] in DECIDED:
-        return "empty"
-    return "waiting"
-
-
-def _resolve(matches, copied, match_ids):
-    """Turn every pending match whose slots are settled but not both filled into a bye or void."""
-    queue = list(match_ids)
-    while queue:
-        match = matches[queue.pop()]
-        if match["status"] != PENDING:
-            continue
-        states = (_slot_state(matches, match, 1), _slot_state(matches, match, 2))
-        if "waiting" in states or states == ("team", "team"):
-            continue
-        match = _writable(matches, copied, match["id"])
-        present = match["team1_id"] if match["team1_id"] is not None else match["team2_id"]
-        match.update(status=BYE if present is not None else VOID, winner=present, loser=None)
-        queue.extend(_advance(matches, copied, match))
+    # The winners' champion had no loss yet: beating the losers' champion in gf_1 ends the event.
+    ends = (match is not None and match_id == "gf_1" and "gf_2" in bracket["matches"]
+            and winner == match["team1_id"])
+    played = routing.record(bracket, match_id, winner, scores, routed=not ends, **fields)
+    if ends:
+        played["matches"]["gf_2"] = dict(played["matches"]["gf_2"], status=VOID)
+    return played
 
 
 def pending_matches(bracket):
-    """Matches ready to be played now (pending with both teams known), in bracket order."""
-    return [match for match in bracket["matches"].values()
-            if match["status"] == PENDING and match["team1_id"] is not None
-            and match["team2_id"] is not None]
+    """Matches ready to be played now (open with both teams known), in bracket order."""
+    return routing.ready_matches(bracket)
 
 
 def _final_ids(bracket):
@@ -265,7 +187,7 @@ def champion(bracket):
     if mode == "none":
         return matches[_final_ids(bracket)[0]]["winner"]
     gf_1 = matches["gf_1"]
-    if gf_1["status"] != COMPLETED:
+    if gf_1["status"] not in (COMPLETED, BYE):  # a bye: nobody came out of the losers' bracket
         return None
     if mode == "single" or matches["gf_2"]["status"] == VOID:
         return gf_1["winner"]
@@ -288,16 +210,22 @@ def placements(bracket):
 
     1 champion, 2 runner-up, then teams by the losers' round they went out in (later is better);
     teams out in the same round share a place, the next place skips the tie (1, 2, 3, 4, 5, 5, 7, 7,
-    9, ...). Raises ValueError while a match is still to be played.
+    9, ...). A void match (a double forfeit) puts both its teams out where it stood; one in the
+    winners' bracket or the grand final ranks them below every losers'-bracket exit. Raises
+    ValueError while a match is still to be played.
     """
-    if any(match["status"] == PENDING for match in bracket["matches"].values()):
+    if any(match["status"] not in DECIDED for match in bracket["matches"].values()):
         raise ValueError("the event is not finished")
     first, second = champion(bracket), _runner_up(bracket)
     top = bracket["size"] * 4
-    stage = {first: top + 1, second: top}
+    stage = {team_id: place for team_id, place in ((first, top + 1), (second, top)) if team_id is not None}
     for match in bracket["matches"].values():
         if match["bracket"] == LOSERS and match["status"] == COMPLETED:
             stage.setdefault(match["loser"], match["round"])
+        elif match["status"] == VOID:
+            for team_id in (match["team1_id"], match["team2_id"]):
+                if team_id is not None:
+                    stage.setdefault(team_id, match["round"] if match["bracket"] == LOSERS else 0)
     seed = {team_id: index for index, team_id in enumerate(bracket["team_ids"])}
     ranked = sorted(bracket["team_ids"], key=lambda team_id: (-stage[team_id], seed[team_id]))
     result = []

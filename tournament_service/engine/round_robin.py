@@ -17,8 +17,7 @@ cycle is not applied.
 """
 from fractions import Fraction
 
-from . import single_elimination
-from .single_elimination import COMPLETED
+from .matches import BYE, COMPLETED, PENDING
 
 TIEBREAKS = (
     "head_to_head", "buchholz", "median_buchholz", "sonneborn_berger",
@@ -58,11 +57,14 @@ def round_count(team_count, double=False):
 
 
 def new_match(round_no, position, team1_id, team2_id):
-    match = single_elimination.new_match(round_no, position, team1_id, team2_id)
-    # A bye in round robin is no win, unlike elimination: the team just sits the round out,
-    # earns no points and has no opponent to count in any tiebreak.
-    match["winner"] = None
-    return match
+    """A match of the schedule; with `team2_id` None, a bye.
+
+    A bye in round robin is no win, unlike elimination: the team just sits the round out, earns no
+    points and has no opponent to count in any tiebreak.
+    """
+    return {"id": f"r{round_no}_match_{position}", "round": round_no, "position": position,
+            "team1_id": team1_id, "team2_id": team2_id, "status": PENDING if team2_id is not None else BYE,
+            "winner": None, "scores": None}
 
 
 def schedule(team_ids_by_seed, double=False):
@@ -97,14 +99,21 @@ def schedule(team_ids_by_seed, double=False):
     return rounds
 
 
-def standings(team_ids_by_seed, matches, points=(3, 1, 0), tiebreaks=DEFAULT_TIEBREAKS):
+def standings(team_ids_by_seed, matches, points=(3, 1, 0), tiebreaks=DEFAULT_TIEBREAKS, bye_wins=False):
     """Rows ranked by points, then by `tiebreaks` in order; teams still level share a rank.
 
     `matches` is a flat list (every round's matches); only completed matches count, byes and
     pending matches give nothing. `points` is (win, draw, loss). Each row is {rank, team_id, seed,
     played, wins, draws, losses, points, game_wins, game_losses, tiebreaks: {name: value}} with a
     value for every requested tiebreak (None for head_to_head where the team was not tied when it
-    applied). Rows sharing a rank are listed by seed. The tiebreaks, byes never counting:
+    applied). Rows sharing a rank are listed by seed.
+
+    With `bye_wins` (the Swiss rule) a match with status "bye" is a win for its team1: the win
+    points go to its score and it counts in `wins` (not in `played`, which counts games against an
+    opponent, so wins + draws + losses = played + byes), its match-win % counts the bye as a match
+    won, and each row carries `byes`. The bye still gives no opponent to any tiebreak below.
+
+    The tiebreaks, byes never counting:
 
     - head_to_head: points from the completed matches among the teams tied at that stage only; it
       splits the group when these differ (applied once, not again inside the split groups).
@@ -127,7 +136,13 @@ def standings(team_ids_by_seed, matches, points=(3, 1, 0), tiebreaks=DEFAULT_TIE
     # games[team] is one (opponent, outcome) per completed match, the raw material of everything.
     games = {team_id: [] for team_id in seed}
     game_wins, game_losses = dict.fromkeys(seed, 0), dict.fromkeys(seed, 0)
+    byes = dict.fromkeys(seed, 0)
     for match in matches:
+        if bye_wins and match["status"] == BYE:
+            if match["team1_id"] not in seed or match["team2_id"] is not None:
+                raise ValueError(f"match {match['id']} is not a bye of a known team")
+            byes[match["team1_id"]] += 1
+            continue
         if match["status"] != COMPLETED:
             continue
         team1, team2, winner = match["team1_id"], match["team2_id"], match["winner"]
@@ -148,8 +163,10 @@ def standings(team_ids_by_seed, matches, points=(3, 1, 0), tiebreaks=DEFAULT_TIE
             game_wins[team2] += score2
             game_losses[team2] += score1
 
-    score = {t: sum((awarded[outcome] for _, outcome in games[t]), Fraction(0)) for t in seed}
-    match_win = {t: score[t] / (win_points * len(games[t])) if games[t] and win_points else Fraction(0)
+    # byes[t] is 0 everywhere unless bye_wins, so round robin's numbers are untouched by it.
+    score = {t: sum((awarded[outcome] for _, outcome in games[t]), win_points * byes[t]) for t in seed}
+    rounds = {t: len(games[t]) + byes[t] for t in seed}
+    match_win = {t: score[t] / (win_points * rounds[t]) if rounds[t] and win_points else Fraction(0)
                  for t in seed}
     game_win = {t: Fraction(game_wins[t], game_wins[t] + game_losses[t])
                 if game_wins[t] + game_losses[t] else Fraction(0) for t in seed}
@@ -195,13 +212,16 @@ def standings(team_ids_by_seed, matches, points=(3, 1, 0), tiebreaks=DEFAULT_TIE
     for group in groups:
         for t in group:
             outcomes = [outcome for _, outcome in games[t]]
-            rows.append({
+            row = {
                 "rank": rank, "team_id": t, "seed": seed[t], "played": len(outcomes),
-                "wins": outcomes.count(WIN), "draws": outcomes.count(DRAW),
+                "wins": outcomes.count(WIN) + byes[t], "draws": outcomes.count(DRAW),
                 "losses": outcomes.count(LOSS), "points": _plain(score[t]),
                 "game_wins": game_wins[t], "game_losses": game_losses[t],
                 "tiebreaks": {name: _shown(name, values[name][t], seed[t]) for name in tiebreaks},
-            })
+            }
+            if bye_wins:
+                row["byes"] = byes[t]
+            rows.append(row)
         rank += len(group)
     return rows
 

@@ -1,12 +1,17 @@
-"""Single elimination: standard seeding, byes for the top seeds, one round after another.
+"""Single elimination: standard seeding, byes for the top seeds, an optional third-place match.
 
-A match is a plain dict `{id, round, position, team1_id, team2_id, status, winner, scores}`.
-Match `r{k}_match_{p}` feeds slot 1 (odd p) or 2 (even p) of `r{k+1}_match_{ceil(p/2)}`.
+The whole bracket is built at the start as routed matches (see `routing`): match `r{k}_match_{p}`
+sends its winner to slot 1 (odd p) or 2 (even p) of `r{k+1}_match_{ceil(p/2)}`. Round 1 places
+seeds in `seed_order`, so seeds 1 and 2 can meet only in the final and a field short of a power of
+two gives its byes to the top seeds. With `third_place_match`, the semifinal losers meet in
+`third_place` (bracket "third_place", same round as the final).
 """
-PENDING = "pending"
-COMPLETED = "completed"
-BYE = "bye"
-DECIDED = frozenset({COMPLETED, BYE})
+from tournament_service.engine import routing
+from tournament_service.engine.matches import BYE, COMPLETED, DECIDED, PENDING, VOID  # noqa: F401
+
+WINNERS = "winners"
+THIRD_PLACE = "third_place"
+THIRD_PLACE_ID = "third_place"
 
 
 def bracket_size(team_count):
@@ -34,36 +39,44 @@ def match_id(round_no, position):
     return f"r{round_no}_match_{position}"
 
 
-def new_match(round_no, position, team1_id, team2_id):
-    match = {
-        "id": match_id(round_no, position), "round": round_no, "position": position,
-        "team1_id": team1_id, "team2_id": team2_id,
-        "status": PENDING, "winner": None, "scores": None,
-    }
-    if team2_id is None:
-        # A bye: the top seed facing an empty slot goes through at once.
-        match.update(status=BYE, winner=team1_id)
-    return match
-
-
 def first_round(team_ids_by_seed):
-    """Round 1 for teams listed best seed first; padded to a power of two with byes."""
+    """Round 1's (team1, team2) pairs for teams listed best seed first; None marks a bye's empty side."""
     count = len(team_ids_by_seed)
     if count < 2:
         raise ValueError("a bracket needs at least two teams")
     order = seed_order(bracket_size(count))
-    matches = []
-    for position, index in enumerate(range(0, len(order), 2), start=1):
-        top, bottom = order[index], order[index + 1]
-        bottom_team = team_ids_by_seed[bottom - 1] if bottom <= count else None
-        matches.append(new_match(1, position, team_ids_by_seed[top - 1], bottom_team))
-    return matches
+
+    def team(seed):
+        return team_ids_by_seed[seed - 1] if seed <= count else None
+    return [(team(order[index]), team(order[index + 1])) for index in range(0, len(order), 2)]
 
 
-def next_round(round_no, winners):
-    """Round `round_no` pairing the previous round's winners in bracket order."""
-    return [new_match(round_no, index // 2 + 1, winners[index], winners[index + 1])
-            for index in range(0, len(winners), 2)]
+def build(team_ids_by_seed, third_place_match=False):
+    """The whole bracket for teams listed best seed first, byes already resolved."""
+    teams = list(team_ids_by_seed)
+    if len(set(teams)) != len(teams) or None in teams:
+        raise ValueError("team ids must be distinct and not None")
+    pairs = first_round(teams)
+    size = bracket_size(len(teams))
+    rounds = total_rounds(len(teams))
+    matches = {}
+    for round_no in range(1, rounds + 1):
+        for position in range(1, (size >> round_no) + 1):
+            ident = match_id(round_no, position)
+            matches[ident] = routing.new_match(ident, WINNERS, round_no, position)
+            if round_no > 1:
+                for slot in (1, 2):
+                    routing.link(matches, match_id(round_no - 1, 2 * position - 2 + slot), "winner", ident, slot)
+    third = third_place_match and rounds >= 2
+    if third:
+        matches[THIRD_PLACE_ID] = routing.new_match(THIRD_PLACE_ID, THIRD_PLACE, rounds, 2)
+        for slot in (1, 2):
+            routing.link(matches, match_id(rounds - 1, slot), "loser", THIRD_PLACE_ID, slot)
+    for position, (team1, team2) in enumerate(pairs, start=1):
+        matches[match_id(1, position)].update(team1_id=team1, team2_id=team2)
+    routing.resolve(matches, set(matches), [match_id(1, p) for p in range(1, len(pairs) + 1)])
+    return {"format": "single_elimination", "size": size, "rounds": rounds, "team_ids": teams,
+            "third_place_match": bool(third), "matches": matches}
 
 
 def round_name(round_no, rounds):
@@ -71,62 +84,41 @@ def round_name(round_no, rounds):
     return {0: "Final", 1: "Semifinals", 2: "Quarterfinals"}.get(remaining, f"Round {round_no}")
 
 
-def bracket(team_count, rounds):
-    """The whole bracket, played and unplayed, for drawing: every match with where its winner goes."""
-    if team_count < 2:
-        return {"format": "single_elimination", "rounds": []}
-    count = total_rounds(team_count)
-    picture = []
-    for round_no in range(1, count + 1):
-        played = rounds[round_no - 1] if round_no <= len(rounds) else None
-        size = bracket_size(team_count) >> round_no
-        matches = played or [
-            {"id": match_id(round_no, p), "round": round_no, "position": p, "team1_id": None,
-             "team2_id": None, "status": PENDING, "winner": None, "scores": None}
-            for p in range(1, size + 1)
-        ]
-        picture.append({
-            "round": round_no,
-            "name": round_name(round_no, count),
-            "matches": [dict(match, **_feeds(match, count)) for match in matches],
-        })
-    return {"format": "single_elimination", "rounds": picture}
+def champion(bracket):
+    return bracket["matches"][match_id(bracket["rounds"], 1)]["winner"]
 
 
-def _feeds(match, rounds):
-    if match["round"] == rounds:
-        return {"next_match_id": None, "next_slot": None}
-    position = match["position"]
-    return {"next_match_id": match_id(match["round"] + 1, (position + 1) // 2),
-            "next_slot": 1 if position % 2 else 2}
-
-
-def standings(team_ids_by_seed, rounds, champion=None):
+def standings(bracket):
     """Rows ranked by the round each team reached (the champion above all), ties sharing a rank.
 
-    A team's `reached` is the round it lost in, the round it is still playing, or rounds + 1 for the
-    champion. Ties are listed by seed.
+    A team's `round_reached` is the last round it played or is due to play; the champion ranks
+    above the finalist. With a third-place match, its winner ranks above its loser. Ties are
+    listed by seed.
     """
-    reached, wins, losses = {}, dict.fromkeys(team_ids_by_seed, 0), dict.fromkeys(team_ids_by_seed, 0)
-    for team_id in team_ids_by_seed:
-        reached[team_id] = 1 if rounds else 0
-    for matches in rounds:
-        for match in matches:
-            for team_id in (match["team1_id"], match["team2_id"]):
-                if team_id is not None:
-                    reached[team_id] = max(reached[team_id], match["round"])
-            if match["status"] == COMPLETED:
-                loser = match["team2_id"] if match["winner"] == match["team1_id"] else match["team1_id"]
-                wins[match["winner"]] += 1
-                losses[loser] += 1
-    if champion is not None:
-        reached[champion] += 1
-    seed = {team_id: index for index, team_id in enumerate(team_ids_by_seed, start=1)}
-    ordered = sorted(team_ids_by_seed, key=lambda t: (-reached[t], seed[t]))
+    teams = bracket["team_ids"]
+    seed = {team_id: index for index, team_id in enumerate(teams, start=1)}
+    reached = dict.fromkeys(teams, 1)
+    wins, losses = dict.fromkeys(teams, 0), dict.fromkeys(teams, 0)
+    for match in bracket["matches"].values():
+        for team_id in (match["team1_id"], match["team2_id"]):
+            if team_id is not None and match["bracket"] == WINNERS:
+                reached[team_id] = max(reached[team_id], match["round"])
+        if match["status"] == COMPLETED:
+            wins[match["winner"]] += 1
+            losses[match["loser"]] += 1
+    # Finer than rounds: 2 per round, +1 to the champion and to the third-place winner.
+    stage = {team_id: 2 * reached[team_id] for team_id in teams}
+    winner = champion(bracket)
+    if winner is not None:
+        stage[winner] += 1
+    third = bracket["matches"].get(THIRD_PLACE_ID)
+    if third is not None and third["winner"] is not None:
+        stage[third["winner"]] += 1
+    ordered = sorted(teams, key=lambda t: (-stage[t], seed[t]))
     rows = []
     for team_id in ordered:
-        rank = 1 + sum(1 for other in team_ids_by_seed if reached[other] > reached[team_id])
+        rank = 1 + sum(1 for other in teams if stage[other] > stage[team_id])
         rows.append({"rank": rank, "team_id": team_id, "seed": seed[team_id], "wins": wins[team_id],
-                     "losses": losses[team_id], "eliminated": losses[team_id] > 0,
-                     "round_reached": min(reached[team_id], len(rounds) or 1)})
+                     "losses": losses[team_id], "eliminated": losses[team_id] > 0 and team_id != winner,
+                     "round_reached": reached[team_id]})
     return rows
