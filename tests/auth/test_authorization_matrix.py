@@ -204,6 +204,37 @@ def a_result(world, api, succeeds):
     return api.post(f"/t/{active['id']}/api/matches/{match['id']}/result", {"winner": match["team1_id"]}), check
 
 
+def an_abandon(world, api, succeeds):
+    active = world.active()
+    match = active["pool"].pop(0) if succeeds else active["refused"]
+    check = unchanged(world.organizer, f"/t/{active['id']}/api/matches")
+    return api.post(f"/t/{active['id']}/api/matches/{match['id']}/abandon"), check
+
+
+def a_disqualify(world, api, succeeds):
+    if succeeds:  # a two-team event of its own: the disqualification ends it
+        tid = world.ready_to_start()
+        ok(world.organizer.post(f"/t/{tid}/api/start"))
+        team = ok(world.organizer.get(f"/t/{tid}/api/teams"))["items"][1]
+    else:
+        tid = world.active()["id"]
+        team = {"id": world.active()["refused"]["team2_id"]}
+    check = unchanged(world.organizer, f"/t/{tid}/api/teams")
+    return api.post(f"/t/{tid}/api/teams/{team['id']}/disqualify"), check
+
+
+def a_check_in(world, api, succeeds):
+    if "check_in" not in world._cache:
+        tournament = ok(world.organizer.post(BASE, {"name": "Check-in Cup", "game": "matrix", "max_teams": 64,
+                                                    "check_in": True}), 201)
+        world.served.append(tournament["id"])
+        world._cache["check_in"] = ok(world.organizer.post(f"{BASE}/{tournament['id']}/publish"))["id"]
+    tid = world._cache["check_in"]
+    team = ok(world.actors["captain_this"].post(f"/t/{tid}/api/teams", {"name": unique("mine")}), 201)
+    check = unchanged(world.organizer, f"/t/{tid}/api/teams")
+    return api.post(f"/t/{tid}/api/teams/{team['id']}/check-in"), check
+
+
 def get_stream(api, path):
     """Open an SSE stream and close it at once; a refusal's (finite) body is read first."""
     response = api.session.get(api.url(path), stream=True, timeout=30)
@@ -247,6 +278,9 @@ ACTIONS = {
     "POST /t/<id>/api/cancel": a_server_command("cancel"),
     "POST /t/<id>/api/archive": a_server_command("archive"),
     "POST /t/<id>/api/matches/<match>/result": a_result,
+    "POST /t/<id>/api/matches/<match>/abandon": an_abandon,
+    "POST /t/<id>/api/teams/<team>/disqualify": a_disqualify,
+    "POST /t/<id>/api/teams/<team>/check-in": a_check_in,
     "GET /api/v1/tournaments": a_get(BASE),
     "GET /api/v1/tournaments/<id>": a_get(BASE + "/{tid}"),
     "GET /api/v1/tournaments/<id>/teams": a_get(BASE + "/{tid}/teams"),
@@ -285,6 +319,10 @@ EXPECTED = {
     "POST /t/<id>/api/matches/<match>/result": dict(anonymous=401, viewer=403, captain_this=200,
                                                     captain_opponent=200, captain_other=403, organizer=200,
                                                     admin=200),
+    "POST /t/<id>/api/matches/<match>/abandon": dict(ORGANIZER_ONLY, organizer=200, admin=200),
+    "POST /t/<id>/api/teams/<team>/disqualify": dict(ORGANIZER_ONLY, organizer=200, admin=200),
+    "POST /t/<id>/api/teams/<team>/check-in": dict(anonymous=401, viewer=403, captain_this=200, captain_other=403,
+                                                   organizer=200, admin=200),
     "GET /api/v1/tournaments": EVERYONE,
     "GET /api/v1/tournaments/<id>": EVERYONE,
     "GET /api/v1/tournaments/<id>/teams": EVERYONE,
@@ -318,7 +356,7 @@ def test_authorization_matrix(world, endpoint, actor, status):
         error = response.json()["error"]
         assert error["code"] and error["message"], error
         check_unchanged()
-    elif endpoint.startswith(("POST /api/v1/tournaments/<id>/teams", "POST /t/<id>/api/teams")):
+    elif endpoint in ("POST /api/v1/tournaments/<id>/teams", "POST /t/<id>/api/teams"):
         assert response.json()["captain"] == world.id_of(actor)
     elif endpoint == "POST /api/v1/tournaments":
         assert response.json()["organizer"] == world.id_of(actor)

@@ -130,3 +130,33 @@ def test_a_cancel_recorded_by_the_server_alone_is_finished_by_the_supervisor(api
     assert [t["name"] for t in ok(api.get(f"/t/{tid}/api/teams"))["items"]] == ["Early Birds"]
     again = api.post(f"/api/v1/tournaments/{tid}/cancel")
     assert again.status_code == 409 and again.json()["error"]["fields"]["state"] == "CANCELLED"
+
+
+def test_a_double_elimination_with_options_runs_through_the_orchestrator(api):
+    """Format options set on the registry reach the server, and a non-default format plays out."""
+    tournament = ok(api.post("/api/v1/tournaments", {"name": "Double Cup", "game": "chess", "max_teams": 4,
+                                                     "format": "double_elimination", "grand_final": "single",
+                                                     "best_of": 3}), 201)
+    tid, gateway = tournament["id"], f"/t/{tournament['id']}"
+    assert tournament["grand_final"] == "single" and tournament["confirm_results"] is True
+    edited = ok(api.patch(f"/api/v1/tournaments/{tid}", {"final_best_of": 5}))
+    assert edited["final_best_of"] == 5 and edited["grand_final"] == "single"
+    ok(api.post(f"/api/v1/tournaments/{tid}/publish"))
+    for n in range(1, 5):
+        ok(api.post(f"{gateway}/api/teams", {"name": f"Team {n}"}), 201)
+    ok(api.post(f"{gateway}/api/start"))
+    state = ok(api.get(f"{gateway}/api/state"))
+    assert state["format"] == "double_elimination"
+    assert state["options"]["grand_final"] == "single" and state["options"]["final_best_of"] == 5
+    played = 0
+    while ok(api.get(f"{gateway}/api/state"))["state"] == "ACTIVE":
+        match = ok(api.get(f"{gateway}/api/matches"))["items"][0]
+        scores = [3, 0] if match["id"] == "gf_1" else [2, 1]
+        ok(api.post(f"{gateway}/api/matches/{match['id']}/result", {"winner": match["team1_id"], "scores": scores}))
+        played += 1
+    assert played == 6  # 3 winners' bracket + 2 losers' bracket + 1 grand final
+    final = ok(api.get(f"{gateway}/api/state"))
+    assert final["state"] == "COMPLETED" and final["champion"] == "team_1"
+    sections = ok(api.get(f"{gateway}/api/bracket"))["sections"]
+    assert {s["bracket"] for s in sections} == {"winners", "losers", "grand_final"}
+    ok(api.post(f"/api/v1/tournaments/{tid}/archive"))
