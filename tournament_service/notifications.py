@@ -18,7 +18,13 @@ def notifications_for(tournament, new_events, subscriber_ids):
     name = tournament.name
     organizer = (tournament.config or {}).get("organizer_id")
     produced = []
-    known = {ident: (m["team1_id"], m["team2_id"], playable(m)) for ident, m in tournament.matches.items()}
+    seen = {}  # match id -> (team1, team2, playable) as this batch left it
+
+    def known(match_id):
+        if match_id not in seen:
+            before = tournament.matches.get(match_id)
+            seen[match_id] = (before["team1_id"], before["team2_id"], playable(before)) if before else (None, None, False)
+        return seen[match_id]
 
     def captain(team_id):
         team = teams.get(team_id)
@@ -33,11 +39,11 @@ def notifications_for(tournament, new_events, subscriber_ids):
         for match in event.get("matches") or ():
             # A match becomes ready when it turns playable, or turns up with other teams (a correction).
             sides = (match["team1_id"], match["team2_id"])
-            if playable(match) and known.get(match["id"], (None, None, False)) != (*sides, True):
+            if playable(match) and known(match["id"]) != (*sides, True):
                 for mine, theirs in (sides, sides[::-1]):
                     tell(captain(mine), events.MATCH_READY, match_id=match["id"], round=match["round"],
                          team_id=mine, opponent=teams[theirs]["name"], opponent_id=theirs)
-            known[match["id"]] = (*sides, playable(match))
+            seen[match["id"]] = (*sides, playable(match))
         if kind in (events.STATE_CHANGED, events.TOURNAMENT_STARTING):
             reminder = kind == events.TOURNAMENT_STARTING
             if not reminder and event["to_state"] != "ACTIVE":

@@ -8,13 +8,14 @@ The format (see `engine.formats`) is only asked while deciding. Every event that
 matches carries those matches in full (`matches`), so folding the log never runs format code: a
 replay gives back exactly what was decided, whatever version of the engine decided it.
 """
+from collections import Counter, defaultdict
 from datetime import datetime, timedelta, timezone
 
 from shared import events
 from shared import formats as format_options
 from shared.state_machine import CANCELLED, DRAFT, REGISTRATION, allowed_actions, check, next_state
 from tournament_service.engine import formats
-from tournament_service.engine.matches import COMPLETED, DECIDED, DISPUTED, OPEN, REPORTED
+from tournament_service.engine.matches import COMPLETED, DECIDED, DISPUTED, OPEN, REPORTED, Overlay
 from tournament_service.engine.routing import playable
 
 REMINDER_LEAD = timedelta(minutes=5)
@@ -51,6 +52,10 @@ class Tournament:
         self.teams_registered = 0  # ever; team ids are never reused
         self.seeded_team_ids = []  # fixed at start: best seed first
         self.matches = {}  # match id -> match dict, in the order they were made
+        # The open matches (pending, reported, disputed) and how many per round, kept as the log is
+        # folded, so a result costs what it changes and not a walk over every match.
+        self.open_ids = set()
+        self.open_rounds = defaultdict(set)  # round -> ids of its open matches
         self.round = 0  # the round being played (the last round_advanced)
         self.checked_in = set()
         self.withdrawn = set()  # disqualified teams: never paired again, forfeit what is left
@@ -58,17 +63,28 @@ class Tournament:
         self.reminded = False
         self.seq = 0
         self._format = None
+        self._positions = None
 
     # ---- folding the log -------------------------------------------------------------------
 
     def apply(self, event):
         """Fold one stored event into the state."""
         for match in event.get("matches") or ():
-            self.matches[match["id"]] = dict(match)
+            self._put(dict(match))
         handler = getattr(self, "_on_" + event["type"], None)
         if handler is not None:
             handler(event)
         self.seq = event["seq"]
+
+    def _put(self, match):
+        old = self.matches.get(match["id"])
+        if old is not None and old["status"] in OPEN:
+            self.open_ids.discard(old["id"])
+            self.open_rounds[self.format.round_of(old)].discard(old["id"])
+        if match["status"] in OPEN:
+            self.open_ids.add(match["id"])
+            self.open_rounds[self.format.round_of(match)].add(match["id"])
+        self.matches[match["id"]] = match
 
     def _on_tournament_published(self, event):
         self.name = event["name"]
@@ -142,7 +158,7 @@ class Tournament:
         """Without filters, the current matches: those that can be played now (or await a
         confirmation or the organizer's decision). With filters, every match that passes them."""
         if round_no is None and status is None:
-            return [dict(m) for m in self.matches.values() if playable(m)]
+            return [dict(m) for m in self._open_matches(self.matches) if playable(m)]
         return [dict(m) for m in self.matches.values()
                 if (round_no is None or m["round"] == round_no) and (status is None or m["status"] == status)]
 
@@ -347,45 +363,77 @@ class Tournament:
     def _result(self, match, winner, scores, **fields):
         """The final result of a playable match and everything it sets off."""
         extra = {"reports": match["reports"]} if match.get("reports") else {}
-        matches = dict(self.matches, **{match["id"]: match})
+        matches = Overlay(self.matches, {match["id"]: match})
         changed = self.format.record(self._play(matches), match["id"], winner, scores, **extra)
         produced = [self._event(events.MATCH_RESULT, match_id=match["id"], winner=winner, round=match["round"],
                                 team1_id=match["team1_id"], team2_id=match["team2_id"], scores=scores,
                                 **fields, matches=list(changed.values()))]
-        return produced + self._follow_up(dict(matches, **changed))
+        matches.update(changed)
+        return produced + self._follow_up(matches)
+
+    def _open_matches(self, matches, round_no=None):
+        """The open matches of `matches` (the tournament's own, or an Overlay of them), in the order
+        they were made; only those of `round_no` when it is given."""
+        changes = getattr(matches, "changes", {})
+        known = self.open_ids if round_no is None else self.open_rounds.get(round_no, set())
+        ids = known | {ident for ident, m in changes.items() if m["status"] in OPEN
+                       and (round_no is None or self.format.round_of(m) == round_no)}
+        order = {ident: index for index, ident in enumerate(changes) if ident not in self.matches}
+        ranked = sorted(ids, key=lambda ident: (ident not in self.matches, self._position(ident), order.get(ident)))
+        return [m for m in (matches[ident] for ident in ranked) if m["status"] in OPEN]
+
+    def _position(self, match_id):
+        # dicts keep insertion order; the index is looked up only for the (few) open matches.
+        if self._positions is None or len(self._positions) != len(self.matches):
+            self._positions = {ident: index for index, ident in enumerate(self.matches)}
+        return self._positions.get(match_id, 0)
+
+    def _openness(self, matches):
+        """(how many matches are open, the lowest round with one) once `matches`' changes are in."""
+        count, rounds = len(self.open_ids), Counter({r: len(ids) for r, ids in self.open_rounds.items()})
+        round_of = self.format.round_of
+        for ident, match in getattr(matches, "changes", {}).items():
+            old = self.matches.get(ident)
+            if old is not None and old["status"] in OPEN:
+                count -= 1
+                rounds[round_of(old)] -= 1
+            if match["status"] in OPEN:
+                count += 1
+                rounds[round_of(match)] += 1
+        return count, min((r for r, n in rounds.items() if n > 0), default=None)
 
     def _follow_up(self, matches, withdrawn=None):
         """What a change sets off: forfeits of withdrawn teams' matches, the next round or stage,
-        the end of the event. `matches` is the state after the change."""
+        the end of the event. `matches` is an Overlay of the state after the change."""
         withdrawn = frozenset(self.withdrawn if withdrawn is None else withdrawn)
         fmt = self.format
         produced = []
         while True:
             play = self._play(matches, withdrawn)
-            forfeit = next((m for m in matches.values() if playable(m)
-                            and {m["team1_id"], m["team2_id"]} & withdrawn), None)
+            forfeit = next((m for m in self._open_matches(matches) if playable(m)
+                            and {m["team1_id"], m["team2_id"]} & withdrawn), None) if withdrawn else None
             if forfeit is not None:
                 produced.append(self._forfeit(play, forfeit, withdrawn))
-                matches = dict(matches, **{m["id"]: m for m in produced[-1]["matches"]})
+                matches.update({m["id"]: m for m in produced[-1]["matches"]})
                 continue
-            if not any(playable(m) for m in matches.values()) and not fmt.finished(play):
+            if self._openness(matches)[0] == 0 and not fmt.finished(play):
                 new = fmt.next_matches(play)
                 if new:
-                    matches = dict(matches, **{m["id"]: m for m in new})
+                    matches.update({m["id"]: m for m in new})
                     round_no = self._round_after(produced) + 1
                     produced.append(self._event(
                         events.ROUND_ADVANCED, new_round=round_no, matches=new,
                         matches_count=sum(1 for m in new if playable(m))))
                     continue
             break
-        round_no = _current_round(fmt, matches)
+        open_count, round_no = self._openness(matches)
         if round_no is not None and round_no > self._round_after(produced):
-            ready = [m for m in matches.values() if playable(m) and fmt.round_of(m) == round_no]
+            ready = [m for m in self._open_matches(matches, round_no) if playable(m)]
             # The ready matches ride along for viewers; folding them again changes nothing.
             produced.append(self._event(events.ROUND_ADVANCED, new_round=round_no, matches_count=len(ready),
                                         matches=ready))
         play = self._play(matches, withdrawn)
-        if fmt.finished(play):
+        if open_count == 0 and fmt.finished(play):
             champion = fmt.champion(play)
             if champion in withdrawn:
                 # Disqualified after its last match (double elimination without a grand final,
@@ -424,7 +472,7 @@ class Tournament:
         produced = [self._event(events.MATCH_ABANDONED, match_id=match_id, round=match["round"],
                                 team1_id=match["team1_id"], team2_id=match["team2_id"], reason="abandoned",
                                 matches=list(changed.values()))]
-        return produced + self._follow_up(dict(self.matches, **changed))
+        return produced + self._follow_up(Overlay(self.matches, changed))
 
     def decide_disqualify(self, team_id):
         """The team is out: what it has left to play is forfeited to its opponents, its past
@@ -437,7 +485,7 @@ class Tournament:
         if team_id not in self.seeded_team_ids:
             raise DomainError(409, "team_not_playing", f"Team {team_id} is not playing in this tournament.")
         produced = [self._event(events.TEAM_DISQUALIFIED, team_id=team_id, name=self.teams[team_id]["name"])]
-        return produced + self._follow_up(dict(self.matches), self.withdrawn | {team_id})
+        return produced + self._follow_up(Overlay(self.matches), self.withdrawn | {team_id})
 
     def decide_correct_result(self, match_id, winner, scores=None):
         """The organizer changes a completed result while nothing that depends on it was played.
@@ -464,7 +512,7 @@ class Tournament:
                                 previous_winner=match["winner"], previous_scores=match["scores"],
                                 round=match["round"], team1_id=match["team1_id"], team2_id=match["team2_id"],
                                 matches=list(changed.values()))]
-        return produced + self._follow_up(dict(self.matches, **changed))
+        return produced + self._follow_up(Overlay(self.matches, changed))
 
     # ---- deciding: time and the end ------------------------------------------------------------
 
@@ -503,12 +551,6 @@ def _disqualified_last(rows, withdrawn):
         for row in out:
             row["rank"] = len(staying) + 1
     return staying + out
-
-
-def _current_round(fmt, matches):
-    """The lowest round with a match still open, or None when none is."""
-    rounds = [fmt.round_of(m) for m in matches.values() if m["status"] in OPEN]
-    return min(rounds) if rounds else None
 
 
 def announcement_for(tournament_id, name, config, event):

@@ -152,20 +152,26 @@ def build(team_ids_by_seed, grand_final="reset"):
     bracket = {"format": "double_elimination", "grand_final": grand_final, "size": size,
                "team_ids": teams, "matches": matches}
     # Build owns every dict it made, so resolving byes may write in place.
-    routing.resolve(matches, set(matches), [wb_id(1, p) for p in range(1, _wb_matches(size, 1) + 1)])
+    routing.resolve_built(matches, [wb_id(1, p) for p in range(1, _wb_matches(size, 1) + 1)])
     return bracket
+
+
+def play_result(bracket, match_id, winner, scores=None, **fields):
+    """{id: match} changed when `winner` takes `match_id` (see `routing.play_result`)."""
+    matches = bracket["matches"]
+    match = matches.get(match_id)
+    # The winners' champion had no loss yet: beating the losers' champion in gf_1 ends the event.
+    ends = match is not None and match_id == "gf_1" and "gf_2" in matches and winner == match["team1_id"]
+    changes = routing.play_result(matches, match_id, winner, scores, routed=not ends,
+                                  withdrawn=bracket.get("withdrawn", ()), **fields)
+    if ends:
+        changes["gf_2"] = dict(matches["gf_2"], status=VOID)
+    return changes
 
 
 def record(bracket, match_id, winner, scores=None, **fields):
     """A new bracket with `winner` taking `match_id`; the input bracket is left untouched."""
-    match = bracket["matches"].get(match_id)
-    # The winners' champion had no loss yet: beating the losers' champion in gf_1 ends the event.
-    ends = (match is not None and match_id == "gf_1" and "gf_2" in bracket["matches"]
-            and winner == match["team1_id"])
-    played = routing.record(bracket, match_id, winner, scores, routed=not ends, **fields)
-    if ends:
-        played["matches"]["gf_2"] = dict(played["matches"]["gf_2"], status=VOID)
-    return played
+    return dict(bracket, matches={**bracket["matches"], **play_result(bracket, match_id, winner, scores, **fields)})
 
 
 def pending_matches(bracket):

@@ -38,11 +38,6 @@ class Play:
     withdrawn: frozenset = field(default_factory=frozenset)
 
 
-def _changed(before, after):
-    """{id: match} of the matches `after` holds as new dicts (copy-on-write brackets)."""
-    return {ident: match for ident, match in after.items() if before.get(ident) is not match}
-
-
 def _kept(match):
     """The lifecycle fields of a match that a corrected result keeps."""
     return {key: match[key] for key in ("reports", "forfeit") if key in match}
@@ -73,13 +68,10 @@ class Elimination:
             built = se.build(seeding, self.options.get("third_place_match", False))
         return list(built["matches"].values())
 
-    def _record(self, bracket, match_id, winner, scores, **fields):
-        if self.name == f.DOUBLE_ELIMINATION:
-            return de.record(bracket, match_id, winner, scores, **fields)
-        return routing.record(bracket, match_id, winner, scores, **fields)
-
     def record(self, play, match_id, winner, scores=None, **fields):
-        return _changed(play.matches, self._record(self._bracket(play), match_id, winner, scores, **fields)["matches"])
+        if self.name == f.DOUBLE_ELIMINATION:
+            return de.play_result(self._bracket(play), match_id, winner, scores, **fields)
+        return routing.play_result(play.matches, match_id, winner, scores, withdrawn=play.withdrawn, **fields)
 
     def round_of(self, match):
         return match["round"]
@@ -88,20 +80,18 @@ class Elimination:
         return False  # someone must go on
 
     def blocking(self, play, match_id):
-        return [ident for ident in routing.dependents(self._bracket(play), match_id)
-                if _played(play.matches[ident])]
+        return [ident for ident in routing.dependents(play.matches, match_id) if _played(play.matches[ident])]
 
     def correct(self, play, match_id, winner, scores=None):
-        corrected = routing.change_result(self._bracket(play), match_id, winner, scores)
-        matches = corrected["matches"]
-        if self.name == f.DOUBLE_ELIMINATION and match_id == "gf_1" and "gf_2" in matches \
-                and winner == matches["gf_1"]["team1_id"]:
+        changes = routing.change_result(play.matches, match_id, winner, scores, play.withdrawn)
+        if self.name == f.DOUBLE_ELIMINATION and match_id == "gf_1" and "gf_2" in play.matches \
+                and winner == play.matches["gf_1"]["team1_id"]:
             # Now the unbeaten team won the first final: there is no reset to play.
-            matches["gf_2"] = dict(matches["gf_2"], team1_id=None, team2_id=None, status=VOID)
-        return _changed(play.matches, matches)
+            changes["gf_2"] = dict(play.matches["gf_2"], team1_id=None, team2_id=None, status=VOID)
+        return changes
 
     def abandon(self, play, match_id, **fields):
-        return _changed(play.matches, routing.abandon(self._bracket(play), match_id, **fields)["matches"])
+        return routing.abandon_changes(play.matches, match_id, play.withdrawn, **fields)
 
     def next_matches(self, play):
         return []
@@ -336,27 +326,24 @@ class GroupPlayoff(RoundRobin):
     def record(self, play, match_id, winner, scores=None, **fields):
         if not self._in_playoff(play.matches[match_id]):
             return super().record(play, match_id, winner, scores, **fields)
-        bracket = self._playoff(play)
-        return _changed(bracket["matches"], routing.record(bracket, match_id, winner, scores, **fields)["matches"])
+        return routing.play_result(play.matches, match_id, winner, scores, withdrawn=play.withdrawn, **fields)
 
     def abandon(self, play, match_id, **fields):
         if not self._in_playoff(play.matches[match_id]):
             return super().abandon(play, match_id, **fields)
-        bracket = self._playoff(play)
-        return _changed(bracket["matches"], routing.abandon(bracket, match_id, **fields)["matches"])
+        return routing.abandon_changes(play.matches, match_id, play.withdrawn, **fields)
 
     def blocking(self, play, match_id):
         bracket = self._playoff(play)
         if not self._in_playoff(play.matches[match_id]):
             # The playoff was drawn from the group tables: once it exists, they are final.
             return list(bracket["matches"]) if bracket else []
-        return [ident for ident in routing.dependents(bracket, match_id) if _played(play.matches[ident])]
+        return [ident for ident in routing.dependents(play.matches, match_id) if _played(play.matches[ident])]
 
     def correct(self, play, match_id, winner, scores=None):
         if not self._in_playoff(play.matches[match_id]):
             return super().correct(play, match_id, winner, scores)
-        bracket = self._playoff(play)
-        return _changed(bracket["matches"], routing.change_result(bracket, match_id, winner, scores)["matches"])
+        return routing.change_result(play.matches, match_id, winner, scores, play.withdrawn)
 
     def _field(self, play):
         """The playoff field: the top of each group, disqualified teams passed over."""

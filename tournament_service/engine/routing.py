@@ -16,8 +16,9 @@ dict of matches; playing one only fills slots further on. A bracket is a plain d
   the tournament's match lifecycle), completed, bye (one team present, it goes through), void
   (nobody present, or a double forfeit: nobody goes on).
 
-Copy on write: `record` and `abandon` return a new bracket sharing every match dict they did not
-change, so the caller can tell the changed matches by identity and keep the old bracket intact.
+Nothing is changed in place: `play_result`, `abandon_changes` and `change_result` return only the
+matches they changed, as new dicts (a `Draft` reads through to the bracket), so one result costs
+what it touches; `record` and `abandon` return a whole new bracket, for callers that want one.
 """
 from tournament_service.engine.matches import BYE, COMPLETED, DECIDED, OPEN, PENDING, VOID
 
@@ -41,75 +42,101 @@ def playable(match):
     return match["status"] in OPEN and match["team1_id"] is not None and match["team2_id"] is not None
 
 
-def record(bracket, match_id, winner, scores=None, routed=True, **fields):
-    """A new bracket with `winner` taking `match_id` (extra `fields` stored on the match).
+class Draft:
+    """Matches being changed by one operation: reads fall through to `base` until a match is
+    first written, which copies it. `changes` holds the new dicts, so an operation costs what it
+    touches, not the size of the bracket."""
+
+    def __init__(self, base, changes=None):
+        self.base = base
+        self.changes = {} if changes is None else changes
+
+    def __getitem__(self, match_id):
+        changed = self.changes.get(match_id)
+        return changed if changed is not None else self.base[match_id]
+
+    def writable(self, match_id):
+        if match_id not in self.changes:
+            self.changes[match_id] = dict(self.base[match_id])
+        return self.changes[match_id]
+
+
+def play_result(matches, match_id, winner, scores=None, routed=True, withdrawn=(), **fields):
+    """{id: match} changed when `winner` takes `match_id` of `matches` (extra `fields` stored on it).
 
     `routed=False` records the result without sending anyone on (a grand final that ends the
     event). :raise ValueError: for an unknown match, one not ready, or a winner not in it.
     """
-    match = bracket["matches"].get(match_id)
+    match = matches.get(match_id)
     if match is None:
         raise ValueError(f"unknown match {match_id!r}")
     if not playable(match):
         raise ValueError(f"match {match_id} is not ready to be played (status {match['status']})")
     if winner not in (match["team1_id"], match["team2_id"]):
         raise ValueError(f"{winner!r} is not playing in match {match_id}")
-    matches, copied = dict(bracket["matches"]), set()
-    match = writable(matches, copied, match_id)
+    draft = Draft(matches)
+    match = draft.writable(match_id)
     loser = match["team2_id"] if winner == match["team1_id"] else match["team1_id"]
     match.update(fields, status=COMPLETED, winner=winner, loser=loser, scores=scores)
-    resolve(matches, copied, advance(matches, copied, match) if routed else [], bracket.get("withdrawn", ()))
-    return dict(bracket, matches=matches)
+    resolve(draft, advance(draft, match) if routed else [], withdrawn)
+    return draft.changes
 
 
-def abandon(bracket, match_id, **fields):
-    """A new bracket where `match_id` is void: nobody goes on, so where its teams were headed
+def abandon_changes(matches, match_id, withdrawn=(), **fields):
+    """{id: match} changed when `match_id` is void: nobody goes on, so where its teams were headed
     the opponent gets a bye."""
-    match = bracket["matches"].get(match_id)
+    match = matches.get(match_id)
     if match is None or not playable(match):
         raise ValueError(f"match {match_id!r} can't be abandoned")
-    matches, copied = dict(bracket["matches"]), set()
-    match = writable(matches, copied, match_id)
+    draft = Draft(matches)
+    match = draft.writable(match_id)
     match.update(fields, status=VOID, winner=None, loser=None, scores=None)
-    resolve(matches, copied, advance(matches, copied, match), bracket.get("withdrawn", ()))
-    return dict(bracket, matches=matches)
+    resolve(draft, advance(draft, match), withdrawn)
+    return draft.changes
 
 
-def change_result(bracket, match_id, winner, scores=None, **fields):
-    """A new bracket where completed `match_id` is won by `winner` instead, and every match
+def change_result(matches, match_id, winner, scores=None, withdrawn=(), **fields):
+    """{id: match} changed when completed `match_id` is won by `winner` instead, and every match
     downstream that held its old outcome (none of them played: the caller checks) is redone.
 
     Those downstream matches go back to pending with the slots this match fed emptied; sending the
     new outcome on then fills them again and settles byes as on the first pass.
     """
-    match = bracket["matches"][match_id]
+    match = matches[match_id]
     if match["status"] != COMPLETED or winner not in (match["team1_id"], match["team2_id"]):
         raise ValueError(f"match {match_id} can't be given to {winner!r}")
-    matches, copied = dict(bracket["matches"]), set()
-    redone = set(dependents(bracket, match_id))
+    draft = Draft(matches)
+    redone = set(dependents(matches, match_id))
     for ident in redone:
-        target = writable(matches, copied, ident)
+        target = draft.writable(ident)
         target.update(status=PENDING, winner=None, loser=None)
         for slot in (1, 2):
             source = target[f"team{slot}_from"]
             if source is not None and (source["match_id"] == match_id or source["match_id"] in redone):
                 target[f"team{slot}_id"] = None
-    match = writable(matches, copied, match_id)
+    match = draft.writable(match_id)
     loser = match["team2_id"] if winner == match["team1_id"] else match["team1_id"]
     match.update(fields, winner=winner, loser=loser, scores=scores)
-    resolve(matches, copied, advance(matches, copied, match), bracket.get("withdrawn", ()))
-    return dict(bracket, matches=matches)
+    resolve(draft, advance(draft, match), withdrawn)
+    return draft.changes
 
 
-def writable(matches, copied, match_id):
-    """The match, copied first if this operation has not copied it yet."""
-    if match_id not in copied:
-        matches[match_id] = dict(matches[match_id])
-        copied.add(match_id)
-    return matches[match_id]
+def _merged(bracket, changes):
+    return dict(bracket, matches={**bracket["matches"], **changes})
 
 
-def advance(matches, copied, match):
+def record(bracket, match_id, winner, scores=None, routed=True, **fields):
+    """A new bracket with `winner` taking `match_id`; the input bracket is left untouched."""
+    return _merged(bracket, play_result(bracket["matches"], match_id, winner, scores, routed,
+                                        bracket.get("withdrawn", ()), **fields))
+
+
+def abandon(bracket, match_id, **fields):
+    """A new bracket with `match_id` void (see `abandon_changes`)."""
+    return _merged(bracket, abandon_changes(bracket["matches"], match_id, bracket.get("withdrawn", ()), **fields))
+
+
+def advance(draft, match):
     """Send a decided match's winner and loser on; the ids of the matches they went to."""
     touched = []
     for outcome in ("winner", "loser"):
@@ -117,40 +144,46 @@ def advance(matches, copied, match):
         if target is None:
             continue
         if match[outcome] is not None:
-            writable(matches, copied, target["match_id"])[f"team{target['slot']}_id"] = match[outcome]
+            draft.writable(target["match_id"])[f"team{target['slot']}_id"] = match[outcome]
         # Even with nobody sent, the target may now know that slot stays empty.
         touched.append(target["match_id"])
     return touched
 
 
-def slot_state(matches, match, slot):
+def slot_state(draft, match, slot):
     """"team" (filled), "waiting" (its source is undecided) or "empty" (it will stay empty)."""
     if match[f"team{slot}_id"] is not None:
         return "team"
     source = match[f"team{slot}_from"]
-    if source is None or matches[source["match_id"]]["status"] in DECIDED:
+    if source is None or draft[source["match_id"]]["status"] in DECIDED:
         return "empty"
     return "waiting"
 
 
-def resolve(matches, copied, match_ids, withdrawn=()):
+def resolve(draft, match_ids, withdrawn=()):
     """Turn every pending match whose slots are settled but not both filled into a bye or void,
     cascading through whatever those feed. A `withdrawn` (disqualified) team gets no bye: alone in
     a match, it makes it void."""
     queue = list(match_ids)
     while queue:
-        match = matches[queue.pop()]
+        match = draft[queue.pop()]
         if match["status"] != PENDING:
             continue
-        states = (slot_state(matches, match, 1), slot_state(matches, match, 2))
+        states = (slot_state(draft, match, 1), slot_state(draft, match, 2))
         if "waiting" in states or states == ("team", "team"):
             continue
-        match = writable(matches, copied, match["id"])
+        match = draft.writable(match["id"])
         present = match["team1_id"] if match["team1_id"] is not None else match["team2_id"]
         if present in withdrawn:
             present = None
         match.update(status=BYE if present is not None else VOID, winner=present, loser=None)
-        queue.extend(advance(matches, copied, match))
+        queue.extend(advance(draft, match))
+
+
+def resolve_built(matches, match_ids):
+    """Settle the byes of a bracket just built (its dicts are the builder's own, changed in place)."""
+    draft = Draft(matches, changes=matches)
+    resolve(draft, match_ids)
 
 
 def ready_matches(bracket):
@@ -158,10 +191,10 @@ def ready_matches(bracket):
     return [match for match in bracket["matches"].values() if playable(match)]
 
 
-def dependents(bracket, match_id):
-    """Matches downstream of `match_id` that a changed result would reach, nearest first: the
-    targets of its routes, and through byes and voids (which pass a team on untouched) theirs."""
-    matches = bracket["matches"]
+def dependents(matches, match_id):
+    """Matches downstream of `match_id` (in `matches`, a bracket's match map) that a changed
+    result would reach, nearest first: the targets of its routes, and through byes and voids
+    (which pass a team on untouched) theirs."""
     found, queue = [], [match_id]
     while queue:
         source = matches[queue.pop(0)]

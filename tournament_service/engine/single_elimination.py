@@ -74,7 +74,7 @@ def build(team_ids_by_seed, third_place_match=False):
             routing.link(matches, match_id(rounds - 1, slot), "loser", THIRD_PLACE_ID, slot)
     for position, (team1, team2) in enumerate(pairs, start=1):
         matches[match_id(1, position)].update(team1_id=team1, team2_id=team2)
-    routing.resolve(matches, set(matches), [match_id(1, p) for p in range(1, len(pairs) + 1)])
+    routing.resolve_built(matches, [match_id(1, p) for p in range(1, len(pairs) + 1)])
     return {"format": "single_elimination", "size": size, "rounds": rounds, "team_ids": teams,
             "third_place_match": bool(third), "matches": matches}
 
