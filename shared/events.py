@@ -20,6 +20,7 @@ RESULT_CORRECTED = "result_corrected"  # the organizer changed a completed resul
 MATCH_ABANDONED = "match_abandoned"  # a double forfeit
 TEAM_CHECKED_IN = "team_checked_in"
 TEAM_DISQUALIFIED = "team_disqualified"
+TEAM_DROPPED = "team_dropped"  # left of its own accord: forfeits what is open, keeps its place
 TOURNAMENT_COMPLETED = "tournament_completed"
 # In the log when the 5-minute reminder went out, so a restarted server doesn't send it again;
 # also the notification type (starts_in_minutes 5 then, 0 when the tournament starts).
@@ -37,6 +38,7 @@ TOURNAMENT_EVENT_TYPES = frozenset({
     TOURNAMENT_PUBLISHED, STATE_CHANGED, TEAM_REGISTERED, TEAM_UNREGISTERED,
     ROUND_ADVANCED, MATCH_RESULT, TOURNAMENT_COMPLETED, TOURNAMENT_STARTING,
     MATCH_REPORTED, MATCH_DISPUTED, RESULT_CORRECTED, MATCH_ABANDONED, TEAM_CHECKED_IN, TEAM_DISQUALIFIED,
+    TEAM_DROPPED,
 })
 ANNOUNCEMENT_TYPES = frozenset({TOURNAMENT_ANNOUNCED, CHAMPION_ANNOUNCED, TOURNAMENT_CANCELLED})
 NOTIFICATION_TYPES = frozenset({TOURNAMENT_STARTING, MATCH_READY, MATCH_RESULT, MATCH_REPORTED, MATCH_DISPUTED,

@@ -26,6 +26,7 @@ TRANSITIONS = {
         "correct_result": None,
         "abandon_match": None,
         "disqualify": None,
+        "drop": None,
         "advance": None,
         "complete": COMPLETED,
         "cancel": CANCELLED,

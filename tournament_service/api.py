@@ -128,9 +128,16 @@ def disqualify(team_id):
     return jsonify(server().disqualify(team_id, g.actor))
 
 
+@bp.post("/teams/<team_id>/drop")
+def drop(team_id):
+    v.validate(v.json_object(), {})
+    return jsonify(server().drop(team_id, g.actor))
+
+
 @bp.get("/standings")
 def standings():
-    return jsonify({"items": server().tournament.standings()})
+    tournament = server().tournament
+    return jsonify({"items": tournament.standings(), **tournament.standings_rules()})
 
 
 @bp.get("/bracket")

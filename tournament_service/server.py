@@ -175,6 +175,17 @@ class TournamentServer:
         self._organizer_command("disqualify", actor, lambda t: t.decide_disqualify(team_id))
         return dict(self.tournament.teams[team_id])
 
+    def drop(self, team_id, actor=ANONYMOUS):
+        def decide(t):
+            permissions.require_user(actor)
+            check("drop", t.state)
+            if team_id not in t.teams:
+                raise not_found("team", team_id)
+            permissions.require_captain_or_organizer(actor, [t.teams[team_id]], "drop a team")
+            return t.decide_drop(team_id)
+        self.execute(decide)
+        return dict(self.tournament.teams[team_id])
+
     def check_in(self, team_id, actor=ANONYMOUS):
         def decide(t):
             permissions.require_user(actor)

@@ -58,7 +58,8 @@ class Tournament:
         self.open_rounds = defaultdict(set)  # round -> ids of its open matches
         self.round = 0  # the round being played (the last round_advanced)
         self.checked_in = set()
-        self.withdrawn = set()  # disqualified teams: never paired again, forfeit what is left
+        self.withdrawn = set()  # dropped or disqualified: never paired again, forfeit what is left
+        self.disqualified = set()  # listed last in the standings
         self.champion = None
         self.reminded = False
         self.seq = 0
@@ -108,7 +109,12 @@ class Tournament:
 
     def _on_team_disqualified(self, event):
         self.withdrawn.add(event["team_id"])
+        self.disqualified.add(event["team_id"])
         self.teams[event["team_id"]]["disqualified"] = True
+
+    def _on_team_dropped(self, event):
+        self.withdrawn.add(event["team_id"])
+        self.teams[event["team_id"]]["dropped"] = True
 
     def _on_round_advanced(self, event):
         self.round = event["new_round"]
@@ -168,11 +174,19 @@ class Tournament:
             return [{"rank": 1, "team_id": t, "name": self.teams[t]["name"], "seed": i, "wins": 0,
                      "losses": 0, "eliminated": False}
                     for i, t in enumerate(ordered, start=1)]
-        rows = _disqualified_last(self.format.standings(self._play()), self.withdrawn)
+        rows = _disqualified_last(self.format.standings(self._play()), self.disqualified)
         for row in rows:
             row["name"] = self.teams[row["team_id"]]["name"]
-            row["disqualified"] = row["team_id"] in self.withdrawn
+            row["disqualified"] = row["team_id"] in self.disqualified
+            row["dropped"] = row["team_id"] in self.withdrawn - self.disqualified
         return rows
+
+    def standings_rules(self):
+        """What the standings were ranked by, for a table's header."""
+        options = self.options
+        if "points" not in options:
+            return {"ranked_by": "round_reached"}
+        return {"ranked_by": "points", "points": options["points"], "tiebreaks": options["tiebreaks"]}
 
     def bracket(self):
         if not self.seeded_team_ids:
@@ -476,15 +490,24 @@ class Tournament:
 
     def decide_disqualify(self, team_id):
         """The team is out: what it has left to play is forfeited to its opponents, its past
-        results stay, and it is never paired again."""
-        check("disqualify", self.state)
+        results stay, it is never paired again and it is listed last."""
+        return self._withdraw("disqualify", team_id, events.TEAM_DISQUALIFIED)
+
+    def decide_drop(self, team_id):
+        """The team leaves (a Swiss player dropping between rounds): like a disqualification,
+        but it keeps its place in the standings."""
+        return self._withdraw("drop", team_id, events.TEAM_DROPPED)
+
+    def _withdraw(self, action, team_id, event_type):
+        check(action, self.state)
         if team_id not in self.teams:
             raise not_found("team", team_id)
         if team_id in self.withdrawn:
-            raise DomainError(409, "already_disqualified", f"Team {team_id} is already disqualified.")
+            how = "disqualified" if team_id in self.disqualified else "dropped"
+            raise DomainError(409, f"already_{how}", f"Team {team_id} is already {how}.")
         if team_id not in self.seeded_team_ids:
             raise DomainError(409, "team_not_playing", f"Team {team_id} is not playing in this tournament.")
-        produced = [self._event(events.TEAM_DISQUALIFIED, team_id=team_id, name=self.teams[team_id]["name"])]
+        produced = [self._event(event_type, team_id=team_id, name=self.teams[team_id]["name"])]
         return produced + self._follow_up(Overlay(self.matches), self.withdrawn | {team_id})
 
     def decide_correct_result(self, match_id, winner, scores=None):

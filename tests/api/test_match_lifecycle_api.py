@@ -176,3 +176,23 @@ def test_every_format_plays_to_a_champion_over_http(make_server, fmt, options):
     bracket = ok(client.get("/api/bracket"))
     assert bracket["format"] == fmt and bracket["sections"]
     assert ok(client.get("/api/standings"))["items"][0]["team_id"] == state["champion"]
+
+
+def test_a_captain_drops_its_swiss_team_and_the_standings_say_how_they_rank(make_server):
+    client = make_server(max_teams=4, format="swiss", options={"tiebreaks": ["buchholz", "seed"]})
+    four_captains(client)
+    standings = ok(client.get("/api/standings"))
+    assert standings["ranked_by"] == "points" and standings["tiebreaks"] == ["buchholz", "seed"]
+    assert standings["points"] == {"win": 3, "draw": 1, "loss": 0}
+    team = ok(client.get("/api/teams"))["items"][0]
+    assert_error(post(client, f"/api/teams/{team['id']}/drop", user=3), 403, code="forbidden")
+    dropped = ok(post(client, f"/api/teams/{team['id']}/drop", user=team["captain"]))
+    assert dropped["dropped"] is True
+    assert_error(post(client, f"/api/teams/{team['id']}/drop", user=team["captain"]), 409, code="already_dropped")
+    assert all(team["id"] not in (m["team1_id"], m["team2_id"]) for m in ok(client.get("/api/matches"))["items"])
+
+
+def test_elimination_standings_say_they_rank_by_the_round_reached(make_server):
+    client = make_server(max_teams=4)
+    four_captains(client)
+    assert ok(client.get("/api/standings"))["ranked_by"] == "round_reached"

@@ -223,6 +223,16 @@ def a_disqualify(world, api, succeeds):
     return api.post(f"/t/{tid}/api/teams/{team['id']}/disqualify"), check
 
 
+def a_drop(world, api, succeeds):
+    """An ACTIVE two-team event of its own, captain_this's team the one to drop."""
+    tid = world.published(max_teams=2)["id"]
+    ok(world.organizer.post(f"/t/{tid}/api/teams", {"name": "House"}), 201)
+    team = ok(world.actors["captain_this"].post(f"/t/{tid}/api/teams", {"name": "Leaving"}), 201)
+    ok(world.organizer.post(f"/t/{tid}/api/start"))
+    check = unchanged(world.organizer, f"/t/{tid}/api/teams")
+    return api.post(f"/t/{tid}/api/teams/{team['id']}/drop"), check
+
+
 def a_check_in(world, api, succeeds):
     if "check_in" not in world._cache:
         tournament = ok(world.organizer.post(BASE, {"name": "Check-in Cup", "game": "matrix", "max_teams": 64,
@@ -281,6 +291,7 @@ ACTIONS = {
     "POST /t/<id>/api/matches/<match>/abandon": an_abandon,
     "POST /t/<id>/api/teams/<team>/disqualify": a_disqualify,
     "POST /t/<id>/api/teams/<team>/check-in": a_check_in,
+    "POST /t/<id>/api/teams/<team>/drop": a_drop,
     "GET /api/v1/tournaments": a_get(BASE),
     "GET /api/v1/tournaments/<id>": a_get(BASE + "/{tid}"),
     "GET /api/v1/tournaments/<id>/teams": a_get(BASE + "/{tid}/teams"),
@@ -321,6 +332,8 @@ EXPECTED = {
                                                     admin=200),
     "POST /t/<id>/api/matches/<match>/abandon": dict(ORGANIZER_ONLY, organizer=200, admin=200),
     "POST /t/<id>/api/teams/<team>/disqualify": dict(ORGANIZER_ONLY, organizer=200, admin=200),
+    "POST /t/<id>/api/teams/<team>/drop": dict(anonymous=401, viewer=403, captain_this=200, captain_other=403,
+                                               organizer=200, admin=200),
     "POST /t/<id>/api/teams/<team>/check-in": dict(anonymous=401, viewer=403, captain_this=200, captain_other=403,
                                                    organizer=200, admin=200),
     "GET /api/v1/tournaments": EVERYONE,

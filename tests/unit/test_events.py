@@ -19,7 +19,7 @@ def test_event_type_sets():
     assert not events.TOURNAMENT_EVENT_TYPES & events.ANNOUNCEMENT_TYPES
     assert {"state_changed", "match_result", "round_advanced", "team_registered", "tournament_published",
             "team_unregistered", "tournament_completed", "tournament_starting", "match_reported", "match_disputed",
-            "result_corrected", "match_abandoned", "team_checked_in", "team_disqualified"} == events.TOURNAMENT_EVENT_TYPES
+            "result_corrected", "match_abandoned", "team_checked_in", "team_disqualified", "team_dropped"} == events.TOURNAMENT_EVENT_TYPES
     assert {"tournament_starting", "match_ready", "match_result", "match_reported", "match_disputed",
             "team_disqualified"} == events.NOTIFICATION_TYPES
     assert {"tournament_announced", "champion_announced", "tournament_cancelled"} == events.ANNOUNCEMENT_TYPES

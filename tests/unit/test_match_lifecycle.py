@@ -240,6 +240,26 @@ def test_disqualified_team_in_round_robin_forfeits_what_is_left_and_keeps_its_pa
     assert_replays(d)
 
 
+def test_a_dropped_swiss_team_keeps_its_place_and_is_not_paired_again():
+    d, ids = started(4, format="swiss", swiss_rounds=3, captains=True)
+    pick = better(d)
+    for match in d.t.match_list():
+        d.result(match["id"], pick(match))
+    leader = ids[0]
+    produced = d.run("decide_drop", leader)
+    assert produced[0]["type"] == "team_dropped"
+    # Its round-2 match was forfeited; it is paired no more, and its 3 points stay on the table.
+    forfeited = next(m for m in d.t.matches.values() if m["round"] == 2 and leader in (m["team1_id"], m["team2_id"]))
+    assert forfeited["forfeit"] == [leader] and forfeited["winner"] != leader
+    play_out(d, pick)
+    assert all(leader not in (m["team1_id"], m["team2_id"]) for m in d.t.matches.values() if m["round"] == 3)
+    row = next(r for r in d.t.standings() if r["team_id"] == leader)
+    assert row["dropped"] and not row["disqualified"] and row["points"] == 3
+    assert d.t.champion != leader
+    assert_refused(d.t, lambda: d.t.decide_drop(leader), IllegalAction)  # over: COMPLETED
+    assert_replays(d)
+
+
 def d_in(match, team):
     return team in (match["team1_id"], match["team2_id"])
 

@@ -6,7 +6,7 @@ import pytest
 from tournament_service.engine import routing
 from tournament_service.engine import single_elimination as se
 
-TEAM_COUNTS = range(2, 34)
+TEAM_COUNTS = range(2, 65)
 
 
 def expected_bracket_size(n):

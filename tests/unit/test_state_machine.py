@@ -14,7 +14,7 @@ EXPECTED = {
     "REGISTRATION": {"view": "REGISTRATION", "register_team": "REGISTRATION", "unregister": "REGISTRATION",
                      "check_in": "REGISTRATION", "start": "ACTIVE", "cancel": "CANCELLED"},
     "ACTIVE": {"view": "ACTIVE", "record_result": "ACTIVE", "correct_result": "ACTIVE", "abandon_match": "ACTIVE",
-               "disqualify": "ACTIVE", "advance": "ACTIVE",
+               "disqualify": "ACTIVE", "drop": "ACTIVE", "advance": "ACTIVE",
                "complete": "COMPLETED", "cancel": "CANCELLED"},
     "COMPLETED": {"view": "COMPLETED", "archive": "ARCHIVED"},
     "ARCHIVED": {"view": "ARCHIVED"},
@@ -24,7 +24,7 @@ EXPECTED_STATES = ("DRAFT", "REGISTRATION", "ACTIVE", "COMPLETED", "ARCHIVED", "
 EXPECTED_ACTIONS = {
     "view", "edit", "publish", "delete", "cancel", "register_team", "unregister", "start",
     "record_result", "abandon_match", "advance", "complete", "archive",
-    "check_in", "correct_result", "disqualify",
+    "check_in", "correct_result", "disqualify", "drop",
 }
 EXPECTED_AUTOMATIC = {"advance", "complete"}
 
@@ -67,8 +67,8 @@ def test_next_state_table(action, state):
 
 def test_table_has_expected_number_of_legal_and_illegal_pairs():
     legal = [(a, s) for a, s in ALL_PAIRS if a in EXPECTED[s]]
-    assert len(legal) == sum(len(v) for v in EXPECTED.values()) == 23
-    assert len(ALL_PAIRS) - len(legal) == 16 * 6 - 23
+    assert len(legal) == sum(len(v) for v in EXPECTED.values()) == 24
+    assert len(ALL_PAIRS) - len(legal) == 17 * 6 - 24
 
 
 @pytest.mark.parametrize("action", ["", "View", "PUBLISH", "nonsense", "start "])
@@ -104,7 +104,7 @@ def test_allowed_actions_excludes_automatic_actions(state):
 
 def test_allowed_actions_of_active_in_table_order():
     assert allowed_actions("ACTIVE") == ["view", "record_result", "correct_result", "abandon_match", "disqualify",
-                                         "cancel"]
+                                         "drop", "cancel"]
     assert allowed_actions("DRAFT") == ["view", "edit", "publish", "delete", "cancel"]
     assert allowed_actions("ARCHIVED") == ["view"]
 

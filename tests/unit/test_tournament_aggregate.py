@@ -233,7 +233,7 @@ def test_start_builds_round_one():
     s = d.t.summary()
     assert s["state"] == "ACTIVE" and s["round"] == 1
     assert s["allowed_actions"] == ["view", "record_result", "correct_result", "abandon_match", "disqualify",
-                                    "cancel"]
+                                    "drop", "cancel"]
     pairs = [(m["team1_id"], m["team2_id"]) for m in d.t.match_list()]
     assert pairs == [(ids[0], ids[7]), (ids[3], ids[4]), (ids[1], ids[6]), (ids[2], ids[5])]
     assert [t["seed"] for t in d.t.team_list()] == [1, 2, 3, 4, 5, 6, 7, 8]

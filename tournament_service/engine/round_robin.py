@@ -11,9 +11,10 @@ fixed and the others 1..size-1 turn round a ring. Round 1 is 1-size, 2-(size-1),
 size/2-(size/2+1); each round the ring starts size/2 places further on (mod size-1), board 1
 pairs the ring's first player with player `size` (the fixed player is home in even rounds, away
 in odd ones), and board k > 1 pairs the ring's k-th player (home) with its (size+1-k)-th. For 6:
-1-6 2-5 3-4 | 6-4 5-3 1-2 | 2-6 3-1 4-5 | 6-5 1-4 2-3 | 3-6 4-2 5-1. A double round robin repeats
-the cycle with home and away swapped; FIDE's advice to swap the last two rounds of the first
-cycle is not applied.
+1-6 2-5 3-4 | 6-4 5-3 1-2 | 2-6 3-1 4-5 | 6-5 1-4 2-3 | 3-6 4-2 5-1. A double round robin plays
+the table twice, the second time with home and away swapped; as FIDE advises (C.05 Annex 1), the
+first cycle plays its last two rounds in reverse order, so no one has the same side three rounds
+running across the turn of the cycles.
 """
 from fractions import Fraction
 
@@ -71,8 +72,9 @@ def schedule(team_ids_by_seed, double=False):
     """Every round of a (double) round robin for teams listed best seed first (seed k = number k).
 
     Returns a list of rounds, each a list of matches in board order. A team facing the dummy gets
-    a bye match (`team2_id` None, status "bye", winner None). With `double`, rounds n.. repeat
-    rounds 1.. with team1 and team2 swapped (a bye stays a bye).
+    a bye match (`team2_id` None, status "bye", winner None). With `double`, the first cycle swaps
+    its last two rounds, and the second cycle is the table in its own order with team1 and team2
+    swapped (a bye stays a bye).
     """
     teams = list(team_ids_by_seed)
     if len(set(teams)) != len(teams):
@@ -83,10 +85,11 @@ def schedule(team_ids_by_seed, double=False):
         # Numbers past the real teams are the dummy: None marks the empty side of a bye.
         return teams[number - 1] if number <= len(teams) else None
 
-    cycles = (False, True) if double else (False,)
+    first = table[:-2] + table[-1:] + table[-2:-1] if double and len(table) >= 2 else table
+    cycles = ((False, first), (True, table)) if double else ((False, table),)
     rounds = []
-    for swapped in cycles:
-        for pairs in table:
+    for swapped, cycle in cycles:
+        for pairs in cycle:
             round_no = len(rounds) + 1
             matches = []
             for position, (home, away) in enumerate(pairs, start=1):
