@@ -15,11 +15,11 @@ def capture(endpoint, tournament_id, summary):
     def read(path):
         return server_client.query(endpoint, tournament_id, path)
 
-    matches = []
-    for round_no in range(1, summary["round"] + 1):
-        matches.extend(read(f"/api/matches?round={round_no}")["items"])
+    bracket = read("/api/bracket")
+    # The bracket holds every match of every format, played or not: the matches view is cut from it.
+    matches = [match for section in bracket.get("sections", []) for match in section["matches"]]
     return json.dumps({"api/state": summary, "api/teams": read("/api/teams"), "matches": matches,
-                       "api/standings": read("/api/standings"), "api/bracket": read("/api/bracket")})
+                       "api/standings": read("/api/standings"), "api/bracket": bracket})
 
 
 def view(snapshot_text, path, round_no=None, status=None):
@@ -29,7 +29,8 @@ def view(snapshot_text, path, round_no=None, status=None):
         return snapshot.get(path) if path in READ_ONLY_PATHS else None
     matches = snapshot["matches"]
     if round_no is None and status is None:
-        last = max((m["round"] for m in matches), default=None)
-        return {"items": [m for m in matches if m["round"] == last]}
+        # As the server answers: the matches that could be played (left open by a cancel).
+        return {"items": [m for m in matches if m["status"] in ("pending", "reported", "disputed")
+                          and m["team1_id"] is not None and m["team2_id"] is not None]}
     return {"items": [m for m in matches if (round_no is None or m["round"] == round_no)
                       and (status is None or m["status"] == status)]}

@@ -90,7 +90,9 @@ def test_a_tournament_runs_from_draft_to_archive_and_viewers_miss_nothing(api, o
     assert ok(api.get(f"{gateway}/api/standings"))["items"] == standings
     assert ok(api.get(f"{gateway}/api/state"))["state"] == "ARCHIVED"
     assert len(ok(api.get(f"{gateway}/api/matches", params={"status": "completed"}))["items"]) == 7
-    assert ok(api.get(f"{gateway}/api/matches"))["items"][0]["id"] == "r3_match_1"
+    final = ok(api.get(f"{gateway}/api/matches", params={"round": 3}))["items"]
+    assert [(m["id"], m["status"]) for m in final] == [("r3_match_1", "completed")]
+    assert ok(api.get(f"{gateway}/api/matches"))["items"] == []  # nothing left to play, as on the server
     refused = api.post(f"{gateway}/api/teams", {"name": "Late"})
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "read_only"
 
@@ -160,3 +162,6 @@ def test_a_double_elimination_with_options_runs_through_the_orchestrator(api):
     sections = ok(api.get(f"{gateway}/api/bracket"))["sections"]
     assert {s["bracket"] for s in sections} == {"winners", "losers", "grand_final"}
     ok(api.post(f"/api/v1/tournaments/{tid}/archive"))
+    # The archived snapshot still has every match, losers' bracket included.
+    completed = ok(api.get(f"{gateway}/api/matches", params={"status": "completed"}))["items"]
+    assert len(completed) == 6 and {m["id"] for m in completed} >= {"lb_r1_m1", "lb_r2_m1", "gf_1"}
