@@ -102,7 +102,8 @@ def group_problems(format_name, team_bounds, options):
     advance = options.get("advance_per_group", OPTIONS["advance_per_group"].default)
     problems = {}
     if min_teams < 2 * groups:
-        problems["min_teams"] = f"must be at least {2 * groups}: each of the {groups} groups needs 2 teams"
+        # Only the root cause: any advance_per_group problem would follow from it.
+        return {"min_teams": f"must be at least {2 * groups}: each of the {groups} groups needs 2 teams"}
     if groups * advance < 2:
         problems["advance_per_group"] = "must send at least two teams to the playoff in all"
     elif advance > min_teams // groups:

@@ -137,14 +137,7 @@ class TournamentServer:
         return self.tournament.team_list()[-1]
 
     def unregister_team(self, team_id, actor=ANONYMOUS):
-        def decide(t):
-            permissions.require_user(actor)
-            check("unregister", t.state)
-            if team_id not in t.teams:
-                raise not_found("team", team_id)
-            permissions.require_captain_or_organizer(actor, [t.teams[team_id]], "unregister a team")
-            return t.decide_unregister(team_id)
-        self.execute(decide)
+        self._team_command("unregister", team_id, actor, lambda t: t.decide_unregister(team_id))
 
     def start(self, actor=ANONYMOUS):
         self._organizer_command("start", actor, lambda t: t.decide_start())
@@ -176,26 +169,23 @@ class TournamentServer:
         return dict(self.tournament.teams[team_id])
 
     def drop(self, team_id, actor=ANONYMOUS):
-        def decide(t):
-            permissions.require_user(actor)
-            check("drop", t.state)
-            if team_id not in t.teams:
-                raise not_found("team", team_id)
-            permissions.require_captain_or_organizer(actor, [t.teams[team_id]], "drop a team")
-            return t.decide_drop(team_id)
-        self.execute(decide)
+        self._team_command("drop", team_id, actor, lambda t: t.decide_drop(team_id))
         return dict(self.tournament.teams[team_id])
 
     def check_in(self, team_id, actor=ANONYMOUS):
-        def decide(t):
+        self._team_command("check_in", team_id, actor, lambda t: t.decide_check_in(team_id))
+        return next(team for team in self.tournament.team_list() if team["id"] == team_id)
+
+    def _team_command(self, action, team_id, actor, decide):
+        """A command on one team, for its captain or the organizer."""
+        def checked(t):
             permissions.require_user(actor)
-            check("check_in", t.state)
+            check(action, t.state)
             if team_id not in t.teams:
                 raise not_found("team", team_id)
-            permissions.require_captain_or_organizer(actor, [t.teams[team_id]], "check in a team")
-            return t.decide_check_in(team_id)
-        self.execute(decide)
-        return next(team for team in self.tournament.team_list() if team["id"] == team_id)
+            permissions.require_captain_or_organizer(actor, [t.teams[team_id]], f"{action} a team")
+            return decide(t)
+        self.execute(checked)
 
     def cancel(self, actor=ANONYMOUS):
         self._organizer_command("cancel", actor, lambda t: t.decide_cancel())

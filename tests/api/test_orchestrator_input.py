@@ -205,7 +205,8 @@ BAD_PATCHES = [
     pytest.param({"min_teams": 9}, ["min_teams"], id="min-above-max"),
     pytest.param({"best_of": 4}, ["best_of"], id="best_of-4"),
     pytest.param({"best_of": True}, ["best_of"], id="best_of-bool"),
-    pytest.param({"format": "swiss"}, ["format"], id="format-swiss"),
+    pytest.param({"format": "group_playoff", "groups": 4}, ["min_teams"], id="groups-need-more-teams"),
+    pytest.param({"grand_final": "single"}, ["grand_final"], id="option-of-another-format"),
     pytest.param({"format": "poker"}, ["format"], id="format-poker"),
     pytest.param({"starts_at": "soon"}, ["starts_at"], id="starts_at-word"),
     pytest.param({"description": None}, ["description"], id="description-null"),
@@ -473,3 +474,18 @@ def test_wrong_method_is_a_405_envelope(cookie_client, method, path):
     assert_error(response, 405, "method_not_allowed")
     assert response.headers.get("Allow")
     assert all_tournaments(client) == before
+
+
+def test_format_options_are_stored_reset_and_dropped_with_their_format(cookie_client):
+    client = cookie_client
+    tournament = create(client, format="double_elimination", grand_final="single", final_best_of=5)
+    assert (tournament["grand_final"], tournament["final_best_of"]) == ("single", 5)
+    # null puts an option back to its default.
+    patched = ok(send(client, "PATCH", f"{BASE}/{tournament['id']}", {"grand_final": None}))
+    assert patched["grand_final"] == "reset" and patched["final_best_of"] == 5
+    # A new format keeps the options it shares and drops the others.
+    patched = ok(send(client, "PATCH", f"{BASE}/{tournament['id']}", {"format": "round_robin", "allow_draws": True}))
+    assert "grand_final" not in patched and "final_best_of" not in patched
+    assert patched["allow_draws"] is True and patched["points"] == {"win": 3, "draw": 1, "loss": 0}
+    assert patched["confirm_results"] is True
+    assert get(client, tournament["id"]) == patched
