@@ -1,7 +1,7 @@
 """Each format behind one interface, so the tournament aggregate plays them all the same way.
 
 A format is built from the tournament's options and works on a `Play`: the seeding fixed at the
-start, the matches so far and the teams withdrawn (disqualified). Every method is pure: it returns
+start, the matches so far and the teams withdrawn (dropped or disqualified). Every method is pure: it returns
 new or changed match dicts and never touches the ones it is given, so the aggregate can put the
 changes in an event and fold them in later. Replaying a log never calls a format: the events carry
 the matches.
@@ -14,7 +14,8 @@ the matches.
   Swiss round, the playoff after the groups); [] when there are none.
 - `blocking(play, match_id)`: the played matches that stop a completed result from being
   corrected; `correct(play, match_id, winner, scores)`: the changed matches when it is.
-- `finished(play)`, `champion(play)`, `standings(play)`, `bracket(play)`, `round_of(match)`,
+- `finished(play)` (asked once nothing is open: is the event over?), `champion(play)`,
+  `standings(play)`, `bracket(play)`, `round_of(match)`,
   `allows_draw(match)`, `final_match_ids(play)` (the matches `final_best_of` applies to).
 """
 from dataclasses import dataclass, field
@@ -34,7 +35,7 @@ class Play:
     """What a format needs to know of a running tournament."""
 
     seeding: list  # team ids, best seed first
-    matches: dict  # match id -> match, in the order they were made
+    matches: dict  # match id -> match, in the order they were made (a dict, or an Overlay of one)
     withdrawn: frozenset = field(default_factory=frozenset)
 
 
