@@ -530,7 +530,10 @@ class Tournament:
             raise DomainError(409, "result_locked",
                               f"Can't correct match {match_id}: later matches already depend on its result: "
                               f"{', '.join(blocking)}.", {"matches": blocking})
-        changed = self.format.correct(self._play(), match_id, winner, scores)
+        try:
+            changed = self.format.correct(self._play(), match_id, winner, scores)
+        except ValueError as exc:  # what was drawn on the old result can't be drawn again the same way
+            raise DomainError(409, "result_locked", f"Can't correct match {match_id}: {exc}.") from None
         produced = [self._event(events.RESULT_CORRECTED, match_id=match_id, winner=winner, scores=scores,
                                 previous_winner=match["winner"], previous_scores=match["scores"],
                                 round=match["round"], team1_id=match["team1_id"], team2_id=match["team2_id"],

@@ -376,14 +376,36 @@ def test_swiss_drops_a_disqualified_team_from_pairing_and_gives_one_bye():
     assert d.t.standings()[-1]["team_id"] == ids[5] and d.t.standings()[-1]["disqualified"]
 
 
-def test_swiss_result_locked_once_the_next_round_is_paired():
+def test_a_swiss_correction_pairs_the_next_round_again_until_it_is_played():
     d, ids = started(4, format="swiss")
-    first = d.t.match_list()
+    first = d.t.match_list()  # 1-3, 2-4
     for match in first:
         d.result(match["id"], match["team1_id"])
-    error = assert_refused(d.t, lambda: d.t.decide_correct_result(first[0]["id"], first[0]["team2_id"]),
+    assert [(m["team1_id"], m["team2_id"]) for m in d.t.match_list()] == [(ids[0], ids[1]), (ids[2], ids[3])]
+    # Seed 3 beat seed 1 after all: now 2 and 3 lead, and round 2 is paired again.
+    d.run("decide_correct_result", first[0]["id"], ids[2])
+    assert [(m["team1_id"], m["team2_id"]) for m in d.t.match_list()] == [(ids[1], ids[2]), (ids[0], ids[3])]
+    assert_replays(d)
+    round2 = d.t.match_list()[0]
+    d.result(round2["id"], round2["team1_id"])
+    error = assert_refused(d.t, lambda: d.t.decide_correct_result(first[0]["id"], ids[0]),
                            DomainError, 409, "result_locked")
-    assert error.fields["matches"] == ["r2_match_1", "r2_match_2"]
+    assert error.fields["matches"] == [round2["id"]]
+
+
+def test_a_group_correction_draws_the_playoff_again_until_it_is_played():
+    d, ids = started(4, format="group_playoff", groups=2, advance_per_group=1)
+    group_a, group_b = d.t.match_list()
+    d.result(group_a["id"], group_a["team1_id"])
+    d.result(group_b["id"], group_b["team1_id"])
+    final = d.t.match_list()[0]
+    assert {final["team1_id"], final["team2_id"]} == {group_a["team1_id"], group_b["team1_id"]}
+    d.run("decide_correct_result", group_a["id"], group_a["team2_id"])
+    final = d.t.match_list()[0]
+    assert {final["team1_id"], final["team2_id"]} == {group_a["team2_id"], group_b["team1_id"]}
+    assert_replays(d)
+    d.result(final["id"], final["team1_id"])
+    assert d.t.state == "COMPLETED"
 
 
 # ---- group stage and playoff --------------------------------------------------------------------

@@ -261,9 +261,25 @@ class Swiss(RoundRobin):
         return super().finished(play) and not self._more_rounds(play)
 
     def blocking(self, play, match_id):
-        # Later rounds were paired on this result: changing it would have changed them.
+        # Later rounds were paired on this result: once one of their matches is played, the
+        # pairing can't be redone.
         later = play.matches[match_id]["round"]
-        return [ident for ident, match in play.matches.items() if match["round"] > later]
+        return [ident for ident, match in play.matches.items() if match["round"] > later and _played(match)]
+
+    def correct(self, play, match_id, winner, scores=None):
+        """The corrected result, and the next round paired again on it if it was already paired
+        (nothing in it is played: `blocking` says so)."""
+        changes = super().correct(play, match_id, winner, scores)
+        paired = self._last_round(play)
+        if paired > play.matches[match_id]["round"]:
+            before = {ident: m for ident, m in play.matches.items() if m["round"] < paired}
+            before.update(changes)
+            again = swiss.pair_round(paired, play.seeding, list(before.values()), play.withdrawn, self.points)
+            stale = {ident for ident, m in play.matches.items() if m["round"] == paired}
+            if {m["id"] for m in again} != stale:  # the same teams play, so the same boards exist
+                raise ValueError("a re-paired round must keep its match ids")
+            changes.update((m["id"], dict(m, loser=None)) for m in again)
+        return changes
 
     def standings(self, play):
         return swiss.standings(play.seeding, list(play.matches.values()), self.points,
@@ -337,13 +353,24 @@ class GroupPlayoff(RoundRobin):
     def blocking(self, play, match_id):
         bracket = self._playoff(play)
         if not self._in_playoff(play.matches[match_id]):
-            # The playoff was drawn from the group tables: once it exists, they are final.
-            return list(bracket["matches"]) if bracket else []
+            # The playoff was drawn from the group tables: once one of its matches is played,
+            # they are final.
+            return [ident for ident, m in bracket["matches"].items() if _played(m)] if bracket else []
         return [ident for ident in routing.dependents(play.matches, match_id) if _played(play.matches[ident])]
 
     def correct(self, play, match_id, winner, scores=None):
         if not self._in_playoff(play.matches[match_id]):
-            return super().correct(play, match_id, winner, scores)
+            changes = super().correct(play, match_id, winner, scores)
+            drawn = self._playoff(play)
+            if drawn is not None:
+                # Nothing in it is played: draw the playoff again from the corrected tables.
+                groups_only = {ident: m for ident, m in play.matches.items() if not self._in_playoff(m)}
+                groups_only.update(changes)
+                redrawn = self.next_matches(Play(play.seeding, groups_only, play.withdrawn))
+                if {m["id"] for m in redrawn} != set(drawn["matches"]):
+                    raise ValueError("a redrawn playoff must keep its match ids")
+                changes.update((m["id"], m) for m in redrawn)
+            return changes
         return routing.change_result(play.matches, match_id, winner, scores, play.withdrawn)
 
     def _field(self, play):
