@@ -54,6 +54,47 @@ def test_a_killed_server_comes_back_with_exactly_its_state(start_orchestrator, p
         restarted.stop()
 
 
+def test_lifecycle_commands_survive_a_kill_too(start_orchestrator, platform_env, database_url, tmp_path):
+    """Reports, disputes, disqualifications and corrections are events like results: a killed
+    server rebuilds them all from its log."""
+    api = start_orchestrator(START_SUPERVISOR="0").api
+    tournament = make_tournament(api, state="REGISTRATION", teams=0, format="swiss", max_teams=6)
+    tid, gateway = tournament["id"], f"/t/{tournament['id']}"
+    captains = [api.as_user(f"cap-{n}-{tid[-4:]}") for n in range(6)]
+    for n, captain in enumerate(captains):
+        ok(captain.post(f"{gateway}/api/teams", {"name": f"Team {n}"}), 201)
+    ok(api.post(f"{gateway}/api/start"))
+    by_team = {t["id"]: captains[n] for n, t in enumerate(ok(api.get(f"{gateway}/api/teams"))["items"])}
+    first, second, third = ok(api.get(f"{gateway}/api/matches"))["items"]
+    ok(by_team[first["team1_id"]].post(f"{gateway}/api/matches/{first['id']}/result", {"winner": first["team1_id"]}))
+    ok(by_team[first["team2_id"]].post(f"{gateway}/api/matches/{first['id']}/result", {"winner": first["team2_id"]}))
+    ok(by_team[second["team1_id"]].post(f"{gateway}/api/matches/{second['id']}/result",
+                                        {"winner": second["team2_id"]}))
+    ok(api.post(f"{gateway}/api/teams/{third['team1_id']}/disqualify"))
+    all_matches = {status: ok(api.get(f"{gateway}/api/matches", params={"status": status}))["items"]
+                   for status in ("pending", "reported", "disputed", "completed")}
+    assert [m["id"] for m in all_matches["disputed"]] == [first["id"]]
+    assert [m["id"] for m in all_matches["reported"]] == [second["id"]]
+    before = {**snapshot(api, tid), "all": all_matches}
+
+    pid, host, port = server_of(database_url, tid)
+    os.kill(pid, 9)
+    assert wait_until(lambda: not pid_alive(pid))
+    restarted = Proc(["tournament", "--id", tid, "--port", str(port)], platform_env, str(tmp_path / "t.log"))
+    try:
+        wait_http(f"http://{host}:{port}/api/state", process=restarted.process)
+        after = {**snapshot(api, tid), "all": {status: ok(api.get(f"{gateway}/api/matches",
+                                                                   params={"status": status}))["items"]
+                                               for status in all_matches}}
+        assert after == before
+        # And it goes on: the opponent confirms the pending report.
+        confirmed = ok(by_team[second["team2_id"]].post(f"{gateway}/api/matches/{second['id']}/result",
+                                                         {"winner": second["team2_id"]}))
+        assert confirmed["status"] == "completed"
+    finally:
+        restarted.stop()
+
+
 @pytest.fixture
 def throwaway_redis(tmp_path):
     """A redis-server of this test's own, that the test may kill and start again on the same port."""
