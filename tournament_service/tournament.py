@@ -392,15 +392,12 @@ class Tournament:
         known = self.open_ids if round_no is None else self.open_rounds.get(round_no, set())
         ids = known | {ident for ident, m in changes.items() if m["status"] in OPEN
                        and (round_no is None or self.format.round_of(m) == round_no)}
-        order = {ident: index for index, ident in enumerate(changes) if ident not in self.matches}
-        ranked = sorted(ids, key=lambda ident: (ident not in self.matches, self._position(ident), order.get(ident)))
-        return [m for m in (matches[ident] for ident in ranked) if m["status"] in OPEN]
-
-    def _position(self, match_id):
-        # dicts keep insertion order; the index is looked up only for the (few) open matches.
         if self._positions is None or len(self._positions) != len(self.matches):
+            # Where each match was made; rebuilt only when matches were added.
             self._positions = {ident: index for index, ident in enumerate(self.matches)}
-        return self._positions.get(match_id, 0)
+        new = {ident: len(self._positions) + index for index, ident in enumerate(changes)}
+        ranked = sorted(ids, key=lambda ident: self._positions.get(ident, new.get(ident)))
+        return [m for m in (matches[ident] for ident in ranked) if m["status"] in OPEN]
 
     def _openness(self, matches):
         """(how many matches are open, the lowest round with one) once `matches`' changes are in."""
