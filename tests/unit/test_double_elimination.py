@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.support.brackets import possible_rematches
 from tournament_service.engine import double_elimination as de
 
 
@@ -121,14 +122,34 @@ def test_drop_down_order_16():
     drops = {match_id: (m["loser_to"]["match_id"], m["loser_to"]["slot"])
              for match_id, m in bracket["matches"].items()
              if m["bracket"] == "winners" and m["round"] >= 2}
+    # brackets-manager.js's default for 16: natural, reverse_half_shift, reverse, natural.
     assert drops == {
-        # Round 2: reversed.
-        "wb_r2_m1": ("lb_r2_m4", 2), "wb_r2_m2": ("lb_r2_m3", 2),
-        "wb_r2_m3": ("lb_r2_m2", 2), "wb_r2_m4": ("lb_r2_m1", 2),
-        # Round 3: natural again.
-        "wb_r3_m1": ("lb_r4_m1", 2), "wb_r3_m2": ("lb_r4_m2", 2),
+        # Round 2, reverse_half_shift: [1, 2, 3, 4] -> [2, 1, 4, 3].
+        "wb_r2_m1": ("lb_r2_m2", 2), "wb_r2_m2": ("lb_r2_m1", 2),
+        "wb_r2_m3": ("lb_r2_m4", 2), "wb_r2_m4": ("lb_r2_m3", 2),
+        # Round 3, reverse.
+        "wb_r3_m1": ("lb_r4_m2", 2), "wb_r3_m2": ("lb_r4_m1", 2),
         "wb_r4_m1": ("lb_r6_m1", 2),
     }
+
+
+def test_orderings_are_brackets_managers():
+    items = [1, 2, 3, 4, 5, 6, 7, 8]
+    assert de.ORDERINGS["reverse"](items) == [8, 7, 6, 5, 4, 3, 2, 1]
+    assert de.ORDERINGS["half_shift"](items) == [5, 6, 7, 8, 1, 2, 3, 4]
+    assert de.ORDERINGS["reverse_half_shift"](items) == [4, 3, 2, 1, 8, 7, 6, 5]
+    assert de.ORDERINGS["pair_flip"](items) == [2, 1, 4, 3, 6, 5, 8, 7]
+    assert de.ORDERINGS["pair_flip"]([1]) == [1]
+
+
+@pytest.mark.parametrize("size, expected", [
+    (8, [0, 1]), (16, [0, 0, 1]), (32, [0, 0, 0, 1]), (64, [0, 0, 0, 2, 1]), (128, [0, 0, 0, 0, 2, 1]),
+    (256, [0, 0, 0, 0, 0, 2, 1]), (1024, [0, 0, 0, 0, 0, 0, 0, 2, 1]),
+])
+def test_drop_downs_meet_no_possible_rematch_before_the_last_two_drop_rounds(size, expected):
+    # The plain natural/reversed alternation gives 3 such matches at 16 teams and 31 at 128, from
+    # losers' round 4 on; these orders leave them to the losers' semifinal and final rounds.
+    assert possible_rematches(de.build(team_ids(size))) == expected
 
 
 def _wb_round1_sources(bracket, match_id):

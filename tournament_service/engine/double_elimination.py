@@ -25,13 +25,15 @@ Structure for a bracket of `size = 2**k` slots:
     from winners' round i+1 in slot 2.
   * Odd round j >= 3 pairs the survivors of round j-1 in bracket order (like winners' rounds).
   * The losers' final (round 2k-2) feeds `gf_1` slot 2. Losing in the losers' bracket eliminates.
-- Drop-down order: the losers of winners' round r enter the losers' bracket in natural order when r
-  is odd (match p -> position p) and reversed when r is even (match p -> position n+1-p, n matches).
-  So round 1 natural, round 2 reversed, round 3 natural, ... This is the simple alternation of
-  brackets-manager.js for 4 and 8 teams; it guarantees that a winners'-round-2 drop-down never meets,
-  in its first losers' match, a team from its own half of the winners' bracket. brackets-manager.js
-  uses other shifts for 16+ (e.g. a reversed half shift); we do not, so from 16 teams on a later
-  drop-down can meet a team it already beat earlier than strictly necessary.
+- Drop-down order: the losers of winners' round r enter their losers' round in an order given by
+  `drop_orders(size)[r - 1]`, one of five permutations of the winners' match order (natural,
+  reverse, half_shift, reverse_half_shift, pair_flip, as named by brackets-manager.js). Each is
+  chosen so a drop-down meets, in its first losers' match, nobody it can have played already:
+  4, 8 and 16 teams use brackets-manager.js's defaults; 32 an order a search found to avoid one
+  more possible rematch than its default; from 64 on the rule natural, reverse, half_shift,
+  pair_flip..., reverse_half_shift, natural, natural, with which such a meeting can only happen in
+  the last two drop-down rounds (`bench/drop_orders.py` compares it with the simple alternation
+  and with brackets-manager.js).
 - Grand final (`grand_final`):
   * "reset" (default): `gf_1` is winners' champion (slot 1) vs losers' champion (slot 2). If the
     winners' champion wins, the event is over and `gf_2` becomes void. If the losers' champion wins,
@@ -73,11 +75,36 @@ def _lb_matches(size, round_no):
     return size >> ((round_no + 1) // 2 + 1)
 
 
-def _drop_position(round_no, position, count):
-    """Losers'-bracket position for the loser of winners' match (round_no, position)."""
-    # Reversing every other drop-down round sends a loser to the far side of the losers' bracket,
-    # away from the teams it has just come through.
-    return count + 1 - position if round_no % 2 == 0 else position
+ORDERINGS = {
+    "natural": lambda items: list(items),
+    "reverse": lambda items: items[::-1],
+    "half_shift": lambda items: items[len(items) // 2:] + items[:len(items) // 2],
+    "reverse_half_shift": lambda items: items[:len(items) // 2][::-1] + items[len(items) // 2:][::-1],
+    "pair_flip": lambda items: [items[index ^ 1] for index in range(len(items))] if len(items) > 1 else list(items),
+}
+SMALL_DROP_ORDERS = {
+    2: ("natural",),
+    4: ("natural", "reverse"),
+    8: ("natural", "reverse", "natural"),
+    16: ("natural", "reverse_half_shift", "reverse", "natural"),
+    32: ("natural", "pair_flip", "reverse_half_shift", "reverse", "natural"),
+}
+
+
+def drop_orders(size):
+    """The ordering of each winners' round's losers as they drop, for a bracket of `size` slots."""
+    if size in SMALL_DROP_ORDERS:
+        return SMALL_DROP_ORDERS[size]
+    rounds = size.bit_length() - 1
+    return ("natural", "reverse", "half_shift") + ("pair_flip",) * (rounds - 6) + (
+        "reverse_half_shift", "natural", "natural")
+
+
+def _drop_positions(size, round_no):
+    """{winners' match position: losers'-bracket position} for the losers of winners' round `round_no`."""
+    count = _wb_matches(size, round_no)
+    order = ORDERINGS[drop_orders(size)[round_no - 1]](list(range(1, count + 1)))
+    return {position: index for index, position in enumerate(order, start=1)}
 
 
 def build(team_ids_by_seed, grand_final="reset"):
@@ -113,6 +140,7 @@ def build(team_ids_by_seed, grand_final="reset"):
     # Winners' bracket: winners move up in bracket order, losers drop to the losers' bracket.
     for round_no in range(1, wb_rounds + 1):
         count = _wb_matches(size, round_no)
+        drops = _drop_positions(size, round_no) if round_no > 1 else None
         for position in range(1, count + 1):
             source = wb_id(round_no, position)
             if round_no < wb_rounds:
@@ -122,7 +150,7 @@ def build(team_ids_by_seed, grand_final="reset"):
             if round_no == 1 and lb_rounds:
                 link(source, "loser", lb_id(1, (position + 1) // 2), 2 - position % 2)
             elif lb_rounds:
-                link(source, "loser", lb_id(2 * (round_no - 1), _drop_position(round_no, position, count)), 2)
+                link(source, "loser", lb_id(2 * (round_no - 1), drops[position]), 2)
             elif grand_final != "none":
                 # Two teams: no losers' bracket, the first loss sends a team straight to the final.
                 link(source, "loser", "gf_1", 2)
