@@ -61,15 +61,21 @@ def _check_configuration(fields, options):
 
 
 def _split_options(fields):
-    """(registry fields, format options) of a validated body."""
-    options = {key: fields.pop(key) for key in list(fields) if key in formats.OPTIONS}
-    return fields, {key: value for key, value in options.items() if value is not None}
+    """(registry fields, format options) of a validated body; an option given as null stays in
+    the options, as "back to the default"."""
+    values = dict(fields)
+    return values, {key: values.pop(key) for key in list(values) if key in formats.OPTIONS}
+
+
+def _set_only(options):
+    return {key: value for key, value in options.items() if value is not None}
 
 
 def create_tournament(fields, organizer_id=None):
     """A new DRAFT tournament from validated `fields` (format options among them)."""
     values, options = _split_options({"format": formats.SINGLE_ELIMINATION, "max_teams": 16, "min_teams": 2,
                                       "best_of": 1, "description": "", "starts_at": None, **fields})
+    options = _set_only(options)
     _check_configuration(values, options)
     now = _now()
     tournament = Tournament(id="t_" + secrets.token_hex(5), state=sm.DRAFT, organizer_id=organizer_id,
@@ -87,13 +93,11 @@ def update_tournament(tournament_id, fields):
     """
     tournament = get_tournament(tournament_id, lock=True)
     sm.check("edit", tournament.state)
-    values = dict(fields)
-    changed_options = {key: values.pop(key) for key in list(values) if key in formats.OPTIONS}
+    values, changed_options = _split_options(fields)
     merged = {key: getattr(tournament, key) for key in ("format", "max_teams", "min_teams")}
     merged.update((k, v) for k, v in values.items() if k in merged)
     options = json.loads(tournament.options or "{}")
-    options.update(changed_options)
-    options = {key: value for key, value in options.items() if value is not None}
+    options = _set_only({**options, **changed_options})
     if values.get("format", tournament.format) != tournament.format:
         # Options of the old format that the new one doesn't take are dropped, not refused.
         options = {key: value for key, value in options.items()

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from tests.support.brackets import possible_rematches
 from tournament_service.engine import double_elimination as de
+from tournament_service.engine.matches import COMPLETED
 
 
 def team_ids(n):
@@ -34,7 +35,7 @@ def top_seed_wins(seeds):
 
 
 def completed(bracket):
-    return [m for m in bracket["matches"].values() if m["status"] == de.COMPLETED]
+    return [m for m in bracket["matches"].values() if m["status"] == COMPLETED]
 
 
 def play_to_grand_final(n, mode="reset"):

@@ -5,6 +5,7 @@ import pytest
 
 from tournament_service.engine import routing
 from tournament_service.engine import single_elimination as se
+from tournament_service.engine.matches import DECIDED
 
 TEAM_COUNTS = range(2, 65)
 
@@ -163,7 +164,7 @@ def play(ids, pick, **options):
             if round_no < rounds:
                 target = matches[f"r{round_no + 1}_match_{(prev['position'] + 1) // 2}"]
                 assert target["team1_id" if prev["position"] % 2 else "team2_id"] == prev["winner"]
-    assert all(m["status"] in se.DECIDED for m in matches.values())
+    assert all(m["status"] in DECIDED for m in matches.values())
     real = [m for m in matches.values() if m["status"] == "completed" and m["bracket"] == "winners"]
     assert len(real) == n - 1
     assert played == n - 1 + (1 if bracket["third_place_match"] else 0)

@@ -50,7 +50,7 @@ as winner, nobody drops as loser); with both slots empty it is void. This cascad
 brackets whenever a result is recorded.
 """
 from tournament_service.engine import routing
-from tournament_service.engine.matches import BYE, COMPLETED, DECIDED, PENDING, VOID  # noqa: F401
+from tournament_service.engine.matches import BYE, COMPLETED, DECIDED, VOID
 from tournament_service.engine.single_elimination import bracket_size, seed_order
 
 WINNERS = "winners"

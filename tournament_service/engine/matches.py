@@ -41,14 +41,8 @@ class Overlay:
     def __contains__(self, match_id):
         return match_id in self.changes or match_id in self.base
 
-    def __len__(self):
-        return len(self.base) + sum(1 for match_id in self.changes if match_id not in self.base)
-
-    def keys(self):
-        return [match_id for match_id, _match in self.items()]
-
     def __iter__(self):
-        return iter(self.keys())
+        return (match_id for match_id, _match in self.items())
 
     def items(self):
         for match_id, match in self.base.items():

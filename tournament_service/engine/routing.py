@@ -18,7 +18,7 @@ dict of matches; playing one only fills slots further on. A bracket is a plain d
 
 Nothing is changed in place: `play_result`, `abandon_changes` and `change_result` return only the
 matches they changed, as new dicts (a `Draft` reads through to the bracket), so one result costs
-what it touches; `record` and `abandon` return a whole new bracket, for callers that want one.
+what it touches; `record` returns a whole new bracket, for callers that want one.
 """
 from tournament_service.engine.matches import BYE, COMPLETED, DECIDED, OPEN, PENDING, VOID
 
@@ -129,11 +129,6 @@ def record(bracket, match_id, winner, scores=None, routed=True, **fields):
     """A new bracket with `winner` taking `match_id`; the input bracket is left untouched."""
     return _merged(bracket, play_result(bracket["matches"], match_id, winner, scores, routed,
                                         bracket.get("withdrawn", ()), **fields))
-
-
-def abandon(bracket, match_id, **fields):
-    """A new bracket with `match_id` void (see `abandon_changes`)."""
-    return _merged(bracket, abandon_changes(bracket["matches"], match_id, bracket.get("withdrawn", ()), **fields))
 
 
 def advance(draft, match):

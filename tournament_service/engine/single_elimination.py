@@ -7,7 +7,7 @@ two gives its byes to the top seeds. With `third_place_match`, the semifinal los
 `third_place` (bracket "third_place", same round as the final).
 """
 from tournament_service.engine import routing
-from tournament_service.engine.matches import BYE, COMPLETED, DECIDED, PENDING, VOID  # noqa: F401
+from tournament_service.engine.matches import COMPLETED
 
 WINNERS = "winners"
 THIRD_PLACE = "third_place"
