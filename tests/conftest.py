@@ -1,12 +1,14 @@
 """Fixtures on the real PostgreSQL and Redis: a database per test run, a Redis namespace per run.
 
 TEST_DATABASE_URL points at a maintenance database (default: the local `test`); each run creates
-its own database next to it and drops it at the end.
+its own database next to it and drops it at the end. Every key of the run is under its Redis
+namespace, and deleted at the end (tests/support/services.py).
 """
 import os
 import uuid
 
 import pytest
+import redis
 import sqlalchemy as sa
 
 from shared.db.engine import migrate
@@ -14,9 +16,8 @@ from shared.db.tables import tournaments
 from shared.state_machine import SERVED_STATES
 from tests.support.api import Api
 from tests.support.processes import Proc, free_port, wait_http
+from tests.support.services import MAINTENANCE_URL, REDIS_URL, delete_namespace, keys_under, run_markers, stray_keys
 
-MAINTENANCE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 GATEWAY_SECRET = "test-gateway-secret"
 
 
@@ -48,8 +49,24 @@ def db_engine(database_url):
 
 
 @pytest.fixture(scope="session")
-def redis_namespace(run_id):
-    return f"test-{run_id}:"
+def redis_namespace(run_id, database_url):
+    """The run's key prefix. At the end every key under it is deleted, and the run fails if a key
+    was written without it or something still writes under it (nothing of the run may outlive it).
+
+    It depends on `database_url` so that it ends while the run's database still tells which
+    tournaments and users were the run's.
+    """
+    namespace = f"test-{run_id}:"
+    yield namespace
+    client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
+    try:
+        strays = stray_keys(client, namespace, run_markers(database_url))
+        delete_namespace(client, namespace)
+        left = keys_under(client, namespace)
+    finally:
+        client.close()
+    assert not strays, f"keys written without the run's namespace {namespace!r}: {strays[:20]}"
+    assert not left, f"keys written under {namespace!r} after the run ended: {left[:20]}"
 
 
 @pytest.fixture(scope="session")
