@@ -12,7 +12,7 @@ Run: .venv/bin/python -m bench.drop_orders [--max-size 1024]
 """
 import argparse
 
-from bench.harness import print_header
+from bench.harness import parse_args, print_header, write_results
 from tests.support.brackets import possible_rematches
 from tournament_service.engine import double_elimination as de
 
@@ -43,9 +43,10 @@ def measured(size, orders):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--max-size", type=int, default=1024)
-    args = parser.parse_args()
-    print_header("double elimination drop-down orders", vars(args))
-    size = 8
+    parser.add_argument("--name", default="drop_orders", help="results file name")
+    args = parse_args(parser, smoke={"max_size": 32, "name": "drop_orders_smoke"})
+    info = print_header("double elimination drop-down orders", vars(args))
+    figures, size = {}, 8
     while size <= args.max_size:
         rows = [("alternation", measured(size, alternation(size)))]
         if size in BRACKETS_MANAGER:
@@ -54,7 +55,9 @@ def main():
         print(f"{size} slots, possible rematches per drop-down round (total):")
         for name, counts in rows:
             print(f"  {name:17} {counts} ({sum(counts)})")
+        figures[size] = dict(rows)
         size *= 2
+    write_results(args.name, {"machine": info, "parameters": vars(args), "possible_rematches": figures})
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import math
 import random
 import time
 
-from bench.harness import print_header, write_results
+from bench.harness import parse_args, print_header, write_results
 from shared import events
 from tests.support.aggregate import Driver
 from tournament_service.engine import double_elimination as de
@@ -135,7 +135,9 @@ def main():
     parser.add_argument("--rr-teams", type=int, default=64)
     parser.add_argument("--replay-events", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
-    args = parser.parse_args()
+    parser.add_argument("--name", default="engine", help="results file name")
+    args = parse_args(parser, smoke={"de_teams": 16, "swiss_teams": 16, "rr_teams": 6, "replay_events": 500,
+                                     "name": "engine_smoke"})
     info = print_header("match engine", vars(args))
     rnd = random.Random(args.seed)
 
@@ -157,7 +159,7 @@ def main():
     print(f"replay: {rp['events']} events ({rp['log_mib']:.1f} MiB of JSON, a {rp['teams']}-team round robin, "
           f"written in {rp['write_s']:.1f} s): folded in "
           + ", ".join(f"{ms:.0f}" for ms in rp["replay_ms_runs"]) + f" ms ({rp['replay_us_per_event']:.1f} us/event)")
-    write_results("engine", figures)
+    write_results(args.name, figures)
 
 
 if __name__ == "__main__":

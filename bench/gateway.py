@@ -28,7 +28,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=300, help="sequential requests per route")
     parser.add_argument("--name", default="gateway", help="results file name")
-    args = parser.parse_args()
+    args = h.parse_args(parser, smoke={"requests": 20, "name": "gateway_smoke"})
     info = h.print_header("Gateway overhead (sequential GETs, keep-alive)", vars(args))
     with h.Platform("gateway") as platform:
         tournament = h.ok(platform.api.post("/api/v1/tournaments", {"name": "Gateway", "game": "go"}), 201)

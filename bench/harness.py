@@ -1,8 +1,10 @@
-"""What the benchmarks share: a fresh platform of real processes, the machine header, process figures.
+"""What the benchmarks share: a fresh platform of real processes, the machine header, the smoke
+switch, process figures. Every bench follows the contract in bench/__init__.py.
 
 `Platform` creates its own PostgreSQL database and Redis namespace, starts `run.py orchestrator` on a
-free port with its own TOURNAMENT_PORTS range, and tears all of it down again (orchestrator SIGTERM,
-which stops the tournament servers it spawned; database dropped; namespace keys deleted).
+free port with its own TOURNAMENT_PORTS range, logs in an organizer, and tears all of it down again
+(orchestrator SIGTERM, which stops the tournament servers it spawned; database dropped; namespace
+keys deleted). It finds PostgreSQL and Redis where the tests do (TEST_DATABASE_URL, TEST_REDIS_URL).
 """
 import datetime
 import json
@@ -11,6 +13,7 @@ import platform
 import random
 import resource
 import shutil
+import signal
 import sys
 import tempfile
 import uuid
@@ -26,11 +29,24 @@ if str(ROOT) not in sys.path:
 
 from tests.support.api import Api, ok  # noqa: E402,F401  (re-exported for the scripts)
 from tests.support.processes import Proc, free_port, port_is_free, wait_http  # noqa: E402
+from tests.support.services import MAINTENANCE_URL, REDIS_URL, delete_namespace  # noqa: E402
 
-MAINTENANCE_URL = "postgresql://postgres@127.0.0.1:5432/test"
-REDIS_URL = "redis://127.0.0.1:6379/0"
-REDIS_PORT = 6379
-RESULTS_DIR = ROOT / "bench" / "results"
+NOT_A_BENCHMARK = "the helpers the benchmarks share"
+
+REDIS_PORT = redis.connection.parse_url(REDIS_URL).get("port", 6379)
+RESULTS_DIR = Path(os.environ.get("BENCH_RESULTS_DIR", ROOT / "bench" / "results"))
+ORGANIZER = "bench-organizer"
+
+
+def parse_args(parser, smoke):
+    """Parse the command line with `--smoke` added: it makes `smoke`'s values ({dest: value}) the
+    defaults, so options given explicitly still win."""
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny sizes that prove the bench still runs (CI): " +
+                        ", ".join(f"{k}={v}" for k, v in smoke.items()))
+    if "--smoke" in sys.argv[1:]:
+        parser.set_defaults(**smoke)
+    return parser.parse_args()
 
 
 def raise_fd_limit():
@@ -88,11 +104,21 @@ class Platform:
 
     def __init__(self, name, port_count=50, env=None):
         self.name, self.port_count, self.extra_env = name, port_count, env or {}
-        self.proc = self.admin = self.db_name = None
+        self.proc = self.admin = self.db_name = self.instance = None
 
     def __enter__(self):
+        # A SIGTERM (a CI timeout) ends the bench through __exit__, which stops what it started.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+        try:
+            return self._start()
+        except BaseException:
+            self.__exit__(*sys.exc_info())
+            raise
+
+    def _start(self):
         run_id = uuid.uuid4().hex[:10]
-        self.namespace = f"bench-{run_id}:"
+        # Under the caller's own namespace when it has one (a test run), so its clean-up covers this.
+        self.namespace = f"{os.environ.get('REDIS_NAMESPACE', '')}bench-{run_id}:"
         self.db_name = f"bench_{run_id}"
         self.admin = sa.create_engine(MAINTENANCE_URL, isolation_level="AUTOCOMMIT")
         with self.admin.connect() as conn:
@@ -108,7 +134,7 @@ class Platform:
         self.url = f"http://127.0.0.1:{port}"
         self.port = port
         wait_http(self.url + "/healthz", timeout=60, process=self.proc.process)
-        self.api = Api(self.url)
+        self.api = Api(self.url).login(ORGANIZER)
         self.engine = sa.create_engine(self.database_url, pool_size=1)
         return self
 
@@ -128,14 +154,12 @@ class Platform:
                 with self.admin.connect() as conn:
                     conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
                 self.admin.dispose()
-            client = redis.Redis.from_url(REDIS_URL)
-            keys = list(client.scan_iter(match=self.namespace + "*", count=1000))
-            if keys:
-                client.delete(*keys)
+            client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
+            delete_namespace(client, self.namespace)
             client.close()
             if exc_type is None:
                 shutil.rmtree(self.instance, ignore_errors=True)
-            else:
+            elif self.instance:
                 print(f"logs kept in {self.instance}")
 
     def processes(self, servers=False):

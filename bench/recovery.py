@@ -150,7 +150,6 @@ def kill_config(interval, args):
           + ", ".join(f"{k}={v}" for k, v in settings.items()), flush=True)
     runs, cancel_errors, rebuild = [], [], None
     with h.Platform(f"recovery-{interval}", port_count=args.trials + 20, env=env) as platform:
-        platform.api.login("bench-organizer")
         for number in range(1, args.trials + 1):
             run = kill_trial(platform, number, args)
             runs.append(run)
@@ -387,7 +386,8 @@ def main():
     parser.add_argument("--repeats", type=int, default=5, help="rebuild measurements per size (median)")
     parser.add_argument("--start-timeout", type=float, default=120.0, help="seconds for a server to be healthy")
     parser.add_argument("--name", default="recovery", help="results file name")
-    args = parser.parse_args()
+    args = h.parse_args(parser, smoke={"trials": 1, "supervise_interval": [0.2], "sizes": [200], "repeats": 1,
+                                       "name": "recovery_smoke"})
     info = h.print_header("Recovery: kill -9 -> serving again through the gateway; state rebuild by log size",
                           vars(args))
     began = time.monotonic()

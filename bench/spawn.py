@@ -81,7 +81,7 @@ def main():
     parser.add_argument("--poll-interval", type=float, default=0.005, help="seconds between state polls")
     parser.add_argument("--timeout", type=float, default=60.0, help="per tournament, seconds")
     parser.add_argument("--name", default="spawn", help="results file name")
-    args = parser.parse_args()
+    args = h.parse_args(parser, smoke={"count": 2, "name": "spawn_smoke"})
     info = h.print_header("Publish -> first answer of the new tournament server, through the gateway",
                           vars(args))
 

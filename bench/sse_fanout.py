@@ -94,7 +94,8 @@ def main():
     parser.add_argument("--connect-timeout", type=float, default=60.0, help="per batch, seconds")
     parser.add_argument("--drain-timeout", type=float, default=60.0, help="after the last result, seconds")
     parser.add_argument("--name", default=None, help="results file name (default sse_fanout_<viewers>)")
-    args = parser.parse_args()
+    args = h.parse_args(parser, smoke={"viewers": 20, "teams": 4, "rate": 20.0, "batch": 20,
+                                       "connect_timeout": 20.0, "drain_timeout": 20.0, "name": "sse_fanout_smoke"})
     fd_limit = h.raise_fd_limit()
     params = dict(vars(args), fd_limit=fd_limit, viewer_processes=1)
     info = h.print_header("SSE fan-out through the orchestrator", params)

@@ -7,6 +7,8 @@ import json
 import socket
 import time
 
+NOT_A_BENCHMARK = "the SSE client bench/sse_fanout.py runs thousands of"
+
 
 class Viewer:
     """One SSE client on a raw socket; records (id, type, receive time) of every event."""
