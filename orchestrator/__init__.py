@@ -6,7 +6,7 @@ from flask import Flask
 
 from orchestrator.auth import BearerAwareSessionInterface, protect_from_csrf
 from orchestrator.extensions import db, login_manager
-from shared.config import settings_from_env
+from shared.config import require_strong_secrets, settings_from_env
 from shared.db.engine import engine_options, migrate
 from shared.errors import register_error_handlers
 from shared.events import Channels
@@ -45,11 +45,22 @@ def _settings(environ, instance_path):
     return settings
 
 
+SIGNING_SECRETS = ("SECRET_KEY", "GATEWAY_SECRET")
+
+
+def check_settings(environ=os.environ):
+    """Raise what create_app would raise for these settings (WeakSecret, a RuntimeError), so the
+    gunicorn master stops with one clear error instead of every worker failing to boot."""
+    instance_path = Flask(__name__, instance_path=environ.get("INSTANCE_PATH") or None).instance_path
+    require_strong_secrets(_settings(environ, instance_path), SIGNING_SECRETS)
+
+
 def create_app(config=None):
     """Build the orchestrator; `config` overrides what the environment says (tests pass it)."""
     app = Flask(__name__, instance_path=os.environ.get("INSTANCE_PATH") or None)
     app.config.from_mapping(_settings(os.environ, app.instance_path))
     app.config.update(config or {})
+    require_strong_secrets(app.config, SIGNING_SECRETS)
     if not app.config["REDIS_URL"]:
         app.config["REDIS_URL"] = embedded_redis_url(app.instance_path)
     app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]

@@ -17,7 +17,8 @@ from tests.support.processes import Proc, free_port, wait_http
 
 MAINTENANCE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-GATEWAY_SECRET = "test-gateway-secret"
+# Both at least 32 bytes: the apps refuse shorter signing secrets.
+GATEWAY_SECRET = "test-gateway-secret-0123456789abcdef"
 
 
 @pytest.fixture(scope="session")
@@ -64,7 +65,7 @@ def platform_env(database_url, redis_namespace, tmp_path_factory):
         # Every orchestrator of a run shares one database and so one supervisor lease: after a
         # kill -9 the next one takes over within seconds.
         "LEASE_TTL": "3",
-        "SECRET_KEY": "test-session-secret",
+        "SECRET_KEY": "test-session-secret-0123456789abcdef",
         "GATEWAY_SECRET": GATEWAY_SECRET,
         # Tests register many users from one address; the limits have tests of their own.
         "AUTH_RATE_LIMIT_PER_CLIENT": "100000/60",
