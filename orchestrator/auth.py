@@ -8,10 +8,9 @@ import secrets
 
 from flask import g, request, session
 from flask.sessions import SecureCookieSessionInterface
-from flask_login import current_user, user_loaded_from_request
+from flask_login import current_user, login_user, logout_user, user_loaded_from_request
 
 from orchestrator.extensions import db, login_manager
-from orchestrator.models import User
 from orchestrator.services import accounts
 from shared.errors import APIError
 from shared.identity import sign
@@ -20,20 +19,33 @@ CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Logging in and registering create the session; there is none to protect yet.
 CSRF_EXEMPT = frozenset({"auth.login", "auth.register"})
+# The session remembers which login (API token record) it belongs to; it lives only as long as that.
+LOGIN_KEY = "login_id"
+
+
+def bearer_token(req):
+    """The token of an `Authorization: Bearer` header, None without one."""
+    scheme, _, token = req.headers.get("Authorization", "").partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
 
 
 @login_manager.user_loader
 def load_user(user_id):
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    """The user of the session cookie, while the login that made it is live (see start_session)."""
+    # Credentials the client sends on purpose win over a cookie that merely rides along: a Bearer
+    # client with a stale session cookie is that token's user, and needs no CSRF token.
+    if "Authorization" in request.headers:
+        return None
+    login_id = session.get(LOGIN_KEY)
+    if not user_id.isdigit() or not isinstance(login_id, int):
+        return None
+    return accounts.user_for_session(int(user_id), login_id)
 
 
 @login_manager.request_loader
 def load_user_from_bearer(req):
-    scheme, _, token = req.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        return None
-    user, _token = accounts.user_for_token(token.strip())
-    return user
+    token = bearer_token(req)
+    return accounts.user_for_token(token)[0] if token else None
 
 
 @user_loaded_from_request.connect
@@ -55,10 +67,29 @@ class BearerAwareSessionInterface(SecureCookieSessionInterface):
         super().save_session(app, sess, response)
 
 
-def new_csrf_token():
-    """Bind a fresh CSRF token to the session (at login) and return it."""
+def start_session(user, login):
+    """Log `user` in on a fresh cookie session bound to `login` (their new token's record).
+
+    :return: the session's CSRF token.
+    """
+    session.clear()  # nothing of an earlier session (its CSRF token, its login) carries over
+    login_user(user)
+    session[LOGIN_KEY] = login.id
     session["csrf_token"] = secrets.token_urlsafe(24)
     return session["csrf_token"]
+
+
+def current_login_id():
+    """The id of the token whose login this request rides on: the Bearer token's, or the cookie's."""
+    token = bearer_token(request)
+    if token:
+        return accounts.user_for_token(token)[1].id
+    return session.get(LOGIN_KEY)
+
+
+def end_session():
+    logout_user()
+    session.clear()
 
 
 def csrf_token():

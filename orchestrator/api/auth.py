@@ -1,6 +1,5 @@
 """/api/v1/auth: accounts, sessions and API tokens."""
-from flask import Blueprint, current_app, g, jsonify, request
-from flask_login import login_user, logout_user
+from flask import Blueprint, current_app, jsonify, request
 
 from orchestrator import auth, ratelimit
 from orchestrator.services import accounts
@@ -13,6 +12,7 @@ CREDENTIALS = {
     "username": v.Field(v.string(1, 30), required=True),
     "password": v.Field(v.string(1, 128, strip=False), required=True),
 }
+LOGOUT_FIELDS = {"everywhere": v.Field(v.one_of(True, False))}
 
 
 def _limit(username):
@@ -43,20 +43,23 @@ def login():
     body = v.validate(v.json_object(), CREDENTIALS)
     _limit(body["username"])
     user = accounts.authenticate(body["username"], body["password"])
-    login_user(user)
     token, record = accounts.issue_token(user, "login", current_app.config["TOKEN_TTL_SECONDS"])
+    csrf_token = auth.start_session(user, record)
     return jsonify({"user": user.to_dict(), "token": token, "token_id": record.id,
-                    "expires_at": record.to_dict()["expires_at"], "csrf_token": auth.new_csrf_token()})
+                    "expires_at": record.to_dict()["expires_at"], "csrf_token": csrf_token})
 
 
 @bp.post("/logout")
 def logout():
-    """End the session; a Bearer client's token is revoked as well."""
+    """End this login: its cookie session and its token alike. `{"everywhere": true}` ends every
+    login of the caller (every token, every session)."""
     user = auth.require_user()
-    if g.get("authenticated_by_bearer"):
-        _user, record = accounts.user_for_token(request.headers["Authorization"].partition(" ")[2].strip())
-        accounts.revoke_token(user, record.id)
-    logout_user()
+    body = v.validate(v.json_object(), LOGOUT_FIELDS)
+    if body.get("everywhere"):
+        accounts.revoke_all_tokens(user)
+    else:
+        accounts.revoke_token(user, auth.current_login_id())
+    auth.end_session()
     return "", 204
 
 

@@ -64,13 +64,25 @@ def issue_token(user, name, ttl_seconds):
     return plaintext, token
 
 
-def user_for_token(plaintext):
-    """(user, token) for a live token, or (None, None)."""
+def _live_token(*conditions):
     row = db.session.execute(
         sa.select(User, ApiToken).join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == _token_hash(plaintext), ApiToken.revoked_at.is_(None),
-               ApiToken.expires_at > _now())).first()
+        .where(*conditions, ApiToken.revoked_at.is_(None), ApiToken.expires_at > _now())).first()
     return (row[0], row[1]) if row else (None, None)
+
+
+def user_for_token(plaintext):
+    """(user, token) for a live token, or (None, None)."""
+    return _live_token(ApiToken.token_hash == _token_hash(plaintext))
+
+
+def user_for_session(user_id, login_id):
+    """The user of a cookie session while the login it came from (its token) is live, else None.
+
+    A login is one session whatever carries it: revoking its token, by logout or from the token
+    list, ends its cookie too, and a copied cookie dies with it.
+    """
+    return _live_token(User.id == user_id, ApiToken.id == login_id)[0]
 
 
 def list_tokens(user):
@@ -87,6 +99,13 @@ def revoke_token(user, token_id):
         token.revoked_at = _now()
         db.session.commit()
     return token
+
+
+def revoke_all_tokens(user):
+    """Revoke every live token of `user`, and so end every session: log out everywhere."""
+    db.session.execute(sa.update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+                       .values(revoked_at=_now()))
+    db.session.commit()
 
 
 def make_admin(username):
