@@ -4,7 +4,7 @@ import os
 
 from flask import Flask
 
-from orchestrator.auth import BearerAwareSessionInterface, protect_from_csrf
+from orchestrator.auth import BearerAwareSessionInterface, protect_from_csrf, refuse_cross_site_writes
 from orchestrator.extensions import db, login_manager
 from shared.config import require_strong_secrets, settings_from_env
 from shared.db.engine import engine_options, migrate
@@ -36,7 +36,10 @@ def _settings(environ, instance_path):
 
         TOKEN_TTL_SECONDS=int(environ.get("TOKEN_TTL_SECONDS", 30 * 24 * 3600)),
         AUTH_RATE_LIMIT_PER_CLIENT=environ.get("AUTH_RATE_LIMIT_PER_CLIENT", "30/60"),
-        AUTH_RATE_LIMIT_PER_USERNAME=environ.get("AUTH_RATE_LIMIT_PER_USERNAME", "10/60"),
+        # Failed logins only (see orchestrator/login_limits.py): per username and address, and
+        # per username from anywhere (NIST SP 800-63B: at most 100).
+        AUTH_FAILURES_PER_CLIENT_USERNAME=environ.get("AUTH_FAILURES_PER_CLIENT_USERNAME", "10/600"),
+        AUTH_FAILURES_PER_USERNAME=environ.get("AUTH_FAILURES_PER_USERNAME", "100/3600"),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=environ.get("SESSION_COOKIE_SECURE", "0") == "1",
@@ -70,6 +73,7 @@ def create_app(config=None):
     db.init_app(app)
     login_manager.init_app(app)
     app.session_interface = BearerAwareSessionInterface()
+    app.before_request(refuse_cross_site_writes)
     app.before_request(protect_from_csrf)
     app.after_request(add_security_headers)
     # Readiness must answer quickly when Redis is away, so its probe gives up after a second.

@@ -5,6 +5,7 @@ write must carry the session's CSRF token in `X-CSRF-Token`.
 """
 import hmac
 import secrets
+from urllib.parse import urlsplit
 
 from flask import g, request, session
 from flask.sessions import SecureCookieSessionInterface
@@ -94,6 +95,34 @@ def end_session():
 
 def csrf_token():
     return session.get("csrf_token")
+
+
+def refuse_cross_site_writes():
+    """before_request: a write's body must be JSON (415 otherwise), and a browser's write from
+    another site is refused (403), before any credential is looked at.
+
+    A cross-site HTML form can only send form encodings or text/plain (whose body may well be valid
+    JSON); application/json needs a CORS preflight this site never grants. Login and register carry
+    no CSRF token, so this is what keeps another site from driving them.
+    """
+    if request.method in SAFE_METHODS:
+        return
+    has_body = bool(request.content_length) or "Transfer-Encoding" in request.headers
+    if has_body and not request.is_json:
+        raise APIError(415, "unsupported_media_type", "Send the request body as JSON, with "
+                                                      "Content-Type: application/json.")
+    if "Authorization" not in request.headers and _from_another_site():
+        raise APIError(403, "cross_site_request", "Writes from another site's pages are refused.")
+
+
+def _from_another_site():
+    # Sec-Fetch-Site is set by the browser itself; where it is missing (older browsers), the Origin
+    # of the page that sent the request must be this host. Non-browser clients send neither.
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None:
+        return fetch_site not in ("same-origin", "none")
+    origin = request.headers.get("Origin")
+    return origin is not None and urlsplit(origin).netloc != request.host
 
 
 def protect_from_csrf():
