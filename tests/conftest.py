@@ -69,7 +69,8 @@ def platform_env(database_url, redis_namespace, tmp_path_factory):
         "GATEWAY_SECRET": GATEWAY_SECRET,
         # Tests register many users from one address; the limits have tests of their own.
         "AUTH_RATE_LIMIT_PER_CLIENT": "100000/60",
-        "AUTH_RATE_LIMIT_PER_USERNAME": "100000/60",
+        "AUTH_FAILURES_PER_CLIENT_USERNAME": "100000/60",
+        "AUTH_FAILURES_PER_USERNAME": "100000/60",
     }
 
 
@@ -93,7 +94,8 @@ def orchestrator_test_config(platform_env, **overrides):
         "REDIS_NAMESPACE": platform_env["REDIS_NAMESPACE"], "TESTING": True,
         "START_SUPERVISOR": False, "SSE_HEARTBEAT_SECONDS": 1.0,
         "SECRET_KEY": platform_env["SECRET_KEY"], "GATEWAY_SECRET": GATEWAY_SECRET,
-        "AUTH_RATE_LIMIT_PER_CLIENT": "100000/60", "AUTH_RATE_LIMIT_PER_USERNAME": "100000/60",
+        "AUTH_RATE_LIMIT_PER_CLIENT": "100000/60", "AUTH_FAILURES_PER_CLIENT_USERNAME": "100000/60",
+        "AUTH_FAILURES_PER_USERNAME": "100000/60",
         **overrides,
     }
 

@@ -1,7 +1,8 @@
 """/api/v1/auth: accounts, sessions and API tokens."""
 from flask import Blueprint, current_app, jsonify, request
 
-from orchestrator import auth, ratelimit
+from orchestrator import auth, login_limits
+from orchestrator.login_limits import LoginLimits
 from orchestrator.services import accounts
 from shared import validation as v
 from shared.errors import APIError
@@ -15,19 +16,14 @@ CREDENTIALS = {
 LOGOUT_FIELDS = {"everywhere": v.Field(v.one_of(True, False))}
 
 
-def _limit(username):
-    redis_client = current_app.extensions["readiness_redis"]
-    namespace = current_app.config["REDIS_NAMESPACE"]
-    ratelimit.enforce(redis_client, namespace, f"client:{request.remote_addr}",
-                      ratelimit.parse_limit(current_app.config["AUTH_RATE_LIMIT_PER_CLIENT"]))
-    ratelimit.enforce(redis_client, namespace, f"user:{username.lower()}",
-                      ratelimit.parse_limit(current_app.config["AUTH_RATE_LIMIT_PER_USERNAME"]))
+def _limits():
+    return LoginLimits.from_config(current_app.extensions["readiness_redis"], current_app.config)
 
 
 @bp.post("/register")
 def register():
     body = v.validate(v.json_object(), CREDENTIALS)
-    _limit(body["username"])
+    _limits().attempt(request.remote_addr)
     fields = {}
     if not accounts.USERNAME.fullmatch(body["username"]):
         fields["username"] = "must be 3 to 30 letters, digits, '.', '_' or '-'"
@@ -41,12 +37,23 @@ def register():
 @bp.post("/login")
 def login():
     body = v.validate(v.json_object(), CREDENTIALS)
-    _limit(body["username"])
-    user = accounts.authenticate(body["username"], body["password"])
+    limits, secret = _limits(), current_app.config["SECRET_KEY"]
+    device = request.cookies.get(login_limits.KNOWN_DEVICE_COOKIE)
+    limits.before_login(request.remote_addr, body["username"],
+                        known_device=body["username"].lower() in login_limits.known_accounts(device, secret))
+    try:
+        user = accounts.authenticate(body["username"], body["password"])
+    except APIError:
+        limits.failed(request.remote_addr, body["username"])
+        raise
     token, record = accounts.issue_token(user, "login", current_app.config["TOKEN_TTL_SECONDS"])
     csrf_token = auth.start_session(user, record)
-    return jsonify({"user": user.to_dict(), "token": token, "token_id": record.id,
-                    "expires_at": record.to_dict()["expires_at"], "csrf_token": csrf_token})
+    response = jsonify({"user": user.to_dict(), "token": token, "token_id": record.id,
+                        "expires_at": record.to_dict()["expires_at"], "csrf_token": csrf_token})
+    response.set_cookie(login_limits.KNOWN_DEVICE_COOKIE, login_limits.remember_account(device, secret, user.username),
+                        max_age=login_limits.KNOWN_DEVICE_SECONDS, path=bp.url_prefix, httponly=True,
+                        samesite="Lax", secure=current_app.config["SESSION_COOKIE_SECURE"])
+    return response
 
 
 @bp.post("/logout")
