@@ -35,6 +35,8 @@ def _settings(environ, instance_path):
         LEASE_TTL=float(environ.get("LEASE_TTL", 10)),
 
         TOKEN_TTL_SECONDS=int(environ.get("TOKEN_TTL_SECONDS", 30 * 24 * 3600)),
+        # NIST SP 800-63B-4: 15 for a password that is the only factor; never below its floor of 8.
+        PASSWORD_MIN_LENGTH=max(8, int(environ.get("PASSWORD_MIN_LENGTH", 15))),
         AUTH_RATE_LIMIT_PER_CLIENT=environ.get("AUTH_RATE_LIMIT_PER_CLIENT", "30/60"),
         # Failed logins only (see orchestrator/login_limits.py): per username and address, and
         # per username from anywhere (NIST SP 800-63B: at most 100).

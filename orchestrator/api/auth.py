@@ -3,7 +3,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from orchestrator import auth, login_limits
 from orchestrator.login_limits import LoginLimits
-from orchestrator.services import accounts
+from orchestrator.services import accounts, passwords
 from shared import validation as v
 from shared.errors import APIError
 
@@ -11,7 +11,7 @@ bp = Blueprint("auth", __name__, url_prefix="/api/v1/auth")
 
 CREDENTIALS = {
     "username": v.Field(v.string(1, 30), required=True),
-    "password": v.Field(v.string(1, 128, strip=False), required=True),
+    "password": v.Field(v.string(1, passwords.MAX_LENGTH, strip=False), required=True),
 }
 LOGOUT_FIELDS = {"everywhere": v.Field(v.one_of(True, False))}
 
@@ -24,11 +24,8 @@ def _limits():
 def register():
     body = v.validate(v.json_object(), CREDENTIALS)
     _limits().attempt(request.remote_addr)
-    fields = {}
-    if not accounts.USERNAME.fullmatch(body["username"]):
-        fields["username"] = "must be 3 to 30 letters, digits, '.', '_' or '-'"
-    if len(body["password"]) < 8:
-        fields["password"] = "must be at least 8 characters"
+    fields = accounts.registration_problems(body["username"], body["password"],
+                                            current_app.config["PASSWORD_MIN_LENGTH"])
     if fields:
         raise APIError(400, "invalid_input", "The request has invalid fields.", fields)
     return jsonify(accounts.register(body["username"], body["password"]).to_dict()), 201

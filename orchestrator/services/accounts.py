@@ -9,6 +9,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from orchestrator.extensions import db
 from orchestrator.models import ApiToken, User
+from orchestrator.services import passwords
 from shared.errors import APIError
 
 USERNAME = re.compile(r"[A-Za-z0-9_.-]{3,30}")
@@ -22,6 +23,17 @@ def _now():
 
 def hash_password(password):
     return generate_password_hash(password, method="scrypt")
+
+
+def registration_problems(username, password, password_min_length):
+    """{field: problem} for a new account's username and password; empty when both may be used."""
+    problems = {}
+    if not USERNAME.fullmatch(username):
+        problems["username"] = "must be 3 to 30 letters, digits, '.', '_' or '-'"
+    problem = passwords.password_problem(password, username, password_min_length)
+    if problem:
+        problems["password"] = problem
+    return problems
 
 
 def register(username, password):
