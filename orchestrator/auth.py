@@ -12,7 +12,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user, login_user, logout_user, user_loaded_from_request
 
 from orchestrator.extensions import db, login_manager
-from orchestrator.services import accounts
+from orchestrator.services import accounts, registry
 from shared.errors import APIError
 from shared.identity import sign
 
@@ -144,6 +144,16 @@ def require_user():
     return current_user
 
 
+def viewer():
+    """The logged-in user, or None: who a registry read is answered for."""
+    return current_user if current_user.is_authenticated else None
+
+
+def visible_tournament(tournament_id):
+    """The tournament as the caller may see it. :raise 404: unknown, or someone else's draft."""
+    return registry.get_visible_tournament(tournament_id, viewer())
+
+
 def is_organizer(user, tournament):
     return bool(user and user.is_authenticated and (user.is_admin or tournament.organizer_id == user.id))
 
@@ -160,7 +170,7 @@ def identity_headers(tournament, method, path):
     """Signed headers telling `tournament`'s server who is calling, and as what, for this request."""
     from flask import current_app
 
-    user = current_user if current_user.is_authenticated else None
+    user = viewer()
     roles = []
     if user is not None:
         roles += ["admin"] if user.is_admin else []
