@@ -113,7 +113,8 @@ def test_a_cookie_write_through_the_gateway_needs_the_csrf_token_too(session):
         error_of(send(client, "POST", f"/t/{tid}/api/teams", {"name": "Forged"}), 403, "csrf_failed")
         error_of(send(client, "POST", f"{BASE}/{tid}/teams", {"name": "Forged"}), 403, "csrf_failed")
         assert expect(client.get(f"/t/{tid}/api/teams"), 200)["items"] == []
-        team = expect(send(client, "POST", f"/t/{tid}/api/teams", {"name": "Real"}, headers=good), 201)
+        team = expect(send(client, "POST", f"/t/{tid}/api/teams", {"name": "Real", "captain": body["user"]["id"]},
+                           headers=good), 201)
         assert team["captain"] == body["user"]["id"]
     finally:
         expect(send(client, "POST", f"{BASE}/{tid}/cancel", headers=good), 200)
