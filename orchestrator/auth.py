@@ -1,7 +1,9 @@
 """Who is calling: session cookie (flask-login) or Bearer token, CSRF for cookie writes, roles.
 
-A Bearer request never writes a session cookie and needs no CSRF token; a cookie-authenticated
-write must carry the session's CSRF token in `X-CSRF-Token`.
+A login is one session: its cookie lives only as long as its token. A request with Authorization is
+that token's alone, whatever cookie rides along. A Bearer request never writes a session cookie and
+needs no CSRF token; a cookie-authenticated write must carry the session's CSRF token in
+`X-CSRF-Token`. Every write's body is JSON, and browsers' writes from other sites are refused.
 """
 import hmac
 import secrets
@@ -11,7 +13,7 @@ from flask import g, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user, login_user, logout_user, user_loaded_from_request
 
-from orchestrator.extensions import db, login_manager
+from orchestrator.extensions import login_manager
 from orchestrator.services import accounts, registry
 from shared.errors import APIError
 from shared.identity import sign
@@ -27,7 +29,7 @@ LOGIN_KEY = "login_id"
 def bearer_token(req):
     """The token of an `Authorization: Bearer` header, None without one."""
     scheme, _, token = req.headers.get("Authorization", "").partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
+    return (token.strip() or None) if scheme.lower() == "bearer" else None
 
 
 @login_manager.user_loader

@@ -63,17 +63,23 @@ def test_wrong_passwords_from_others_do_not_lock_the_owner_out(client, limited_a
     expect(attempt(laptop, name, "wrong password"), 401)
 
 
+def registered(client, *prefixes):
+    """Fresh usernames, one per prefix, each registered."""
+    names = [unique(prefix) for prefix in prefixes]
+    for name in names:
+        register(client, name)
+    return names
+
+
 def test_a_known_device_counts_for_its_own_accounts_only(client, limited_app):
-    name, other = unique("known"), unique("other")
-    register(client, name)
-    register(client, other)
+    name, other = registered(client, "known", "other")
     app = limited_app(per_username="2/60")
     laptop = client_at(app, "10.0.1.1")
     expect(attempt(laptop, name), 200)
     for number in range(2):
         expect(attempt(client_at(app, f"10.0.1.{10 + number}"), other, "wrong password"), 401)
     assert_rate_limited(attempt(laptop, other))
-    # A cookie made with another secret (or edited) is worth nothing.
+    # An edited cookie is worth nothing.
     forged = client_at(app, "10.0.1.20")
     forged.set_cookie("known_device", laptop.get_cookie("known_device", path="/api/v1/auth").value[:-2] + "xx",
                       path="/api/v1/auth")
@@ -81,9 +87,7 @@ def test_a_known_device_counts_for_its_own_accounts_only(client, limited_app):
 
 
 def test_failures_from_one_client_lock_that_client_out_of_that_username_only(client, limited_app):
-    name, neighbour = unique("pair"), unique("neighbour")
-    register(client, name)
-    register(client, neighbour)
+    name, neighbour = registered(client, "pair", "neighbour")
     app = limited_app(per_client_username="3/60")
     guesser = client_at(app, "10.0.2.1")
     for _ in range(3):
