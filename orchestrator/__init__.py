@@ -4,9 +4,9 @@ import os
 
 from flask import Flask
 
-from orchestrator.auth import BearerAwareSessionInterface, protect_from_csrf
+from orchestrator.auth import BearerAwareSessionInterface, protect_from_csrf, refuse_cross_site_writes
 from orchestrator.extensions import db, login_manager
-from shared.config import settings_from_env
+from shared.config import require_strong_secrets, settings_from_env
 from shared.db.engine import engine_options, migrate
 from shared.errors import register_error_handlers
 from shared.events import Channels
@@ -35,8 +35,13 @@ def _settings(environ, instance_path):
         LEASE_TTL=float(environ.get("LEASE_TTL", 10)),
 
         TOKEN_TTL_SECONDS=int(environ.get("TOKEN_TTL_SECONDS", 30 * 24 * 3600)),
+        # NIST SP 800-63B-4: 15 for a password that is the only factor; never below its floor of 8.
+        PASSWORD_MIN_LENGTH=max(8, int(environ.get("PASSWORD_MIN_LENGTH", 15))),
         AUTH_RATE_LIMIT_PER_CLIENT=environ.get("AUTH_RATE_LIMIT_PER_CLIENT", "30/60"),
-        AUTH_RATE_LIMIT_PER_USERNAME=environ.get("AUTH_RATE_LIMIT_PER_USERNAME", "10/60"),
+        # Failed logins only (see orchestrator/login_limits.py): per username and address, and
+        # per username from anywhere (NIST SP 800-63B: at most 100).
+        AUTH_FAILURES_PER_CLIENT_USERNAME=environ.get("AUTH_FAILURES_PER_CLIENT_USERNAME", "10/600"),
+        AUTH_FAILURES_PER_USERNAME=environ.get("AUTH_FAILURES_PER_USERNAME", "100/3600"),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=environ.get("SESSION_COOKIE_SECURE", "0") == "1",
@@ -45,11 +50,22 @@ def _settings(environ, instance_path):
     return settings
 
 
+SIGNING_SECRETS = ("SECRET_KEY", "GATEWAY_SECRET")
+
+
+def check_settings(environ=os.environ):
+    """Raise what create_app would raise for these settings (WeakSecret, a RuntimeError), so the
+    gunicorn master stops with one clear error instead of every worker failing to boot."""
+    instance_path = Flask(__name__, instance_path=environ.get("INSTANCE_PATH") or None).instance_path
+    require_strong_secrets(_settings(environ, instance_path), SIGNING_SECRETS)
+
+
 def create_app(config=None):
     """Build the orchestrator; `config` overrides what the environment says (tests pass it)."""
     app = Flask(__name__, instance_path=os.environ.get("INSTANCE_PATH") or None)
     app.config.from_mapping(_settings(os.environ, app.instance_path))
     app.config.update(config or {})
+    require_strong_secrets(app.config, SIGNING_SECRETS)
     if not app.config["REDIS_URL"]:
         app.config["REDIS_URL"] = embedded_redis_url(app.instance_path)
     app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
@@ -59,6 +75,7 @@ def create_app(config=None):
     db.init_app(app)
     login_manager.init_app(app)
     app.session_interface = BearerAwareSessionInterface()
+    app.before_request(refuse_cross_site_writes)
     app.before_request(protect_from_csrf)
     app.after_request(add_security_headers)
     # Readiness must answer quickly when Redis is away, so its probe gives up after a second.

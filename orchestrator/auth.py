@@ -1,18 +1,20 @@
 """Who is calling: session cookie (flask-login) or Bearer token, CSRF for cookie writes, roles.
 
-A Bearer request never writes a session cookie and needs no CSRF token; a cookie-authenticated
-write must carry the session's CSRF token in `X-CSRF-Token`.
+A login is one session: its cookie lives only as long as its token. A request with Authorization is
+that token's alone, whatever cookie rides along. A Bearer request never writes a session cookie and
+needs no CSRF token; a cookie-authenticated write must carry the session's CSRF token in
+`X-CSRF-Token`. Every write's body is JSON, and browsers' writes from other sites are refused.
 """
 import hmac
 import secrets
+from urllib.parse import urlsplit
 
 from flask import g, request, session
 from flask.sessions import SecureCookieSessionInterface
-from flask_login import current_user, user_loaded_from_request
+from flask_login import current_user, login_user, logout_user, user_loaded_from_request
 
-from orchestrator.extensions import db, login_manager
-from orchestrator.models import User
-from orchestrator.services import accounts
+from orchestrator.extensions import login_manager
+from orchestrator.services import accounts, registry
 from shared.errors import APIError
 from shared.identity import sign
 
@@ -20,20 +22,33 @@ CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Logging in and registering create the session; there is none to protect yet.
 CSRF_EXEMPT = frozenset({"auth.login", "auth.register"})
+# The session remembers which login (API token record) it belongs to; it lives only as long as that.
+LOGIN_KEY = "login_id"
+
+
+def bearer_token(req):
+    """The token of an `Authorization: Bearer` header, None without one."""
+    scheme, _, token = req.headers.get("Authorization", "").partition(" ")
+    return (token.strip() or None) if scheme.lower() == "bearer" else None
 
 
 @login_manager.user_loader
 def load_user(user_id):
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    """The user of the session cookie, while the login that made it is live (see start_session)."""
+    # Credentials the client sends on purpose win over a cookie that merely rides along: a Bearer
+    # client with a stale session cookie is that token's user, and needs no CSRF token.
+    if "Authorization" in request.headers:
+        return None
+    login_id = session.get(LOGIN_KEY)
+    if not user_id.isdigit() or not isinstance(login_id, int):
+        return None
+    return accounts.user_for_session(int(user_id), login_id)
 
 
 @login_manager.request_loader
 def load_user_from_bearer(req):
-    scheme, _, token = req.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        return None
-    user, _token = accounts.user_for_token(token.strip())
-    return user
+    token = bearer_token(req)
+    return accounts.user_for_token(token)[0] if token else None
 
 
 @user_loaded_from_request.connect
@@ -55,14 +70,61 @@ class BearerAwareSessionInterface(SecureCookieSessionInterface):
         super().save_session(app, sess, response)
 
 
-def new_csrf_token():
-    """Bind a fresh CSRF token to the session (at login) and return it."""
+def start_session(user, login):
+    """Log `user` in on a fresh cookie session bound to `login` (their new token's record).
+
+    :return: the session's CSRF token.
+    """
+    session.clear()  # nothing of an earlier session (its CSRF token, its login) carries over
+    login_user(user)
+    session[LOGIN_KEY] = login.id
     session["csrf_token"] = secrets.token_urlsafe(24)
     return session["csrf_token"]
 
 
+def current_login_id():
+    """The id of the token whose login this request rides on: the Bearer token's, or the cookie's."""
+    token = bearer_token(request)
+    if token:
+        return accounts.user_for_token(token)[1].id
+    return session.get(LOGIN_KEY)
+
+
+def end_session():
+    logout_user()
+    session.clear()
+
+
 def csrf_token():
     return session.get("csrf_token")
+
+
+def refuse_cross_site_writes():
+    """before_request: a write's body must be JSON (415 otherwise), and a browser's write from
+    another site is refused (403), before any credential is looked at.
+
+    A cross-site HTML form can only send form encodings or text/plain (whose body may well be valid
+    JSON); application/json needs a CORS preflight this site never grants. Login and register carry
+    no CSRF token, so this is what keeps another site from driving them.
+    """
+    if request.method in SAFE_METHODS:
+        return
+    has_body = bool(request.content_length) or "Transfer-Encoding" in request.headers
+    if has_body and not request.is_json:
+        raise APIError(415, "unsupported_media_type", "Send the request body as JSON, with "
+                                                      "Content-Type: application/json.")
+    if "Authorization" not in request.headers and _from_another_site():
+        raise APIError(403, "cross_site_request", "Writes from another site's pages are refused.")
+
+
+def _from_another_site():
+    # Sec-Fetch-Site is set by the browser itself; where it is missing (older browsers), the Origin
+    # of the page that sent the request must be this host. Non-browser clients send neither.
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None:
+        return fetch_site not in ("same-origin", "none")
+    origin = request.headers.get("Origin")
+    return origin is not None and urlsplit(origin).netloc != request.host
 
 
 def protect_from_csrf():
@@ -84,6 +146,16 @@ def require_user():
     return current_user
 
 
+def viewer():
+    """The logged-in user, or None: who a registry read is answered for."""
+    return current_user if current_user.is_authenticated else None
+
+
+def visible_tournament(tournament_id):
+    """The tournament as the caller may see it. :raise 404: unknown, or someone else's draft."""
+    return registry.get_visible_tournament(tournament_id, viewer())
+
+
 def is_organizer(user, tournament):
     return bool(user and user.is_authenticated and (user.is_admin or tournament.organizer_id == user.id))
 
@@ -100,7 +172,7 @@ def identity_headers(tournament, method, path):
     """Signed headers telling `tournament`'s server who is calling, and as what, for this request."""
     from flask import current_app
 
-    user = current_user if current_user.is_authenticated else None
+    user = viewer()
     roles = []
     if user is not None:
         roles += ["admin"] if user.is_admin else []

@@ -2,8 +2,8 @@
 import requests
 from flask import Blueprint, Response, jsonify, request, stream_with_context
 
-from orchestrator.auth import identity_headers
-from orchestrator.services import registry, snapshots
+from orchestrator.auth import identity_headers, visible_tournament
+from orchestrator.services import snapshots
 from orchestrator.services.server_client import ServerUnavailable
 from shared import validation as v
 from shared.errors import APIError
@@ -26,7 +26,7 @@ _session = requests.Session()
 @bp.route("/t/<tournament_id>/", defaults={"path": ""}, methods=METHODS)
 @bp.route("/t/<tournament_id>/<path:path>", methods=METHODS)
 def forward(tournament_id, path):
-    tournament = registry.get_tournament(tournament_id)  # 404 for an unknown id
+    tournament = visible_tournament(tournament_id)  # 404 for an unknown id or another's draft
     if not tournament.endpoint and tournament.state in ENDED_STATES:
         return _ended_view(tournament, path)
     if not tournament.endpoint:

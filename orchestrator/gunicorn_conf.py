@@ -19,6 +19,13 @@ accesslog = os.environ.get("ACCESS_LOG") or None
 errorlog = "-"
 
 
+def on_starting(server):
+    """A setting every worker would refuse (a weak secret) stops the master at once, saying why."""
+    from orchestrator import check_settings
+
+    check_settings()
+
+
 def on_exit(server):
     """A clean stop of the master stops the fleet too (FLEET_STOP_ON_EXIT=0 keeps it serving)."""
     from orchestrator.shutdown import on_master_exit

@@ -3,6 +3,24 @@ import json
 import os
 import secrets
 
+# An HMAC key shorter than its hash's output is easier to guess than to break the hash: a
+# one-character SECRET_KEY let a forged session cookie through as the site admin.
+MIN_SECRET_BYTES = 32
+
+
+class WeakSecret(RuntimeError):
+    """A signing secret too short to be safe: the app refuses to start with it."""
+
+
+def require_strong_secrets(config, names):
+    """:raise WeakSecret: naming each of `names` in `config` that is shorter than 32 bytes."""
+    weak = [f"{name} is {len(str(config.get(name) or '').encode())} bytes long" for name in names
+            if len(str(config.get(name) or "").encode()) < MIN_SECRET_BYTES]
+    if weak:
+        raise WeakSecret(f"Refusing to start: {'; '.join(weak)}. Each must be at least {MIN_SECRET_BYTES} "
+                         "bytes of random data, e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`, "
+                         "or unset to use the ones kept in instance/secrets.json.")
+
 
 def database_url(environ, instance_path):
     """DATABASE_URL, or a SQLite file under the instance folder for a local run."""

@@ -18,7 +18,8 @@ from tests.support.api import Api
 from tests.support.processes import Proc, free_port, wait_http
 from tests.support.services import MAINTENANCE_URL, REDIS_URL, delete_namespace, keys_under, run_markers, stray_keys
 
-GATEWAY_SECRET = "test-gateway-secret"
+# Both at least 32 bytes: the apps refuse shorter signing secrets.
+GATEWAY_SECRET = "test-gateway-secret-0123456789abcdef"
 
 
 @pytest.fixture(scope="session")
@@ -81,11 +82,12 @@ def platform_env(database_url, redis_namespace, tmp_path_factory):
         # Every orchestrator of a run shares one database and so one supervisor lease: after a
         # kill -9 the next one takes over within seconds.
         "LEASE_TTL": "3",
-        "SECRET_KEY": "test-session-secret",
+        "SECRET_KEY": "test-session-secret-0123456789abcdef",
         "GATEWAY_SECRET": GATEWAY_SECRET,
         # Tests register many users from one address; the limits have tests of their own.
         "AUTH_RATE_LIMIT_PER_CLIENT": "100000/60",
-        "AUTH_RATE_LIMIT_PER_USERNAME": "100000/60",
+        "AUTH_FAILURES_PER_CLIENT_USERNAME": "100000/60",
+        "AUTH_FAILURES_PER_USERNAME": "100000/60",
     }
 
 
@@ -109,7 +111,8 @@ def orchestrator_test_config(platform_env, **overrides):
         "REDIS_NAMESPACE": platform_env["REDIS_NAMESPACE"], "TESTING": True,
         "START_SUPERVISOR": False, "SSE_HEARTBEAT_SECONDS": 1.0,
         "SECRET_KEY": platform_env["SECRET_KEY"], "GATEWAY_SECRET": GATEWAY_SECRET,
-        "AUTH_RATE_LIMIT_PER_CLIENT": "100000/60", "AUTH_RATE_LIMIT_PER_USERNAME": "100000/60",
+        "AUTH_RATE_LIMIT_PER_CLIENT": "100000/60", "AUTH_FAILURES_PER_CLIENT_USERNAME": "100000/60",
+        "AUTH_FAILURES_PER_USERNAME": "100000/60",
         **overrides,
     }
 

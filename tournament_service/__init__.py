@@ -3,7 +3,7 @@ import os
 
 from flask import Flask
 
-from shared.config import settings_from_env
+from shared.config import require_strong_secrets, settings_from_env
 from shared.db.engine import make_engine, migrate
 from shared.errors import register_error_handlers
 from shared.events import Channels
@@ -27,6 +27,8 @@ def create_app(config=None):
     app.config.update(config or {})
     if not app.config["TOURNAMENT_ID"]:
         raise RuntimeError("TOURNAMENT_ID is required")
+    # It signs no cookies; the gateway's identity is all it trusts.
+    require_strong_secrets(app.config, ("GATEWAY_SECRET",))
     if not app.config["REDIS_URL"]:
         app.config["REDIS_URL"] = embedded_redis_url(app.instance_path)
 

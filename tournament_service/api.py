@@ -8,6 +8,7 @@ from shared.errors import APIError, error_response
 from shared.identity import InvalidIdentity
 from shared.sse import SSE_HEADERS, BadLastEventId, event_stream, parse_last_event_id
 from tournament_service.engine.matches import STATUSES
+from tournament_service import permissions
 from tournament_service.permissions import ANONYMOUS, Actor
 from tournament_service.tournament import DomainError
 
@@ -17,6 +18,8 @@ TEAM_FIELDS = {
     "name": v.Field(v.string(1, 50), required=True),
     "seed": v.Field(v.integer(1), nullable=True),
     "players": v.Field(lambda value: _players(value), nullable=True),
+    # The organizer's choice of captain (a user id, or null for none); others captain their own.
+    "captain": v.Field(v.integer(1, 2**31 - 1), nullable=True),
 }
 RESULT_FIELDS = {
     # null is a draw, where the format allows draws.
@@ -81,7 +84,8 @@ def list_teams():
 @bp.post("/teams")
 def register_team():
     body = v.validate(v.json_object(), TEAM_FIELDS)
-    team = server().register_team(body["name"], body.get("seed"), body.get("players"), g.actor)
+    team = server().register_team(body["name"], body.get("seed"), body.get("players"), g.actor,
+                                  body.get("captain", permissions.NOT_NAMED))
     return jsonify(team), 201
 
 

@@ -18,6 +18,8 @@ class Actor:
 
 
 ANONYMOUS = Actor()
+# A registration that names no captain (as opposed to naming nobody: null).
+NOT_NAMED = object()
 
 
 def require_user(actor):
@@ -37,3 +39,17 @@ def require_captain_or_organizer(actor, teams, action):
     if actor.is_organizer or any(team and team.get("captain") == actor.user_id for team in teams):
         return
     raise DomainError(403, "forbidden", f"Only the organizer or the team's captain can {action.replace('_', ' ')}.")
+
+
+def captain_of_new_team(actor, named=NOT_NAMED):
+    """Who captains a team `actor` registers: the user who registers it; for the organizer entering
+    a team for others, the user they name (an id) or nobody (null, or not naming one).
+
+    :raise 401: anonymous. :raise 403: anyone else naming a captain other than themselves.
+    """
+    require_user(actor)
+    if actor.is_organizer:
+        return None if named is NOT_NAMED else named
+    if named is not NOT_NAMED and named != actor.user_id:
+        raise DomainError(403, "forbidden", "Only the organizer can name another user as a team's captain.")
+    return actor.user_id

@@ -128,11 +128,11 @@ class TournamentServer:
 
     # ---- commands: each checks who asks, under the command lock --------------------------------
 
-    def register_team(self, name, seed=None, players=None, actor=ANONYMOUS):
+    def register_team(self, name, seed=None, players=None, actor=ANONYMOUS, captain=permissions.NOT_NAMED):
         def decide(t):
-            permissions.require_user(actor)
+            captain_id = permissions.captain_of_new_team(actor, captain)
             check("register_team", t.state)
-            return t.decide_register_team(name, seed, players, captain=actor.user_id)
+            return t.decide_register_team(name, seed, players, captain=captain_id)
         self.execute(decide)
         return self.tournament.team_list()[-1]
 

@@ -233,6 +233,12 @@ class Tournament:
         if any(team["name"].casefold() == folded for team in self.teams.values()):
             raise DomainError(409, "team_name_taken", f"A team named {name!r} is already registered.",
                               {"name": "is already taken in this tournament"})
+        # One user, one team: a captain of both sides of a match would decide it alone.
+        held = next((t for t in self.teams.values() if captain is not None and t.get("captain") == captain), None)
+        if held is not None:
+            raise DomainError(409, "already_captain",
+                              f"User {captain} already captains {held['name']!r} ({held['id']}) in this tournament; "
+                              "a user captains at most one team.", {"captain": f"already captains {held['id']}"})
         if len(self.teams) >= self.config["max_teams"]:
             raise DomainError(409, "tournament_full",
                               f"The tournament is full: {self.config['max_teams']} teams registered.")

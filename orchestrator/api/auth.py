@@ -1,9 +1,9 @@
 """/api/v1/auth: accounts, sessions and API tokens."""
-from flask import Blueprint, current_app, g, jsonify, request
-from flask_login import login_user, logout_user
+from flask import Blueprint, current_app, jsonify, request
 
-from orchestrator import auth, ratelimit
-from orchestrator.services import accounts
+from orchestrator import auth, login_limits
+from orchestrator.login_limits import LoginLimits
+from orchestrator.services import accounts, passwords
 from shared import validation as v
 from shared.errors import APIError
 
@@ -11,28 +11,21 @@ bp = Blueprint("auth", __name__, url_prefix="/api/v1/auth")
 
 CREDENTIALS = {
     "username": v.Field(v.string(1, 30), required=True),
-    "password": v.Field(v.string(1, 128, strip=False), required=True),
+    "password": v.Field(v.string(1, passwords.MAX_LENGTH, strip=False), required=True),
 }
+LOGOUT_FIELDS = {"everywhere": v.Field(v.one_of(True, False))}
 
 
-def _limit(username):
-    redis_client = current_app.extensions["readiness_redis"]
-    namespace = current_app.config["REDIS_NAMESPACE"]
-    ratelimit.enforce(redis_client, namespace, f"client:{request.remote_addr}",
-                      ratelimit.parse_limit(current_app.config["AUTH_RATE_LIMIT_PER_CLIENT"]))
-    ratelimit.enforce(redis_client, namespace, f"user:{username.lower()}",
-                      ratelimit.parse_limit(current_app.config["AUTH_RATE_LIMIT_PER_USERNAME"]))
+def _limits():
+    return LoginLimits.from_config(current_app.extensions["readiness_redis"], current_app.config)
 
 
 @bp.post("/register")
 def register():
     body = v.validate(v.json_object(), CREDENTIALS)
-    _limit(body["username"])
-    fields = {}
-    if not accounts.USERNAME.fullmatch(body["username"]):
-        fields["username"] = "must be 3 to 30 letters, digits, '.', '_' or '-'"
-    if len(body["password"]) < 8:
-        fields["password"] = "must be at least 8 characters"
+    _limits().attempt(request.remote_addr)
+    fields = accounts.registration_problems(body["username"], body["password"],
+                                            current_app.config["PASSWORD_MIN_LENGTH"])
     if fields:
         raise APIError(400, "invalid_input", "The request has invalid fields.", fields)
     return jsonify(accounts.register(body["username"], body["password"]).to_dict()), 201
@@ -41,22 +34,36 @@ def register():
 @bp.post("/login")
 def login():
     body = v.validate(v.json_object(), CREDENTIALS)
-    _limit(body["username"])
-    user = accounts.authenticate(body["username"], body["password"])
-    login_user(user)
+    limits, secret = _limits(), current_app.config["SECRET_KEY"]
+    device = request.cookies.get(login_limits.KNOWN_DEVICE_COOKIE)
+    limits.before_login(request.remote_addr, body["username"],
+                        known_device=body["username"].lower() in login_limits.known_accounts(device, secret))
+    try:
+        user = accounts.authenticate(body["username"], body["password"])
+    except APIError:
+        limits.failed(request.remote_addr, body["username"])
+        raise
     token, record = accounts.issue_token(user, "login", current_app.config["TOKEN_TTL_SECONDS"])
-    return jsonify({"user": user.to_dict(), "token": token, "token_id": record.id,
-                    "expires_at": record.to_dict()["expires_at"], "csrf_token": auth.new_csrf_token()})
+    csrf_token = auth.start_session(user, record)
+    response = jsonify({"user": user.to_dict(), "token": token, "token_id": record.id,
+                        "expires_at": record.to_dict()["expires_at"], "csrf_token": csrf_token})
+    response.set_cookie(login_limits.KNOWN_DEVICE_COOKIE, login_limits.remember_account(device, secret, user.username),
+                        max_age=login_limits.KNOWN_DEVICE_SECONDS, path=bp.url_prefix, httponly=True,
+                        samesite="Lax", secure=current_app.config["SESSION_COOKIE_SECURE"])
+    return response
 
 
 @bp.post("/logout")
 def logout():
-    """End the session; a Bearer client's token is revoked as well."""
+    """End this login: its cookie session and its token alike. `{"everywhere": true}` ends every
+    login of the caller (every token, every session)."""
     user = auth.require_user()
-    if g.get("authenticated_by_bearer"):
-        _user, record = accounts.user_for_token(request.headers["Authorization"].partition(" ")[2].strip())
-        accounts.revoke_token(user, record.id)
-    logout_user()
+    body = v.validate(v.json_object(), LOGOUT_FIELDS)
+    if body.get("everywhere"):
+        accounts.revoke_all_tokens(user)
+    else:
+        accounts.revoke_token(user, auth.current_login_id())
+    auth.end_session()
     return "", 204
 
 

@@ -2,7 +2,6 @@
 from flask import Blueprint, Response, current_app, request, stream_with_context
 
 from orchestrator import auth
-from orchestrator.services import registry
 from shared.errors import APIError
 from shared.feeds import GlobalFeed, NotificationFeed, TournamentFeed
 from shared.sse import SSE_HEADERS, BadLastEventId, event_stream, parse_last_event_id
@@ -28,7 +27,7 @@ def global_feed():
 
 @bp.get("/tournaments/<tournament_id>")
 def tournament_feed(tournament_id):
-    registry.get_tournament(tournament_id)  # 404 for an unknown id
+    auth.visible_tournament(tournament_id)  # 404 for an unknown id or another's draft
     channels = current_app.extensions["channels"]
     return _stream(channels.tournament_events(tournament_id),
                    TournamentFeed(current_app.extensions["feed_engine"], tournament_id))

@@ -20,7 +20,7 @@ def list_subscriptions():
 def subscribe():
     user = auth.require_user()
     body = v.validate(v.json_object(), SUBSCRIBE_FIELDS)
-    subscription, created = subscriptions.subscribe(user.id, body["tournament_id"])
+    subscription, created = subscriptions.subscribe(user, body["tournament_id"])
     return jsonify(subscription.to_dict()), 201 if created else 200
 
 

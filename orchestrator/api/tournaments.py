@@ -23,9 +23,10 @@ TOURNAMENT_FIELDS = {
 
 
 def _organizer_of(tournament_id):
-    """401 for anonymous callers, 404 for an unknown id, 403 unless the caller organizes it."""
+    """401 for anonymous callers, 404 for an unknown id (or another's draft), 403 unless the caller
+    organizes it."""
     auth.require_user()
-    return auth.require_organizer(registry.get_tournament(tournament_id))
+    return auth.require_organizer(auth.visible_tournament(tournament_id))
 
 
 def spawner():
@@ -37,7 +38,7 @@ def list_tournaments():
     state = v.query_choice("state", sm.STATES)
     limit = v.query_int("limit", 20, 1, 100)
     page, next_cursor = registry.list_tournaments(state, v.query_string("game", 50), limit,
-                                                  request.args.get("cursor"))
+                                                  request.args.get("cursor"), auth.viewer())
     return jsonify({"items": [t.to_dict() for t in page], "next_cursor": next_cursor})
 
 
@@ -50,7 +51,7 @@ def create_tournament():
 
 @bp.get("/<tournament_id>")
 def get_tournament(tournament_id):
-    return jsonify(registry.get_tournament(tournament_id).to_dict())
+    return jsonify(auth.visible_tournament(tournament_id).to_dict())
 
 
 @bp.patch("/<tournament_id>")
@@ -86,7 +87,7 @@ def archive(tournament_id):
 
 
 def _served_endpoint(tournament_id, action):
-    tournament = registry.get_tournament(tournament_id)
+    tournament = auth.visible_tournament(tournament_id)
     if tournament.state not in sm.SERVED_STATES:
         raise sm.IllegalAction(action, tournament.state)
     if not tournament.endpoint:
@@ -96,7 +97,7 @@ def _served_endpoint(tournament_id, action):
 
 @bp.get("/<tournament_id>/teams")
 def list_teams(tournament_id):
-    tournament = registry.get_tournament(tournament_id)
+    tournament = auth.visible_tournament(tournament_id)
     if tournament.state == sm.DRAFT:
         return jsonify({"items": []})
     if tournament.state not in sm.SERVED_STATES:

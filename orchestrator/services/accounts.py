@@ -9,6 +9,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from orchestrator.extensions import db
 from orchestrator.models import ApiToken, User
+from orchestrator.services import passwords
 from shared.errors import APIError
 
 USERNAME = re.compile(r"[A-Za-z0-9_.-]{3,30}")
@@ -22,6 +23,17 @@ def _now():
 
 def hash_password(password):
     return generate_password_hash(password, method="scrypt")
+
+
+def registration_problems(username, password, password_min_length):
+    """{field: problem} for a new account's username and password; empty when both may be used."""
+    problems = {}
+    if not USERNAME.fullmatch(username):
+        problems["username"] = "must be 3 to 30 letters, digits, '.', '_' or '-'"
+    problem = passwords.password_problem(password, username, password_min_length)
+    if problem:
+        problems["password"] = problem
+    return problems
 
 
 def register(username, password):
@@ -64,13 +76,25 @@ def issue_token(user, name, ttl_seconds):
     return plaintext, token
 
 
-def user_for_token(plaintext):
-    """(user, token) for a live token, or (None, None)."""
+def _live_token(*conditions):
     row = db.session.execute(
         sa.select(User, ApiToken).join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == _token_hash(plaintext), ApiToken.revoked_at.is_(None),
-               ApiToken.expires_at > _now())).first()
+        .where(*conditions, ApiToken.revoked_at.is_(None), ApiToken.expires_at > _now())).first()
     return (row[0], row[1]) if row else (None, None)
+
+
+def user_for_token(plaintext):
+    """(user, token) for a live token, or (None, None)."""
+    return _live_token(ApiToken.token_hash == _token_hash(plaintext))
+
+
+def user_for_session(user_id, login_id):
+    """The user of a cookie session while the login it came from (its token) is live, else None.
+
+    A login is one session whatever carries it: revoking its token, by logout or from the token
+    list, ends its cookie too, and a copied cookie dies with it.
+    """
+    return _live_token(User.id == user_id, ApiToken.id == login_id)[0]
 
 
 def list_tokens(user):
@@ -87,6 +111,13 @@ def revoke_token(user, token_id):
         token.revoked_at = _now()
         db.session.commit()
     return token
+
+
+def revoke_all_tokens(user):
+    """Revoke every live token of `user`, and so end every session: log out everywhere."""
+    db.session.execute(sa.update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+                       .values(revoked_at=_now()))
+    db.session.commit()
 
 
 def make_admin(username):

@@ -49,6 +49,22 @@ def get_tournament(tournament_id, lock=False):
     return tournament
 
 
+def _sees_drafts_of(viewer, organizer_id):
+    return viewer is not None and (viewer.is_admin or viewer.id == organizer_id)
+
+
+def get_visible_tournament(tournament_id, viewer):
+    """The registry entry as `viewer` (a user, or None) may see it: a DRAFT is its organizer's and
+    the admins' only.
+
+    :raise 404: for an unknown id and for someone else's draft alike.
+    """
+    tournament = get_tournament(tournament_id)
+    if tournament.state == sm.DRAFT and not _sees_drafts_of(viewer, tournament.organizer_id):
+        raise APIError(404, "tournament_not_found", f"No tournament {tournament_id!r}.")
+    return tournament
+
+
 def _check_configuration(fields, options):
     """:raise 400: naming every field that doesn't fit the rest of the configuration."""
     problems = {}
@@ -133,9 +149,14 @@ def _decode_cursor(cursor):
                        {"cursor": "is not a cursor this API returned"}) from None
 
 
-def list_tournaments(state=None, game=None, limit=20, cursor=None):
-    """(tournaments newest first, next cursor or None)."""
+def list_tournaments(state=None, game=None, limit=20, cursor=None, viewer=None):
+    """(tournaments newest first, next cursor or None), drafts only of those `viewer` organizes
+    (every draft for an admin, none for nobody)."""
     query = sa.select(Tournament).order_by(Tournament.created_at.desc(), Tournament.id.desc())
+    if viewer is None:
+        query = query.where(Tournament.state != sm.DRAFT)
+    elif not viewer.is_admin:
+        query = query.where(sa.or_(Tournament.state != sm.DRAFT, Tournament.organizer_id == viewer.id))
     if state:
         query = query.where(Tournament.state == state)
     if game:

@@ -5,7 +5,7 @@ import sqlalchemy as sa
 
 from orchestrator.extensions import db
 from orchestrator.models import Subscription
-from orchestrator.services.registry import get_tournament
+from orchestrator.services.registry import get_visible_tournament
 from shared.errors import APIError
 
 
@@ -14,9 +14,13 @@ def list_subscriptions(user_id):
                               .order_by(Subscription.created_at, Subscription.tournament_id)).scalars().all()
 
 
-def subscribe(user_id, tournament_id):
-    """(subscription, created?) — subscribing twice is not an error. :raise 404: unknown tournament."""
-    get_tournament(tournament_id)
+def subscribe(user, tournament_id):
+    """(subscription, created?) — subscribing twice is not an error.
+
+    :raise 404: unknown tournament, or someone else's draft.
+    """
+    get_visible_tournament(tournament_id, user)
+    user_id = user.id
     existing = db.session.get(Subscription, (user_id, tournament_id))
     if existing is not None:
         return existing, False

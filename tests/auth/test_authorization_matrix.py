@@ -2,11 +2,13 @@
 organizer, admin} -> the expected status, through one real orchestrator process (and its gateway to the
 real tournament servers it spawns), started once for this module.
 
-Actors: the organizer created every tournament used here; the admin was made one with
-`python run.py create-admin`; captain_this registered team(s) in the match or team acted on (and
-captain_opponent the other side of that match); captain_other registered a team of the same tournament
-that is not in it; the viewer is logged in and has nothing to do with it. A refused row also checks that
-nothing changed.
+Actors: the organizer created every tournament used here (and entered its house teams, which have no
+captain); the admin was made one with `python run.py create-admin`; captain_this registered the team in
+the match or the team acted on (and captain_opponent the other side of that match); captain_other
+registered a team of the same tournament that is not in it; the viewer is logged in and has nothing to do
+with it. A user captains at most one team per tournament, so rows that use a match up get a tournament of
+their own. A refused row also checks that nothing changed. Someone else's draft is 404, as if it did not
+exist.
 """
 import os
 import subprocess
@@ -77,22 +79,54 @@ class World:
         return self._cache["completed"]
 
     def active(self):
-        """An ACTIVE 16-team tournament: captain_this has seeds 1-8, captain_opponent seeds 9-16 but
-        11, which is captain_other's. Its round-1 matches between those two captains form a pool."""
+        """An ACTIVE 4-team tournament: seed 1 is captain_this's, 4 captain_opponent's (they meet in
+        round 1: the match the refused rows all try), 2 captain_other's, 3 a house team."""
         if "active" not in self._cache:
-            tid = self.published(max_teams=16)["id"]
-            for seed in range(1, 17):
-                actor = "captain_this" if seed <= 8 else "captain_other" if seed == 11 else "captain_opponent"
+            tid = self.published(max_teams=4)["id"]
+            for seed, actor in ((1, "captain_this"), (2, "captain_other"), (3, "organizer"), (4, "captain_opponent")):
                 ok(self.actors[actor].post(f"/t/{tid}/api/teams", {"name": f"Seed {seed}", "seed": seed}), 201)
             ok(self.organizer.post(f"/t/{tid}/api/start"))
             captains = {t["id"]: t["captain"] for t in ok(self.organizer.get(f"/t/{tid}/api/teams"))["items"]}
             this, opponent = self.id_of("captain_this"), self.id_of("captain_opponent")
-            pool = [m for m in ok(self.organizer.get(f"/t/{tid}/api/matches"))["items"]
-                    if {captains[m["team1_id"]], captains[m["team2_id"]]} == {this, opponent}]
-            assert len(pool) >= 5, pool
-            # The first is never used up: the refused rows all try it.
-            self._cache["active"] = {"id": tid, "refused": pool[0], "pool": pool[1:]}
+            refused = next(m for m in ok(self.organizer.get(f"/t/{tid}/api/matches"))["items"]
+                           if {captains[m["team1_id"]], captains[m["team2_id"]]} == {this, opponent})
+            self._cache["active"] = {"id": tid, "refused": refused}
         return self._cache["active"]
+
+    def captains_match(self):
+        """A fresh ACTIVE two-team event: captain_this's team against captain_opponent's."""
+        tid = self.published(max_teams=2)["id"]
+        for actor in ("captain_this", "captain_opponent"):
+            ok(self.actors[actor].post(f"/t/{tid}/api/teams", {"name": actor}), 201)
+        ok(self.organizer.post(f"/t/{tid}/api/start"))
+        return tid, ok(self.organizer.get(f"/t/{tid}/api/matches"))["items"][0]
+
+    def house_match(self):
+        """An open match of an ACTIVE 8-team event of house teams, used up by the caller."""
+        if "house" not in self._cache:
+            tid = self.published(max_teams=8)["id"]
+            for number in range(8):
+                ok(self.organizer.post(f"/t/{tid}/api/teams", {"name": f"House {number}"}), 201)
+            ok(self.organizer.post(f"/t/{tid}/api/start"))
+            self._cache["house"] = (tid, ok(self.organizer.get(f"/t/{tid}/api/matches"))["items"])
+        tid, pool = self._cache["house"]
+        return tid, pool.pop(0)
+
+    def register_target(self, prefix):
+        """A REGISTRATION tournament of its own for each registering endpoint: every actor registers
+        once there."""
+        key = f"register {prefix}"
+        if key not in self._cache:
+            self._cache[key] = self.published(max_teams=64)["id"]
+        return self._cache[key]
+
+    def new_team_of_captain_this(self, tid):
+        """captain_this's team in `tid`, registered afresh (the organizer first removes one left over
+        from an earlier row: one team per captain)."""
+        for team in ok(self.organizer.get(f"/t/{tid}/api/teams"))["items"]:
+            if team["captain"] == self.id_of("captain_this"):
+                ok(self.organizer.delete(f"/t/{tid}/api/teams/{team['id']}"), 204)
+        return ok(self.actors["captain_this"].post(f"/t/{tid}/api/teams", {"name": unique("mine")}), 201)
 
 
 def start_orchestrator_process(platform_env, log_dir):
@@ -169,7 +203,7 @@ def a_archive(world, api, succeeds):
 
 def a_register(prefix):
     def act(world, api, succeeds):
-        tid = world.registration()
+        tid = world.register_target(prefix)
         check = unchanged(world.organizer, f"/t/{tid}/api/teams")
         return api.post(prefix.format(tid=tid), {"name": unique("team")}), check
     return act
@@ -177,7 +211,7 @@ def a_register(prefix):
 
 def a_unregister(world, api, succeeds):
     tid = world.registration()
-    team = ok(world.actors["captain_this"].post(f"/t/{tid}/api/teams", {"name": unique("mine")}), 201)
+    team = world.new_team_of_captain_this(tid)
     check = unchanged(world.organizer, f"/t/{tid}/api/teams")
     return api.delete(f"/t/{tid}/api/teams/{team['id']}"), check
 
@@ -198,17 +232,20 @@ def a_server_command(command):
 
 
 def a_result(world, api, succeeds):
-    active = world.active()
-    match = active["pool"].pop(0) if succeeds else active["refused"]
-    check = unchanged(world.organizer, f"/t/{active['id']}/api/matches")
-    return api.post(f"/t/{active['id']}/api/matches/{match['id']}/result", {"winner": match["team1_id"]}), check
+    if not succeeds:
+        tid, match = world.active()["id"], world.active()["refused"]
+    elif api is world.organizer or api is world.actors["admin"]:
+        tid, match = world.house_match()
+    else:
+        tid, match = world.captains_match()
+    check = unchanged(world.organizer, f"/t/{tid}/api/matches")
+    return api.post(f"/t/{tid}/api/matches/{match['id']}/result", {"winner": match["team1_id"]}), check
 
 
 def an_abandon(world, api, succeeds):
-    active = world.active()
-    match = active["pool"].pop(0) if succeeds else active["refused"]
-    check = unchanged(world.organizer, f"/t/{active['id']}/api/matches")
-    return api.post(f"/t/{active['id']}/api/matches/{match['id']}/abandon"), check
+    tid, match = world.house_match() if succeeds else (world.active()["id"], world.active()["refused"])
+    check = unchanged(world.organizer, f"/t/{tid}/api/matches")
+    return api.post(f"/t/{tid}/api/matches/{match['id']}/abandon"), check
 
 
 def a_disqualify(world, api, succeeds):
@@ -240,7 +277,7 @@ def a_check_in(world, api, succeeds):
         world.served.append(tournament["id"])
         world._cache["check_in"] = ok(world.organizer.post(f"{BASE}/{tournament['id']}/publish"))["id"]
     tid = world._cache["check_in"]
-    team = ok(world.actors["captain_this"].post(f"/t/{tid}/api/teams", {"name": unique("mine")}), 201)
+    team = world.new_team_of_captain_this(tid)
     check = unchanged(world.organizer, f"/t/{tid}/api/teams")
     return api.post(f"/t/{tid}/api/teams/{team['id']}/check-in"), check
 
@@ -309,15 +346,16 @@ ACTIONS = {
 }
 
 ORGANIZER_ONLY = dict(anonymous=401, viewer=403, captain_this=403, captain_other=403)
+DRAFT_ORGANIZER_ONLY = dict(anonymous=401, viewer=404, captain_this=404, captain_other=404)
 ANY_USER = dict(anonymous=401, viewer=201, captain_this=201, captain_other=201, organizer=201, admin=201)
 EVERYONE = {actor: 200 for actor in ACTORS}
 
 EXPECTED = {
     "POST /api/v1/tournaments": ANY_USER,
-    "PATCH /api/v1/tournaments/<id>": dict(ORGANIZER_ONLY, organizer=200, admin=200),
-    "DELETE /api/v1/tournaments/<id>": dict(ORGANIZER_ONLY, organizer=204, admin=204),
-    "POST /api/v1/tournaments/<id>/publish": dict(ORGANIZER_ONLY, organizer=200, admin=200),
-    "POST /api/v1/tournaments/<id>/cancel": dict(ORGANIZER_ONLY, organizer=200, admin=200),
+    "PATCH /api/v1/tournaments/<id>": dict(DRAFT_ORGANIZER_ONLY, organizer=200, admin=200),
+    "DELETE /api/v1/tournaments/<id>": dict(DRAFT_ORGANIZER_ONLY, organizer=204, admin=204),
+    "POST /api/v1/tournaments/<id>/publish": dict(DRAFT_ORGANIZER_ONLY, organizer=200, admin=200),
+    "POST /api/v1/tournaments/<id>/cancel": dict(DRAFT_ORGANIZER_ONLY, organizer=200, admin=200),
     "POST /api/v1/tournaments/<id>/archive": dict(ORGANIZER_ONLY, organizer=200, admin=200),
     "POST /api/v1/tournaments/<id>/teams": ANY_USER,
     "POST /t/<id>/api/teams": ANY_USER,
@@ -370,7 +408,8 @@ def test_authorization_matrix(world, endpoint, actor, status):
         assert error["code"] and error["message"], error
         check_unchanged()
     elif endpoint in ("POST /api/v1/tournaments/<id>/teams", "POST /t/<id>/api/teams"):
-        assert response.json()["captain"] == world.id_of(actor)
+        # The organizer (an admin too) enters teams for others: they have no captain.
+        assert response.json()["captain"] == (None if actor in ("organizer", "admin") else world.id_of(actor))
     elif endpoint == "POST /api/v1/tournaments":
         assert response.json()["organizer"] == world.id_of(actor)
     elif "/events/" in endpoint:

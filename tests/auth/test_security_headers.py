@@ -12,8 +12,8 @@ def check(response, where, status=None):
     assert_single_security_headers(response.headers, where)
 
 
-def open_stream(client, path):
-    response = client.get(path, buffered=False)
+def open_stream(client, path, headers=None):
+    response = client.get(path, buffered=False, headers=headers)
     try:
         assert response.status_code == 200, f"{path}: {response.status_code}"
         assert response.mimetype == "text/event-stream", response.mimetype
@@ -43,8 +43,10 @@ def test_orchestrator_sse_and_gateway_responses_carry_the_security_headers(app, 
     auth = bearer(token)
     check(open_stream(api, "/api/v1/events/global"), "global feed")
     tid = expect(send(api, "POST", BASE, {"name": "Header Cup", "game": "go", "max_teams": 4}, headers=auth), 201)["id"]
-    check(open_stream(api, f"/api/v1/events/tournaments/{tid}"), "tournament feed")
-    check(api.get(f"/t/{tid}/api/state"), "gateway 503 (draft)", 503)
+    # A draft is its organizer's to read.
+    check(open_stream(api, f"/api/v1/events/tournaments/{tid}", auth), "tournament feed")
+    check(api.get(f"/t/{tid}/api/state", headers=auth), "gateway 503 (draft)", 503)
+    check(api.get(f"/t/{tid}/api/state"), "gateway 404 (someone else's draft)", 404)
     expect(send(api, "POST", f"{BASE}/{tid}/publish", headers=auth), 200)
     try:
         check(api.get(f"/t/{tid}/api/state"), "gateway JSON", 200)

@@ -21,7 +21,7 @@ def test_a_tournament_runs_from_draft_to_archive_and_viewers_miss_nothing(api, o
     tid, gateway = tournament["id"], f"/t/{tournament['id']}"
     assert tournament["state"] == "DRAFT" and tournament["endpoint"] is None
 
-    viewer = SSEClient(api.url(f"/api/v1/events/tournaments/{tid}"))
+    viewer = api.feed(f"/api/v1/events/tournaments/{tid}")  # a draft is its organizer's to watch
     announcements = SSEClient(api.url("/api/v1/events/global"))
     assert viewer.status_code == 200
     assert viewer.headers["Content-Type"].startswith("text/event-stream")
@@ -102,7 +102,7 @@ def test_cancel_stops_the_server_and_tells_viewers(api, database_url):
     tid = tournament["id"]
     ok(api.post(f"/api/v1/tournaments/{tid}/publish"))
     pid, _host, port = server_of(database_url, tid)
-    viewer = SSEClient(api.url(f"/api/v1/events/tournaments/{tid}"))
+    viewer = api.feed(f"/api/v1/events/tournaments/{tid}")  # a draft is its organizer's to watch
     cancelled = ok(api.post(f"/api/v1/tournaments/{tid}/cancel"))
     assert cancelled["state"] == "CANCELLED"
     event = viewer.next_event()

@@ -18,13 +18,13 @@ def test_captains_and_subscribers_get_their_notifications_and_no_one_elses(api):
     tournament = ok(api.post("/api/v1/tournaments", {"name": "Notify Cup", "game": "go", "max_teams": 2,
                                                      "starts_at": starts_at}), 201)
     tid = tournament["id"]
-    assert ok(subscriber.post("/api/v1/subscriptions", {"tournament_id": tid}), 201)["tournament_id"] == tid
-    assert ok(subscriber.post("/api/v1/subscriptions", {"tournament_id": tid}), 200)  # twice is fine
-    assert [s["tournament_id"] for s in ok(subscriber.get("/api/v1/subscriptions"))["items"]] == [tid]
-
     feeds = {role: user.feed(f"/api/v1/events/user/{user.user['id']}") for role, user in users.items()}
     assert all(feed.status_code == 200 for feed in feeds.values())
     ok(api.post(f"/api/v1/tournaments/{tid}/publish"))
+    # Published, it can be followed (a draft is its organizer's alone).
+    assert ok(subscriber.post("/api/v1/subscriptions", {"tournament_id": tid}), 201)["tournament_id"] == tid
+    assert ok(subscriber.post("/api/v1/subscriptions", {"tournament_id": tid}), 200)  # twice is fine
+    assert [s["tournament_id"] for s in ok(subscriber.get("/api/v1/subscriptions"))["items"]] == [tid]
     team_a = ok(captain_a.post(f"/t/{tid}/api/teams", {"name": "Alpha"}), 201)
     team_b = ok(captain_b.post(f"/t/{tid}/api/teams", {"name": "Bravo"}), 201)
     assert team_a["captain"] == captain_a.user["id"] and team_b["captain"] == captain_b.user["id"]
