@@ -1,4 +1,8 @@
 """`python run.py orchestrator`: the same gunicorn + gevent setup as production, in one command."""
+import logging
+import os
+import sys
+
 from gunicorn.app.base import BaseApplication
 
 from orchestrator import gunicorn_conf
@@ -24,4 +28,22 @@ def serve(host, port, workers):
                ("worker_class", "worker_connections", "graceful_timeout", "timeout", "keepalive",
                 "accesslog", "errorlog", "on_exit", "post_worker_init")}
     options.update(bind=f"{host}:{port}", workers=workers or gunicorn_conf.workers)
-    _Orchestrator(options).run()
+    try:
+        _Orchestrator(options).run()
+    except SystemExit as stop:
+        _exit_now(stop.code)
+    _exit_now(0)
+
+
+def _exit_now(code):
+    """The master's last act, once gunicorn has stopped the workers and run on_exit: leave without
+    the interpreter's teardown. run.py monkey-patched this process for gevent, and greenlet (3.5)
+    refuses getcurrent() once finalization starts: every logging handler collected then printed a
+    traceback from the patched logging lock. Nothing is left to tear down that matters."""
+    if code is not None and not isinstance(code, int):
+        print(code, file=sys.stderr)
+        code = 1
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code or 0)
