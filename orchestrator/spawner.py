@@ -192,13 +192,30 @@ def is_tournament_server(pid, tournament_id):
 
 def tournament_servers_running():
     """{tournament id: [pid, ...]} of every tournament server on this machine, in one pass over
-    the process table (only each process's command line is read)."""
+    the process table that reads only command lines."""
     found = {}
-    for process in psutil.process_iter(["cmdline"]):
-        tournament_id = served_tournament(process.info["cmdline"] or ())
+    for pid, cmdline in _command_lines():
+        tournament_id = served_tournament(cmdline)
         if tournament_id is not None:
-            found.setdefault(tournament_id, []).append(process.pid)
+            found.setdefault(tournament_id, []).append(pid)
     return found
+
+
+def _command_lines():
+    """(pid, argv) of every process (a zombie's is empty). Straight from /proc where there is one:
+    a third of what psutil takes for the same pass (bench/fleet_sweep.py)."""
+    if not os.path.isdir("/proc/self"):
+        for process in psutil.process_iter(["cmdline"]):
+            yield process.pid, process.info["cmdline"] or []
+        return
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/cmdline", "rb") as cmdline:
+                    raw = cmdline.read()
+            except OSError:  # gone meanwhile, or not ours to read
+                continue
+            yield int(name), raw.decode(errors="replace").split("\0")[:-1]
 
 
 def cpu_seconds(pid):
