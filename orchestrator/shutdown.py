@@ -89,6 +89,11 @@ def leave_or_stop_fleet(url, orchestrator, grace_seconds=5.0):
 
 
 def on_master_exit():
-    if os.environ.get("FLEET_STOP_ON_EXIT", "1") != "0":
-        leave_or_stop_fleet(database_url(os.environ, default_instance_path()),
-                            lease.orchestrator_name(os.getpid()))
+    if os.environ.get("FLEET_STOP_ON_EXIT", "1") == "0":
+        return
+    try:
+        leave_or_stop_fleet(database_url(os.environ, default_instance_path()), lease.orchestrator_name(os.getpid()))
+    except sa.exc.SQLAlchemyError as exc:
+        # Without the database nobody can tell who else serves the fleet: leave it serving; the
+        # next supervisor adopts it.
+        log.warning("left the fleet serving: the database is unreachable (%s)", exc)
