@@ -9,6 +9,7 @@ import socket
 import uuid
 from datetime import datetime, timedelta, timezone
 
+import psutil
 import sqlalchemy as sa
 
 from shared.db.tables import supervisor_lease
@@ -73,12 +74,19 @@ def presence_name(holder):
 
 
 def others_alive(executor, orchestrator):
-    """Holders of unexpired presence rows of orchestrators other than `orchestrator`."""
+    """Holders of unexpired presence rows of orchestrators other than `orchestrator`, except
+    those of this machine whose master is gone (killed: its rows outlive it until they expire)."""
     rows = executor.execute(sa.select(supervisor_lease.c.holder).where(
         supervisor_lease.c.name.startswith(PRESENCE), supervisor_lease.c.expires_at > _now(),
         sa.not_(supervisor_lease.c.holder.startswith(orchestrator + "/", autoescape=True)))).all()
     executor.rollback()
-    return [holder for (holder,) in rows]
+    return [holder for (holder,) in rows if not _gone_from_this_machine(holder)]
+
+
+def _gone_from_this_machine(holder):
+    host, _, rest = holder.partition(":")
+    master = rest.split("/", 1)[0]
+    return host == socket.gethostname() and master.isdigit() and not psutil.pid_exists(int(master))
 
 
 def forget_the_departed(executor, older_than=60):

@@ -4,6 +4,7 @@ import os
 import sys
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.config import KNOWN_SETTINGS
 
 from orchestrator import gunicorn_conf
 
@@ -24,9 +25,9 @@ class _Orchestrator(BaseApplication):
 
 
 def serve(host, port, workers):
-    options = {key: getattr(gunicorn_conf, key) for key in
-               ("worker_class", "worker_connections", "graceful_timeout", "timeout", "keepalive",
-                "accesslog", "errorlog", "on_exit", "post_worker_init")}
+    # Every setting and hook gunicorn_conf.py defines, as `gunicorn -c` would read them.
+    known = {setting.name for setting in KNOWN_SETTINGS}
+    options = {key: value for key, value in vars(gunicorn_conf).items() if key in known}
     options.update(bind=f"{host}:{port}", workers=workers or gunicorn_conf.workers)
     try:
         _Orchestrator(options).run()

@@ -67,11 +67,20 @@ def test_an_orchestrator_leaving_while_another_lives_leaves_the_fleet_serving(se
         with db_engine.begin() as conn:
             conn.execute(sa.delete(supervisor_lease).where(supervisor_lease.c.name == lease.PRESENCE + "other"))
 
-    # The last one to leave stops it, and records it stopped.
+    # The last one to leave stops it, and records it stopped; a killed orchestrator of this machine
+    # (its presence row not expired yet) doesn't count as alive.
+    killed = subprocess.Popen(["true"])
+    killed.wait()
+    with db_engine.begin() as conn:
+        conn.execute(sa.insert(supervisor_lease).values(
+            name=lease.PRESENCE + "killed", holder=f"{lease.orchestrator_name(killed.pid)}/killed",
+            expires_at=datetime.now(timezone.utc) + timedelta(seconds=30)))
     assert leave_or_stop_fleet(database_url, "here:1", grace_seconds=2) >= 1
     assert wait_until(lambda: stand_in.poll() is not None and not pid_alive(stand_in.pid), timeout=5)
     row = server_row(db_engine, tid)
     assert (row.status, row.pid) == ("STOPPED", None)
+    with db_engine.begin() as conn:
+        conn.execute(sa.delete(supervisor_lease).where(supervisor_lease.c.name == lease.PRESENCE + "killed"))
 
 
 def test_the_last_orchestrator_does_not_stop_a_fleet_whose_lease_another_holds(served, database_url, db_engine):

@@ -1,4 +1,5 @@
 """Starting the platform's real processes on free ports, and stopping them without leftovers."""
+import atexit
 import os
 import signal
 import socket
@@ -43,6 +44,17 @@ def wait_http(url, timeout=20.0, process=None):
     raise TimeoutError(f"{url} did not answer within {timeout}s")
 
 
+_started = []
+
+
+@atexit.register
+def _kill_leftovers():
+    """Whatever a failed teardown left running dies with the test session, not after it."""
+    for proc in _started:
+        if proc.alive():
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
 class Proc:
     """A real platform process (`run.py ...`) with its output in a log file."""
 
@@ -53,6 +65,7 @@ class Proc:
             self.process = subprocess.Popen([sys.executable, str(ROOT / "run.py"), *args], cwd=ROOT,
                                             env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
                                             start_new_session=True)
+        _started.append(self)
 
     @property
     def pid(self):
