@@ -96,7 +96,7 @@ class Supervisor:
                     self.is_leader = self.hold_lease()
                     if self.is_leader:
                         self.reconcile()
-                        if self._rounds % self.settings["ORPHAN_SWEEP_EVERY"] == 0:
+                        if self._rounds % self.settings["ORPHAN_SWEEP_EVERY"] == 0 and not self._stopped.is_set():
                             self.sweep_orphans()
                         self._rounds += 1
             except Exception:

@@ -89,7 +89,8 @@ def test_the_last_orchestrator_does_not_stop_a_fleet_whose_lease_another_holds(s
         conn.execute(sa.delete(supervisor_lease).where(supervisor_lease.c.name.startswith(lease.PRESENCE)))
         conn.execute(sa.delete(supervisor_lease).where(supervisor_lease.c.name == lease.FLEET))
         conn.execute(sa.insert(supervisor_lease).values(
-            name=lease.FLEET, holder="elsewhere:1/leader", expires_at=datetime.now(timezone.utc) + timedelta(seconds=30)))
+            name=lease.FLEET, holder="elsewhere:1/leader",
+            expires_at=datetime.now(timezone.utc) + timedelta(seconds=30)))
     try:
         assert leave_or_stop_fleet(database_url, "here:1") == 0
         assert stand_in.poll() is None and server_row(db_engine, tid).pid == stand_in.pid
