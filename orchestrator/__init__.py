@@ -33,6 +33,9 @@ def _settings(environ, instance_path):
         CRASH_LOOP_WINDOW=float(environ.get("CRASH_LOOP_WINDOW", 600)),
         STABLE_SECONDS=float(environ.get("STABLE_SECONDS", 60)),
         LEASE_TTL=float(environ.get("LEASE_TTL", 10)),
+        BUSY_GRACE=float(environ.get("BUSY_GRACE", 300)),
+        ORPHAN_GRACE=float(environ.get("ORPHAN_GRACE", 10)),
+        ORPHAN_SWEEP_EVERY=int(environ.get("ORPHAN_SWEEP_EVERY", 5)),
 
         TOKEN_TTL_SECONDS=int(environ.get("TOKEN_TTL_SECONDS", 30 * 24 * 3600)),
         # NIST SP 800-63B-4: 15 for a password that is the only factor; never below its floor of 8.

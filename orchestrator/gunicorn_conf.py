@@ -5,8 +5,9 @@
 import os
 
 bind = os.environ.get("BIND", "0.0.0.0:5000")
-# gevent: an SSE viewer is a parked greenlet, not a blocked worker.
-worker_class = "gevent"
+# gevent: an SSE viewer is a parked greenlet, not a blocked worker. Ours ends its streams and
+# idle connections when told to stop (orchestrator/worker.py).
+worker_class = "orchestrator.worker.OrchestratorWorker"
 # One worker by default: the embedded Redis of a local run is per process. The fleet does not
 # belong to a worker (a leased supervisor runs it), so more workers need only an external Redis.
 workers = int(os.environ.get("WEB_CONCURRENCY", 1))

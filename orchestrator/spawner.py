@@ -27,7 +27,12 @@ RUN_PY = str(Path(__file__).resolve().parent.parent / "run.py")
 
 
 class SpawnError(Exception):
-    """A tournament server did not come up."""
+    """A tournament server did not come up; `pid` is the process that was launched (and stopped
+    again), None when none was."""
+
+    def __init__(self, message, pid=None):
+        super().__init__(message)
+        self.pid = pid
 
 
 @dataclass
@@ -68,10 +73,15 @@ class SubprocessSpawner:
         self._children = {}  # pid -> Popen, so our own children are reaped, not left as zombies
         self._lock = threading.Lock()
 
-    def start(self, tournament_id, taken_ports=()):
+    def start(self, tournament_id, taken_ports=(), on_launch=None):
         """Start a server for `tournament_id` and wait until it answers as itself.
 
-        :raise SpawnError: when no port is free or the server does not answer in time.
+        `on_launch(handle)` runs as soon as the process exists, before it answers: the fleet
+        records its pid there, so no process ever runs unrecorded. When it returns False the
+        process is stopped again.
+
+        :raise SpawnError: when no port is free, `on_launch` refused, or the server does not
+            answer in time.
         """
         token = secrets.token_hex(16)
         with self._lock:
@@ -86,9 +96,13 @@ class SubprocessSpawner:
                 raise SpawnError(f"no free port in {self.ports.start}-{self.ports.stop - 1}")
         handle = ServerHandle(tournament_id, self.host, port, process.pid, token, datetime.now(timezone.utc))
         try:
+            if on_launch is not None and on_launch(handle) is False:
+                raise SpawnError("another start of this tournament's server took over")
             self._wait_ready(handle, process)
-        except SpawnError:
+        except BaseException as exc:
             self.stop(handle.pid, tournament_id)
+            if isinstance(exc, SpawnError):
+                raise SpawnError(str(exc), pid=handle.pid) from None
             raise
         return handle
 
@@ -153,6 +167,17 @@ class SubprocessSpawner:
                     del self._children[pid]
 
 
+def served_tournament(cmdline):
+    """The tournament id a `run.py tournament --id ID ...` command line serves, else None."""
+    for at, arg in enumerate(cmdline[:-3]):
+        if arg.endswith("run.py") and cmdline[at + 1] == "tournament":
+            rest = cmdline[at + 2:]
+            if "--id" in rest and rest.index("--id") + 1 < len(rest):
+                return rest[rest.index("--id") + 1]
+            return None
+    return None
+
+
 def is_tournament_server(pid, tournament_id):
     """True when `pid` is a live tournament server for `tournament_id` (not a recycled pid)."""
     try:
@@ -162,13 +187,78 @@ def is_tournament_server(pid, tournament_id):
         cmdline = process.cmdline()
     except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
         return False
-    return ("tournament" in cmdline and "--id" in cmdline and tournament_id in cmdline
-            and any(arg.endswith("run.py") for arg in cmdline))
+    return served_tournament(cmdline) == tournament_id
+
+
+def tournament_servers_running():
+    """{tournament id: [pid, ...]} of every tournament server on this machine, in one pass over
+    the process table that reads only command lines."""
+    found = {}
+    for pid, cmdline in _command_lines():
+        tournament_id = served_tournament(cmdline)
+        if tournament_id is not None:
+            found.setdefault(tournament_id, []).append(pid)
+    return found
+
+
+def _command_lines():
+    """(pid, argv) of every process (a zombie's is empty). Straight from /proc where there is one:
+    a third of what psutil takes for the same pass (bench/fleet_sweep.py)."""
+    if not os.path.isdir("/proc/self"):
+        for process in psutil.process_iter(["cmdline"]):
+            yield process.pid, process.info["cmdline"] or []
+        return
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/cmdline", "rb") as cmdline:
+                    raw = cmdline.read()
+            except OSError:  # gone meanwhile, or not ours to read
+                continue
+            yield int(name), raw.decode(errors="replace").split("\0")[:-1]
+
+
+def cpu_seconds(pid):
+    """User + system CPU time `pid` has used so far; None when it is gone."""
+    try:
+        times = psutil.Process(pid).cpu_times()
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        return None
+    return times.user + times.system
 
 
 def stop_process(pid, timeout):
     """SIGTERM `pid`, SIGKILL it after `timeout` seconds if it still runs."""
     _terminate(pid, timeout)
+
+
+def stop_processes(pids, timeout):
+    """Stop several processes at once: SIGTERM to all, then SIGKILL to those still running after
+    `timeout` seconds (so stopping a fleet takes one grace period, not one per server)."""
+    asked = []
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGTERM)
+            asked.append(pid)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + timeout
+    while asked and time.monotonic() < deadline:
+        asked = [pid for pid in asked if _running(pid)]
+        if asked:
+            time.sleep(0.05)
+    for pid in asked:
+        if _running(pid):
+            signal_process(pid, signal.SIGKILL)
+
+
+def signal_process(pid, signum):
+    """Send `signum` to `pid`; False when it is already gone."""
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def _terminate(pid, timeout, process=None):

@@ -5,26 +5,32 @@ Every orchestrator process runs this loop; only the lease holder acts. Each roun
 tournament in REGISTRATION, ACTIVE or COMPLETED have one healthy server and every other tournament
 none: it checks health, restarts with backoff, marks crash loops FAILED, and adopts the servers a
 previous supervisor left running (their health check reports the token they were started with).
+Every few rounds it also sweeps this machine for tournament servers the fleet does not record
+(orphans) and stops them.
 """
 import logging
 import os
-import socket
+import signal
 import threading
-import uuid
+import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
+from orchestrator import lease
 from orchestrator.extensions import db
 from orchestrator.models import Tournament, TournamentServer
 from orchestrator.services import fleet, registry
-from orchestrator.spawner import SpawnError, is_tournament_server
-from shared.db.tables import supervisor_lease
+from orchestrator.spawner import (SpawnError, cpu_seconds, is_tournament_server, signal_process,
+                                  tournament_servers_running)
 from shared.state_machine import SERVED_STATES
 
 log = logging.getLogger(__name__)
-LEASE = "fleet"
 _gunicorn_worker = None
+# A server that misses its health check while using at least this share of a core since the last
+# check is busy (a long command), not hung: a blocked or stopped process uses none.
+BUSY_CPU_SHARE = 0.05
 
 
 def bind_to_worker(worker):
@@ -42,15 +48,35 @@ def _worker_is_stopping():
     return worker is not None and (not worker.alive or os.getppid() != worker.ppid)
 
 
+@dataclass
+class _Progress:
+    """The CPU time of a server that failed a check, to tell busy from hung at the next one."""
+    pid: int
+    cpu: float
+    at: float
+    busy_since: float = None
+
+
+@dataclass
+class _Orphan:
+    tournament_id: str
+    first_seen: float
+    asked_at: float = None
+
+
 class Supervisor:
     def __init__(self, app, spawner):
         self.app = app
         self.spawner = spawner
         self.settings = app.config
-        self.holder = f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
+        self.orchestrator = lease.orchestrator_of_this_process()
+        self.holder = lease.new_holder(self.orchestrator)
         self.is_leader = False
         self._stopped = threading.Event()
         self._thread = None
+        self._rounds = 0
+        self._progress = {}  # tournament id -> _Progress, for servers failing their checks
+        self._orphans = {}  # pid -> _Orphan
 
     def start(self):
         self._thread = threading.Thread(target=self._run, name="supervisor", daemon=True)
@@ -70,6 +96,9 @@ class Supervisor:
                     self.is_leader = self.hold_lease()
                     if self.is_leader:
                         self.reconcile()
+                        if self._rounds % self.settings["ORPHAN_SWEEP_EVERY"] == 0 and not self._stopped.is_set():
+                            self.sweep_orphans()
+                        self._rounds += 1
             except Exception:
                 log.exception("supervisor round failed")
                 with self.app.app_context():
@@ -79,31 +108,24 @@ class Supervisor:
     # ---- the lease -----------------------------------------------------------------------------
 
     def hold_lease(self):
-        """Take or renew the lease; True while this process holds it."""
-        now = datetime.now(timezone.utc)
-        expires = now + timedelta(seconds=self.settings["LEASE_TTL"])
-        taken = db.session.execute(
-            sa.update(supervisor_lease)
-            .where(supervisor_lease.c.name == LEASE,
-                   sa.or_(supervisor_lease.c.holder == self.holder, supervisor_lease.c.expires_at < now))
-            .values(holder=self.holder, expires_at=expires)).rowcount
-        if not taken:
-            try:
-                db.session.execute(sa.insert(supervisor_lease).values(name=LEASE, holder=self.holder, expires_at=expires))
-                taken = 1
-            except sa.exc.IntegrityError:  # someone else holds it
-                db.session.rollback()
-                return False
-        db.session.commit()
+        """Say this orchestrator is alive, then take or renew the fleet lease; True while this
+        process holds it."""
+        ttl = self.settings["LEASE_TTL"]
+        lease.take(db.session, lease.presence_name(self.holder), self.holder, ttl)
+        taken = lease.take(db.session, lease.FLEET, self.holder, ttl)
         if taken and not self.is_leader:
             log.info("supervisor %s is the leader", self.holder)
-        return bool(taken)
+            lease.forget_the_departed(db.session)
+        if not taken:  # what a leader remembered is stale by the time it leads again
+            self._progress.clear()
+            self._orphans.clear()
+        return taken
 
     def release_lease(self):
+        """Give up the fleet lease and say this supervisor is gone."""
         with self.app.app_context():
-            db.session.execute(sa.delete(supervisor_lease).where(
-                supervisor_lease.c.name == LEASE, supervisor_lease.c.holder == self.holder))
-            db.session.commit()
+            lease.release(db.session, lease.FLEET, self.holder)
+            lease.release(db.session, lease.presence_name(self.holder), self.holder)
 
     # ---- reconciling ---------------------------------------------------------------------------
 
@@ -138,10 +160,13 @@ class Supervisor:
                 return
             self._start(tournament_id, counts_as_restart=status == fleet.BACKOFF)
         elif status == fleet.STARTING:
-            # Someone (a publish request) is starting it; past the start timeout it counts as failed.
+            # Someone (a publish request) is starting it; past the start timeout it counts as failed,
+            # and the process it launched (if any) is stopped before it is forgotten.
             if datetime.now(timezone.utc) - fleet.as_utc(server.started_at) > timedelta(
                     seconds=self.settings["SPAWN_TIMEOUT"] + 5):
-                fleet.record_failure(tournament_id, "start did not finish", self.settings)
+                if server.pid:
+                    self.spawner.stop(server.pid, tournament_id)
+                fleet.record_failure(tournament_id, "start did not finish", self.settings, pid=server.pid)
         else:
             self._check(tournament_id, server)
 
@@ -152,20 +177,46 @@ class Supervisor:
             log.warning("server of %s did not start: %s", tournament_id, exc)
 
     def _check(self, tournament_id, server):
-        """Liveness: answers as itself, or is restarted (at once when its process is gone)."""
+        """Liveness: answers as itself, or is restarted (at once when its process is gone). A live
+        process that doesn't answer but keeps working is busy, and gets BUSY_GRACE seconds."""
+        pid = server.pid
         if self.spawner.health(server.host, server.port, tournament_id, server.token,
                                timeout=self.settings["HEALTH_TIMEOUT"]):
-            fleet.record_check(tournament_id, True, self.settings)
+            self._progress.pop(tournament_id, None)
+            fleet.record_check(tournament_id, True, self.settings, pid=pid)
             return
-        alive = bool(server.pid) and is_tournament_server(server.pid, tournament_id)
+        alive = bool(pid) and is_tournament_server(pid, tournament_id)
         if not alive:
-            fleet.record_failure(tournament_id, "the server process is gone", self.settings)
+            self._progress.pop(tournament_id, None)
+            fleet.record_failure(tournament_id, "the server process is gone", self.settings, pid=pid)
             self._start_if_due(tournament_id)
             return
-        failed_checks = fleet.record_check(tournament_id, False, self.settings, "health check failed")
+        if self._is_busy(tournament_id, pid):
+            fleet.record_check(tournament_id, False, self.settings, pid=pid, counts=False,
+                               error="busy: no answer to its health check, but working")
+            return
+        failed_checks = fleet.record_check(tournament_id, False, self.settings, pid=pid, error="health check failed")
         if failed_checks >= self.settings["HEALTH_FAILURES_BEFORE_RESTART"]:
-            self.spawner.stop(server.pid, tournament_id)
-            fleet.record_failure(tournament_id, f"{failed_checks} health checks failed", self.settings)
+            self._progress.pop(tournament_id, None)
+            self.spawner.stop(pid, tournament_id)
+            fleet.record_failure(tournament_id, f"{failed_checks} health checks failed", self.settings, pid=pid)
+
+    def _is_busy(self, tournament_id, pid):
+        """True when the server used CPU since its last failed check (a long command, not a hang),
+        for at most BUSY_GRACE seconds in a row (a runaway loop is restarted after that)."""
+        cpu, now = cpu_seconds(pid), time.monotonic()
+        last = self._progress.get(tournament_id)
+        if cpu is None or last is None or last.pid != pid:
+            self._progress[tournament_id] = _Progress(pid, cpu or 0.0, now)
+            return False
+        working = cpu - last.cpu >= BUSY_CPU_SHARE * (now - last.at)
+        busy_since = (last.busy_since or last.at) if working else None
+        self._progress[tournament_id] = _Progress(pid, cpu, now, busy_since)
+        if busy_since is not None and now - busy_since > self.settings["BUSY_GRACE"]:
+            log.warning("server of %s has been busy for over %ss without answering", tournament_id,
+                        self.settings["BUSY_GRACE"])
+            return False
+        return working
 
     def _start_if_due(self, tournament_id):
         row = fleet.server_row(tournament_id)
@@ -173,14 +224,46 @@ class Supervisor:
         if row.status == fleet.BACKOFF and fleet.as_utc(row.next_start_at) <= datetime.now(timezone.utc):
             self._start(tournament_id, counts_as_restart=True)
 
+    # ---- orphans -------------------------------------------------------------------------------
+
+    def sweep_orphans(self):
+        """Stop every server on this machine that serves one of our tournaments but is not the
+        process the fleet records for it: SIGTERM once it has gone unrecorded for ORPHAN_GRACE
+        seconds (a server being stopped or started is unrecorded for a moment), SIGKILL if it
+        still runs a stop grace later. Servers of tournaments this database doesn't know (another
+        deployment on the machine) are left alone."""
+        running = tournament_servers_running()  # first: a server launched after this is not judged
+        recorded = db.session.execute(
+            sa.select(Tournament.id, TournamentServer.status, TournamentServer.pid)
+            .outerjoin(TournamentServer, TournamentServer.tournament_id == Tournament.id)
+            .where(Tournament.id.in_(list(running)))).all() if running else []
+        db.session.rollback()
+        now, unrecorded = time.monotonic(), set()
+        for tournament_id, status, pid in recorded:
+            if status != fleet.STARTING:  # a start records its pid a moment after launching it
+                unrecorded.update((other, tournament_id) for other in running[tournament_id] if other != pid)
+        for pid, tournament_id in unrecorded:
+            self._orphans.setdefault(pid, _Orphan(tournament_id, now))
+        for pid, orphan in list(self._orphans.items()):
+            if (pid, orphan.tournament_id) not in unrecorded:
+                del self._orphans[pid]
+            elif orphan.asked_at is None and now - orphan.first_seen >= self.settings["ORPHAN_GRACE"]:
+                log.warning("stopping orphan server %s of %s (the fleet records another)", pid, orphan.tournament_id)
+                signal_process(pid, signal.SIGTERM)
+                orphan.asked_at = now
+            elif orphan.asked_at is not None and now - orphan.asked_at >= self.spawner.stop_timeout:
+                signal_process(pid, signal.SIGKILL)
+
     # ---- shutting down -------------------------------------------------------------------------
 
-    def shutdown(self):
+    def shutdown(self, timeout=3.0):
         """A clean exit of this process: stop supervising and hand the lease on at once instead of
-        letting it expire. The fleet itself is stopped by the gunicorn master (shutdown.py)."""
+        letting it expire. Whether the fleet stops too is the gunicorn master's call (shutdown.py)."""
         self.stop()
         if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout=10)
-        if self.is_leader:
-            self.is_leader = False
+            self._thread.join(timeout=timeout)
+        self.is_leader = False
+        try:
             self.release_lease()
+        except sa.exc.SQLAlchemyError as exc:  # the lease then expires by itself
+            log.warning("could not hand the fleet lease on: %s", exc)

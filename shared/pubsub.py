@@ -76,6 +76,7 @@ class Publisher:
 
 
 RESYNC = object()  # queued to a viewer: read the database for anything missed
+_WAKE = (-1, b"")  # a frame every viewer has already sent: wakes it without sending anything
 
 
 class Viewer:
@@ -104,10 +105,12 @@ class FeedHub:
         self._viewers = collections.defaultdict(set)
         self._lock = threading.Lock()
         self._listeners = []
+        self._ended = False
 
     def join(self, channel):
         viewer = Viewer(channel, self.queue_size)
         with self._lock:
+            viewer.overflowed = self._ended
             self._viewers[channel].add(viewer)
         return viewer
 
@@ -146,6 +149,16 @@ class FeedHub:
             item = (event["seq"], frame)
             for viewer in viewers:
                 viewer.offer(item)
+
+    def end_all(self):
+        """End every viewer's stream (this process is stopping), now and for viewers joining
+        later; their clients reconnect and resume with Last-Event-ID."""
+        with self._lock:
+            self._ended = True
+            viewers = [v for group in self._viewers.values() for v in group]
+        for viewer in viewers:
+            viewer.overflowed = True
+            viewer.offer(_WAKE)
 
     def resync_all(self):
         """Ask every viewer to check the database for events it may have missed."""

@@ -14,7 +14,8 @@ import sqlalchemy as sa
 
 from orchestrator.extensions import db
 from orchestrator.models import Tournament, TournamentServer
-from orchestrator.spawner import SpawnError
+from orchestrator.spawner import SpawnError, is_tournament_server
+from shared.errors import APIError
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +53,14 @@ def server_row(tournament_id, lock=False):
     return db.session.execute(query).scalar_one_or_none()
 
 
-def _claim_for_start(tournament_id, settings):
-    """Mark the row STARTING under its lock; False when someone else is starting or running it."""
+def _claim_for_start(tournament_id, spawner, settings):
+    """Mark the row STARTING under its lock; False when someone else is starting or running it.
+
+    A process the row still records and that still serves this tournament is never overwritten:
+    while UNHEALTHY it is the server (a busy one, maybe: the supervisor decides), so nothing
+    starts; in any other status it is a leftover of an interrupted start or stop, and it is
+    stopped first, under the lock.
+    """
     row = server_row(tournament_id, lock=True)
     now = _now()
     if row is None:
@@ -65,6 +72,12 @@ def _claim_for_start(tournament_id, settings):
             now - as_utc(row.started_at) < timedelta(seconds=settings["SPAWN_TIMEOUT"] + 5)):
         db.session.rollback()
         return False
+    elif row.pid and is_tournament_server(row.pid, tournament_id):
+        if row.status == UNHEALTHY:
+            db.session.rollback()
+            return False
+        log.warning("stopping leftover server %s of %s (%s) before starting it", row.pid, tournament_id, row.status)
+        spawner.stop(row.pid, tournament_id)
     row.status, row.started_at, row.pid, row.token = STARTING, now, None, None
     try:
         db.session.commit()
@@ -74,21 +87,37 @@ def _claim_for_start(tournament_id, settings):
     return True
 
 
+def _record_launch(tournament_id, handle):
+    """The process exists: record it at once (still STARTING), unless the start was taken over."""
+    row = server_row(tournament_id, lock=True)
+    if row is None or row.status != STARTING or row.pid is not None:
+        db.session.rollback()
+        return False
+    row.host, row.port, row.pid, row.token = handle.host, handle.port, handle.pid, handle.token
+    db.session.commit()
+    return True
+
+
 def start_server(tournament_id, spawner, settings, counts_as_restart=False):
     """Start the tournament's server unless one is starting or running.
 
     :raise SpawnError: when it does not come up (the failure is recorded first).
     """
-    if not _claim_for_start(tournament_id, settings):
+    if not _claim_for_start(tournament_id, spawner, settings):
         return server_row(tournament_id)
     try:
-        handle = spawner.start(tournament_id, taken_ports=_ports_in_use())
+        handle = spawner.start(tournament_id, taken_ports=_ports_in_use(),
+                               on_launch=lambda launched: _record_launch(tournament_id, launched))
     except SpawnError as exc:
-        record_failure(tournament_id, str(exc), settings)
+        record_failure(tournament_id, str(exc), settings, pid=exc.pid)
         raise
     row = server_row(tournament_id, lock=True)
-    row.status, row.host, row.port, row.pid, row.token = RUNNING, handle.host, handle.port, handle.pid, handle.token
-    row.started_at, row.health_failures, row.last_check_at, row.last_check_ok = handle.started_at, 0, _now(), True
+    if row.pid != handle.pid:  # someone stopped or replaced it meanwhile: theirs stands
+        db.session.rollback()
+        spawner.stop(handle.pid, tournament_id)
+        raise SpawnError("the start was taken over", pid=handle.pid)
+    row.status, row.started_at, row.health_failures, row.last_check_at, row.last_check_ok = (
+        RUNNING, handle.started_at, 0, _now(), True)
     row.restarts += 1 if counts_as_restart else 0
     db.session.get(Tournament, tournament_id).endpoint = handle.endpoint
     db.session.commit()
@@ -117,10 +146,15 @@ def stop_server(tournament_id, spawner):
         spawner.stop(pid, tournament_id)
 
 
-def record_failure(tournament_id, error, settings, now=None):
-    """One more failure: back off before the next start, or FAILED when it is a crash loop."""
+def record_failure(tournament_id, error, settings, pid, now=None):
+    """One more failure of the server process `pid` (None: none was launched): back off before
+    the next start, or FAILED when it is a crash loop. Nothing changes when the row records
+    another process by now: that newer server's record is not ours to overwrite."""
     now = now or _now()
     row = server_row(tournament_id, lock=True)
+    if row.pid != pid:
+        db.session.rollback()
+        return row
     failures = recent_failures(row, now, settings["CRASH_LOOP_WINDOW"]) + [now.timestamp()]
     row.failure_times = json.dumps(failures)
     row.last_error, row.pid, row.token, row.health_failures = error[:500], None, None, 0
@@ -136,10 +170,15 @@ def record_failure(tournament_id, error, settings, now=None):
     return row
 
 
-def record_check(tournament_id, healthy, settings, error=None, now=None):
-    """The outcome of one liveness check; returns the number of failed checks in a row."""
+def record_check(tournament_id, healthy, settings, pid, error=None, counts=True, now=None):
+    """The outcome of one liveness check of process `pid`; returns the number of failed checks in
+    a row. A failure that doesn't count (a busy server) still stops routing to it. A check of a
+    process the row no longer records changes nothing."""
     now = now or _now()
     row = server_row(tournament_id, lock=True)
+    if row.pid != pid:
+        db.session.rollback()
+        return 0
     row.last_check_at, row.last_check_ok = now, healthy
     tournament = db.session.get(Tournament, tournament_id)
     if healthy:
@@ -148,7 +187,7 @@ def record_check(tournament_id, healthy, settings, error=None, now=None):
         if row.failure_times != "[]" and now - as_utc(row.started_at) > timedelta(seconds=settings["STABLE_SECONDS"]):
             row.failure_times = "[]"  # stable long enough: past failures no longer count
     else:
-        row.health_failures += 1
+        row.health_failures += 1 if counts else 0
         row.status, row.last_error = UNHEALTHY, error
         tournament.endpoint = None  # route only to servers that answered their check
     db.session.commit()
@@ -165,8 +204,18 @@ def fleet(user):
 
 
 def allow_restart(tournament_id):
-    """A person's restart: the failure history is forgotten and the supervisor starts it again."""
+    """A person's restart of a FAILED server: the failure history is forgotten and the supervisor
+    starts it again.
+
+    :raise 409: in any other status (a running, starting or backing-off server restarts itself;
+        starting another would orphan it).
+    """
     row = server_row(tournament_id, lock=True)
+    if row.status != FAILED:
+        db.session.rollback()
+        raise APIError(409, "illegal_state",
+                       f"Can't restart the server of {tournament_id} while it is {row.status}: "
+                       f"only a FAILED server waits for a restart.", {"action": "restart", "state": row.status})
     row.failure_times, row.status, row.next_start_at, row.last_error = "[]", BACKOFF, _now(), None
     db.session.commit()
     return row

@@ -1,7 +1,10 @@
-"""What end-to-end tests read from the database that the API does not show (pid, port)."""
+"""What end-to-end tests read from the database or the machine that the API does not show."""
+import psutil
 import sqlalchemy as sa
 
+from orchestrator.spawner import served_tournament
 from shared.db.tables import tournament_servers
+from tests.support.api import ok
 
 
 def server_of(database_url, tournament_id):
@@ -15,3 +18,18 @@ def server_of(database_url, tournament_id):
     finally:
         engine.dispose()
     return (row.pid, row.host, row.port) if row else (None, None, None)
+
+
+def server_processes(tournament_id):
+    """Live `run.py tournament --id ID` processes on this machine, whoever started them."""
+    found = []
+    for process in psutil.process_iter(["cmdline", "status"]):
+        if (served_tournament(process.info["cmdline"] or ()) == tournament_id
+                and process.info["status"] != psutil.STATUS_ZOMBIE):
+            found.append(process.pid)
+    return found
+
+
+def fleet_entry(api, tournament_id):
+    """The tournament's server as `GET /api/v1/servers` shows it to `api`'s user, or None."""
+    return next((s for s in ok(api.get("/api/v1/servers"))["items"] if s["tournament_id"] == tournament_id), None)

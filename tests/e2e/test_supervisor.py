@@ -2,29 +2,14 @@
 import os
 from datetime import datetime, timezone
 
-import psutil
 import sqlalchemy as sa
 
 from shared.db.tables import tournament_events
-from tests.e2e.helpers import server_of
+from tests.e2e.helpers import fleet_entry, server_of, server_processes
 from tests.support.api import make_tournament, ok, play_round
 from tests.support.processes import pid_alive, port_is_free, wait_until
 
 FAST_RESTARTS = {"RESTART_BACKOFF_BASE": "0.1", "RESTART_BACKOFF_CAP": "0.5", "SUPERVISE_INTERVAL": "0.3"}
-
-
-def fleet_entry(api, tid):
-    return next((s for s in ok(api.get("/api/v1/servers"))["items"] if s["tournament_id"] == tid), None)
-
-
-def server_processes(tid):
-    """Live `run.py tournament --id tid` processes on this machine."""
-    found = []
-    for process in psutil.process_iter(["cmdline", "status"]):
-        cmdline = process.info["cmdline"] or []
-        if "tournament" in cmdline and tid in cmdline and process.info["status"] != psutil.STATUS_ZOMBIE:
-            found.append(process.pid)
-    return found
 
 
 def test_a_killed_server_is_back_with_its_state_within_seconds(start_orchestrator, database_url):

@@ -1,4 +1,5 @@
 """Starting the platform's real processes on free ports, and stopping them without leftovers."""
+import atexit
 import os
 import signal
 import socket
@@ -43,6 +44,17 @@ def wait_http(url, timeout=20.0, process=None):
     raise TimeoutError(f"{url} did not answer within {timeout}s")
 
 
+_started = []
+
+
+@atexit.register
+def _kill_leftovers():
+    """Whatever a failed teardown left running dies with the test session, not after it."""
+    for proc in _started:
+        if proc.alive():
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
 class Proc:
     """A real platform process (`run.py ...`) with its output in a log file."""
 
@@ -53,6 +65,7 @@ class Proc:
             self.process = subprocess.Popen([sys.executable, str(ROOT / "run.py"), *args], cwd=ROOT,
                                             env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
                                             start_new_session=True)
+        _started.append(self)
 
     @property
     def pid(self):
@@ -66,16 +79,30 @@ class Proc:
         self.process.wait(timeout=10)
 
     def stop(self, timeout=15):
-        if self.alive():
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+        """SIGTERM, and wait until the process has exited (an orchestrator stops or hands over its
+        fleet first); returns the seconds it took. One that is still running after `timeout`
+        seconds is killed with its workers, and that is an error: a stop that hangs is a defect."""
+        if not self.alive():
+            return None
+        self.stop_log_offset = Path(self.log_path).stat().st_size
+        began = time.monotonic()
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=5)
+            raise AssertionError(f"{self.process.args} was still running {timeout}s after SIGTERM") from None
+        return time.monotonic() - began
 
     def log(self):
         return Path(self.log_path).read_text(errors="replace")
+
+    def log_of_stop(self):
+        """What the process wrote from the last `stop()` on."""
+        with open(self.log_path, "rb") as log:
+            log.seek(self.stop_log_offset)
+            return log.read().decode(errors="replace")
 
 
 def pid_alive(pid):

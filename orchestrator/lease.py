@@ -1,0 +1,97 @@
+"""Rows of `supervisor_lease`: the fleet lease (who supervises) and each supervisor's presence
+(which orchestrators are alive).
+
+Every function takes something with `execute`, `commit` and `rollback` (the Flask-SQLAlchemy
+session in a worker, a plain connection in the gunicorn master) and ends its own transaction.
+"""
+import os
+import socket
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import psutil
+import sqlalchemy as sa
+
+from shared.db.tables import supervisor_lease
+
+FLEET = "fleet"
+PRESENCE = "present:"
+
+
+def orchestrator_name(master_pid):
+    """'host:pid' of an orchestrator: the machine and its gunicorn master."""
+    return f"{socket.gethostname()}:{master_pid}"
+
+
+def orchestrator_of_this_process():
+    """The orchestrator a worker belongs to: its parent, the gunicorn master. The master names
+    itself the same way, so at exit it can tell its own workers' rows from other orchestrators'."""
+    return orchestrator_name(os.getppid())
+
+
+def new_holder(orchestrator):
+    """A holder name for one supervisor of `orchestrator`, unique across restarts."""
+    return f"{orchestrator}/{uuid.uuid4().hex[:8]}"
+
+
+def _now():
+    return datetime.now(timezone.utc)
+
+
+def take(executor, name, holder, ttl, also_from=None):
+    """Take or renew lease `name` for `ttl` seconds; True when `holder` holds it now.
+
+    It is free when unheld, expired, or held by a holder starting with `also_from` (the master
+    taking over from its own workers).
+    """
+    now = _now()
+    takeable = [supervisor_lease.c.holder == holder, supervisor_lease.c.expires_at < now]
+    if also_from:
+        takeable.append(supervisor_lease.c.holder.startswith(also_from, autoescape=True))
+    taken = executor.execute(sa.update(supervisor_lease)
+                             .where(supervisor_lease.c.name == name, sa.or_(*takeable))
+                             .values(holder=holder, expires_at=now + timedelta(seconds=ttl))).rowcount
+    if not taken:
+        try:
+            executor.execute(sa.insert(supervisor_lease).values(
+                name=name, holder=holder, expires_at=now + timedelta(seconds=ttl)))
+        except sa.exc.IntegrityError:  # someone else holds it
+            executor.rollback()
+            return False
+    executor.commit()
+    return True
+
+
+def release(executor, name, holder):
+    """Give lease `name` up at once, if `holder` still holds it."""
+    executor.execute(sa.delete(supervisor_lease).where(
+        supervisor_lease.c.name == name, supervisor_lease.c.holder == holder))
+    executor.commit()
+
+
+def presence_name(holder):
+    return PRESENCE + holder.rsplit("/", 1)[-1]
+
+
+def others_alive(executor, orchestrator):
+    """Holders of unexpired presence rows of orchestrators other than `orchestrator`, except
+    those of this machine whose master is gone (killed: its rows outlive it until they expire)."""
+    rows = executor.execute(sa.select(supervisor_lease.c.holder).where(
+        supervisor_lease.c.name.startswith(PRESENCE), supervisor_lease.c.expires_at > _now(),
+        sa.not_(supervisor_lease.c.holder.startswith(orchestrator + "/", autoescape=True)))).all()
+    executor.rollback()
+    return [holder for (holder,) in rows if not _gone_from_this_machine(holder)]
+
+
+def _gone_from_this_machine(holder):
+    host, _, rest = holder.partition(":")
+    master = rest.split("/", 1)[0]
+    return host == socket.gethostname() and master.isdigit() and not psutil.pid_exists(int(master))
+
+
+def forget_the_departed(executor, older_than=60):
+    """Drop presence rows of supervisors that died without saying so."""
+    executor.execute(sa.delete(supervisor_lease).where(
+        supervisor_lease.c.name.startswith(PRESENCE),
+        supervisor_lease.c.expires_at < _now() - timedelta(seconds=older_than)))
+    executor.commit()
