@@ -97,10 +97,17 @@ class Viewer:
 
 
 class FeedHub:
-    """Fans events out to the viewers of each channel, never blocking on a slow one."""
+    """Fans events out to the viewers of each channel, never blocking on a slow one.
 
-    def __init__(self, queue_size=1000):
+    With `record(channel, seq)` (the JSON text stored as `seq` of `channel`, or None), a message
+    is only a hint that `seq` was committed: it reaches listeners and viewers only if it is, byte
+    for byte, what the channel's log holds. Anything that can publish on Redis can then neither
+    move the registry nor show viewers an event that did not happen.
+    """
+
+    def __init__(self, queue_size=1000, record=None):
         self.queue_size = queue_size
+        self._record = record
         self._viewers = collections.defaultdict(set)
         self._lock = threading.Lock()
         self._listeners = []
@@ -123,9 +130,13 @@ class FeedHub:
         with self._lock:
             return sum(len(v) for v in self._viewers.values())
 
-    def add_listener(self, callback):
-        """Call `callback(channel, event)` for every event, before viewers get it."""
-        self._listeners.append(callback)
+    def add_listener(self, callback, wants=None):
+        """Call `callback(channel, event)` for every event, before viewers get it.
+
+        `wants(channel, event)` narrows the messages worth checking against the record for it
+        (all of them when None): a message nobody needs costs no database read.
+        """
+        self._listeners.append((callback, wants))
 
     def dispatch(self, channel, text):
         """Deliver one event's JSON text to the listeners and every viewer of `channel`."""
@@ -134,18 +145,36 @@ class FeedHub:
         except events.MalformedEvent as exc:
             log.warning("dropped a malformed message on %s: %s", channel, exc)
             return
-        for callback in self._listeners:
+        listeners = [callback for callback, wants in self._listeners if wants is None or wants(channel, event)]
+        with self._lock:
+            viewers = list(self._viewers.get(channel, ()))
+        if not (listeners or viewers) or not self._is_recorded(channel, event["seq"], text):
+            return
+        for callback in listeners:
             try:
                 callback(channel, event)
             except Exception:
                 log.exception("event listener failed on %s", channel)
-        with self._lock:
-            viewers = list(self._viewers.get(channel, ()))
         if viewers:
             frame = events.sse_frame(event["seq"], event["type"], text)
             item = (event["seq"], frame)
             for viewer in viewers:
                 viewer.offer(item)
+
+    def _is_recorded(self, channel, seq, text):
+        """True when `text` is what the channel's log stores as `seq` (always, without a record)."""
+        if self._record is None:
+            return True
+        try:
+            stored = self._record(channel, seq)
+        except Exception:
+            # Viewers fill the gap from the log at the next event or reconnect; nothing is lost.
+            log.exception("could not check seq %d of %s against its log; not relayed", seq, channel)
+            return False
+        if stored != text:
+            log.warning("dropped a message on %s: seq %d is not in its log as sent", channel, seq)
+            return False
+        return True
 
     def resync_all(self):
         """Ask every viewer to check the database for events it may have missed."""
