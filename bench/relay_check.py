@@ -1,9 +1,11 @@
 """The relay's check of each Redis message against the log: what it costs per event.
 
 Appends --events events to a fresh tournament log on PostgreSQL, then dispatches each event's JSON
-through a FeedHub with one viewer on the channel, once trusting the message (no record) and once
-checking it against the log as the orchestrator's relay does (one primary-key read per event per
-process, whatever the number of viewers). Prints microseconds per event for both.
+through a FeedHub with one viewer on the channel: trusting the message (no record), checking it
+against the log as the orchestrator's relay does one message at a time (one read per event per
+process, whatever the number of viewers), and checking --batch messages that arrived together
+(one read per channel per batch, as the relay does when events come faster than it reads).
+Prints microseconds per event for each.
 
     .venv/bin/python -m bench.relay_check --events 5000
 """
@@ -24,12 +26,13 @@ from shared.pubsub import FeedHub  # noqa: E402
 from tournament_service.store import EventLog  # noqa: E402
 
 
-def timed_dispatch(hub, channel, texts):
+def timed_dispatch(hub, channel, texts, batch=1):
     viewer = hub.join(channel)
     started = time.perf_counter()
-    for text in texts:
-        hub.dispatch(channel, text)
-        viewer.queue.get_nowait()  # the viewer takes each frame, so its queue never overflows
+    for start in range(0, len(texts), batch):
+        hub.dispatch_all([(channel, text) for text in texts[start:start + batch]])
+        for _ in texts[start:start + batch]:
+            viewer.queue.get_nowait()  # the viewer takes each frame, so its queue never overflows
     elapsed = time.perf_counter() - started
     hub.leave(viewer)
     return elapsed / len(texts) * 1e6
@@ -38,6 +41,7 @@ def timed_dispatch(hub, channel, texts):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=5000)
+    parser.add_argument("--batch", type=int, default=50)
     args = parser.parse_args()
     print_header("relay check against the log", vars(args))
     name = f"bench_relay_{uuid.uuid4().hex[:8]}"
@@ -57,9 +61,11 @@ def main():
         channels = events.Channels("bench:")
         channel = channels.tournament_events(log.tournament_id)
         trusting = timed_dispatch(FeedHub(), channel, texts)
-        checking = timed_dispatch(FeedHub(record=stored_payload(channels, engine)), channel, texts)
-        print(f"per event: trusting the message {trusting:.0f} us, checking it against the log {checking:.0f} us "
-              f"(+{checking - trusting:.0f} us, once per orchestrator process)")
+        record = stored_payload(channels, engine)
+        checking = timed_dispatch(FeedHub(record=record), channel, texts)
+        batched = timed_dispatch(FeedHub(record=record), channel, texts, args.batch)
+        print(f"per event: trusting the message {trusting:.0f} us; checking it against the log {checking:.0f} us "
+              f"one at a time, {batched:.0f} us in batches of {args.batch} (once per orchestrator process)")
     finally:
         if engine is not None:
             engine.dispose()

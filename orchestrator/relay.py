@@ -2,9 +2,12 @@
 
 Redis is a bus anyone with access can publish on, so a message only says "seq N of this channel
 was committed": the relay reads seq N from the channel's table and relays it only if the message
-is exactly that stored payload (one read per event per process, however many viewers share it).
+is exactly that stored payload. Messages that arrived together cost one read per channel, per
+process, however many viewers share them.
 """
 import logging
+
+import sqlalchemy as sa
 
 from orchestrator.services import registry
 from shared import events
@@ -30,13 +33,19 @@ def feed_of(channels, engine, channel):
 
 
 def stored_payload(channels, engine):
-    """record(channel, seq): the payload the log stores as `seq` of `channel`, or None."""
-    def record(channel, seq):
+    """record(channel, seqs): {seq: payload} of those seqs the channel's log holds."""
+    def record(channel, seqs):
         feed = feed_of(channels, engine, channel)
-        if feed is None or seq < 1:
-            return None
-        rows = feed.read_after(seq - 1, until=seq, limit=1)
-        return rows[0][2] if rows else None
+        if feed is None:
+            return {}
+        columns = feed.table.c
+        # A made-up seq outside the column's range must not fail the read of the real ones.
+        seqs = sorted(seq for seq in seqs if 0 < seq < 2 ** 63)
+        if not seqs:
+            return {}
+        query = sa.select(columns.seq, columns.payload).where(*feed.filters, columns.seq.in_(seqs))
+        with engine.connect() as conn:
+            return dict(conn.execute(query).all())
     return record
 
 

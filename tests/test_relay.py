@@ -150,4 +150,11 @@ def test_the_relay_passes_on_only_what_the_log_holds_and_reads_only_for_listener
     hub.dispatch(channel, texts[2])
     assert next(stream) == events.sse_frame(2, events.TEAM_REGISTERED, texts[2])
     assert len(reads) == 4  # one per message that a viewer or listener needed
+    # Messages that arrived together are checked with one read per channel, forged ones among them.
+    texts.update(append(log, 3, after=2))
+    hub.dispatch_all([(channel, texts[3]), (channel, events.encode(dict(forged, seq=2 ** 70))),
+                      (channel, texts[4]), (channel, events.encode(dict(forged, seq=5))), (channel, texts[5])])
+    assert len(reads) == 5
+    assert frame_ids([next(stream)]) == [3, 4, 5]
+    assert next(stream) == b": heartbeat\n\n"
     stream.close()
