@@ -1,5 +1,5 @@
 """/t/<id>/...: the gateway to each tournament's server, streaming its answers back."""
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import requests
 from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
@@ -27,6 +27,7 @@ MATCH_STATUSES = ("pending", "completed", "bye")
 # The supervisor's own view of a server (its health answer carries the adoption token): not public.
 INTERNAL_PATHS = frozenset({"/api/health"})
 LIVE_STREAM_PATH = "/api/events"
+PATH_SAFE = "/:@!$&'()*+,;=-._~"  # RFC 3986 path characters, left as they are
 _session = requests.Session()
 
 
@@ -55,7 +56,8 @@ def _forward(tournament, server_path):
     body = _request_body()
     try:
         upstream = _session.request(
-            request.method, f"http://{tournament.endpoint}{server_path}", params=request.args,
+            # Quoted again: a `?` or `#` the client sent encoded stays in the path it was checked as.
+            request.method, f"http://{tournament.endpoint}{quote(server_path, safe=PATH_SAFE)}", params=request.args,
             data=body or None, headers=headers,
             # Connect fast or report the server down; reads may wait out SSE heartbeats.
             stream=True, allow_redirects=False, timeout=(2, 60))

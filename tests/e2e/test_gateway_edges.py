@@ -85,7 +85,8 @@ def test_a_chunked_body_is_forwarded_and_the_size_limit_still_holds(served):
 def test_the_servers_health_answer_is_not_reachable_through_the_gateway(served):
     orchestrator, tid, private = served
     assert requests.get(f"http://{private}/api/health", timeout=10).json()["token"]  # it is there, privately
-    for path in ("api/health", "api//health", "./api/health", "api/teams/../health", "api/%68ealth"):
+    for path in ("api/health", "api//health", "./api/health", "api/teams/../health", "api/%68ealth",
+                 "api/health%3Fx=1", "api/health%23", "api/health%2F"):
         for method in ("GET", "HEAD"):
             status, headers, body = raw_request(orchestrator.url, method, f"/t/{tid}/{path}")
             assert b"token" not in body, path
