@@ -6,6 +6,7 @@ from flask import Flask
 
 from orchestrator.auth import BearerAwareSessionInterface, protect_from_csrf, refuse_cross_site_writes
 from orchestrator.extensions import db, login_manager
+from orchestrator.streams import StreamSlots
 from shared.config import require_strong_secrets, settings_from_env
 from shared.db.engine import engine_options, migrate
 from shared.errors import register_error_handlers
@@ -22,6 +23,11 @@ def _settings(environ, instance_path):
         TOURNAMENT_PORTS=(int(low), int(high or low)),
         SPAWN_TIMEOUT=float(environ.get("SPAWN_TIMEOUT", 20)),
         SSE_QUEUE_SIZE=int(environ.get("SSE_QUEUE_SIZE", 1000)),
+        # Live streams one process holds (orchestrator/streams.py): per logged-in user, per
+        # anonymous address (a LAN venue puts hundreds of viewers behind one), in all.
+        SSE_STREAMS_PER_USER=int(environ.get("SSE_STREAMS_PER_USER", 30)),
+        SSE_STREAMS_PER_ADDRESS=int(environ.get("SSE_STREAMS_PER_ADDRESS", 1000)),
+        SSE_STREAMS_TOTAL=int(environ.get("SSE_STREAMS_TOTAL", 10000)),
         # The supervisor (see orchestrator/supervisor.py); times in seconds.
         START_SUPERVISOR=environ.get("START_SUPERVISOR", "1") != "0",
         SUPERVISE_INTERVAL=float(environ.get("SUPERVISE_INTERVAL", 1.0)),
@@ -89,6 +95,10 @@ def create_app(config=None):
     with app.app_context():
         app.extensions["feed_engine"] = db.engine
     app.extensions["spawner"] = _make_spawner(app)
+    # A dead client's slot frees when its next heartbeat fails to write: retry after one.
+    app.extensions["stream_slots"] = StreamSlots(
+        app.config["SSE_STREAMS_PER_USER"], app.config["SSE_STREAMS_PER_ADDRESS"],
+        app.config["SSE_STREAMS_TOTAL"], retry_after=app.config["SSE_HEARTBEAT_SECONDS"])
 
     register_error_handlers(app, on_server_error=db.session.rollback)
     from orchestrator import gateway

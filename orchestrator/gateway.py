@@ -1,10 +1,14 @@
-"""/t/<id>/...: the gateway to each tournament's server, streaming both ways."""
+"""/t/<id>/...: the gateway to each tournament's server, streaming its answers back."""
+from urllib.parse import quote, urlsplit, urlunsplit
+
 import requests
-from flask import Blueprint, Response, jsonify, request, stream_with_context
+from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from orchestrator.auth import identity_headers, visible_tournament
 from orchestrator.services import snapshots
 from orchestrator.services.server_client import ServerUnavailable
+from orchestrator.streams import stream_response
 from shared import validation as v
 from shared.errors import APIError
 from shared.identity import IDENTITY_HEADER, SIGNATURE_HEADER
@@ -20,6 +24,10 @@ HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authoriza
 STRIPPED = HOP_BY_HOP | {"cookie", "authorization", IDENTITY_HEADER.lower(), SIGNATURE_HEADER.lower()}
 ENDED_STATES = (ARCHIVED, CANCELLED)
 MATCH_STATUSES = ("pending", "completed", "bye")
+# The supervisor's own view of a server (its health answer carries the adoption token): not public.
+INTERNAL_PATHS = frozenset({"/api/health"})
+LIVE_STREAM_PATH = "/api/events"
+PATH_SAFE = "/:@!$&'()*+,;=-._~"  # RFC 3986 path characters, left as they are
 _session = requests.Session()
 
 
@@ -27,32 +35,101 @@ _session = requests.Session()
 @bp.route("/t/<tournament_id>/<path:path>", methods=METHODS)
 def forward(tournament_id, path):
     tournament = visible_tournament(tournament_id)  # 404 for an unknown id or another's draft
+    server_path = _server_path(path)
+    if server_path in INTERNAL_PATHS:
+        raise APIError(404, "not_found", "No such path on a tournament server.")
     if not tournament.endpoint and tournament.state in ENDED_STATES:
         return _ended_view(tournament, path)
     if not tournament.endpoint:
         raise ServerUnavailable(tournament_id, f"it is not running (state {tournament.state})")
+    if server_path == LIVE_STREAM_PATH:
+        return stream_response(lambda: _forward(tournament, server_path))
+    return _forward(tournament, server_path)
+
+
+def _forward(tournament, server_path):
     headers = {k: v for k, v in request.headers.items() if k.lower() not in STRIPPED}
     # The server believes only what the gateway signs: never pass a client's own identity headers.
-    headers.update(identity_headers(tournament, request.method, "/" + path))
+    headers.update(identity_headers(tournament, request.method, server_path))
     headers["X-Forwarded-For"] = request.remote_addr or ""
-    headers["X-Forwarded-Prefix"] = f"/t/{tournament_id}"
+    headers["X-Forwarded-Prefix"] = f"/t/{tournament.id}"
+    body = _request_body()
     try:
         upstream = _session.request(
-            request.method, f"http://{tournament.endpoint}/{path}", params=request.args,
-            data=request.stream if request.content_length else None, headers=headers,
+            # Quoted again: a `?` or `#` the client sent encoded stays in the path it was checked as.
+            request.method, f"http://{tournament.endpoint}{quote(server_path, safe=PATH_SAFE)}", params=request.args,
+            data=body or None, headers=headers,
             # Connect fast or report the server down; reads may wait out SSE heartbeats.
             stream=True, allow_redirects=False, timeout=(2, 60))
     except requests.RequestException as exc:
-        raise ServerUnavailable(tournament_id, type(exc).__name__) from None
+        raise ServerUnavailable(tournament.id, type(exc).__name__) from None
 
-    def body():
+    def stream_body():
         try:
             yield from upstream.raw.stream(8192, decode_content=False)
         finally:
             upstream.close()
 
     response_headers = [(k, v) for k, v in upstream.raw.headers.items() if k.lower() not in HOP_BY_HOP]
-    return Response(stream_with_context(body()), status=upstream.status_code, headers=response_headers)
+    response = Response(stream_with_context(stream_body()), status=upstream.status_code, headers=response_headers)
+    if "Location" in response.headers:
+        response.headers["Location"] = _gateway_location(tournament.id, response.headers["Location"])
+    return response
+
+
+def _request_body():
+    """The request body, read whole (bodies are small), chunked or not, so the server gets a plain
+    Content-Length and nothing reaches it from a body past the limit.
+
+    :raise 413: past MAX_CONTENT_LENGTH.
+    """
+    if request.content_length is not None or "wsgi.input_terminated" not in request.environ:
+        return request.get_data(cache=False)  # a declared length werkzeug checks against the limit
+    # Chunked: werkzeug would cut the body at the limit without a word; read one byte past it.
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    body = request.environ["wsgi.input"].read(limit + 1)
+    if len(body) > limit:
+        raise RequestEntityTooLarge()
+    return body
+
+
+def _server_path(path):
+    """`path` as the server will route it: empty and `.` segments dropped, `..` resolved.
+
+    What the gateway checks and signs is then exactly what the server serves.
+    """
+    segments = []
+    for segment in path.split("/"):
+        if segment == "..":
+            if segments:
+                segments.pop()
+        elif segment not in ("", "."):
+            segments.append(segment)
+    trailing = "/" if path.endswith("/") and segments else ""
+    return "/" + "/".join(segments) + trailing
+
+
+def _gateway_location(tournament_id, location):
+    """An upstream redirect's target, relative, under this tournament's gateway path.
+
+    Whatever host the server named (its own private address, or a Host it was sent) is dropped.
+    """
+    target = urlsplit(location)
+    if not target.scheme and not target.netloc and not target.path.startswith("/"):
+        return location  # relative to the current path, which is already under /t/<id>/
+    return urlunsplit(("", "", f"/t/{tournament_id}{_server_path(target.path)}", target.query, target.fragment))
+
+
+@bp.after_app_request
+def no_redirect_to_the_callers_host(response):
+    """Redirects Flask makes itself (a missing or doubled slash) name the Host the client sent:
+    keep only the path, so no answer points anywhere a Host header says."""
+    location = response.headers.get("Location")
+    if location and 300 <= response.status_code < 400:
+        target = urlsplit(location)
+        if target.netloc:
+            response.headers["Location"] = urlunsplit(("", "", target.path or "/", target.query, target.fragment))
+    return response
 
 
 def _ended_view(tournament, path):

@@ -1,29 +1,73 @@
-"""The orchestrator's SSE relay: one Redis subscription per process, fanned out to every viewer."""
+"""The orchestrator's SSE relay: one Redis subscription per process, fanned out to every viewer.
+
+Redis is a bus anyone with access can publish on, so a message only says "seq N of this channel
+was committed": the relay reads seq N from the channel's table and relays it only if the message
+is exactly that stored payload. Messages that arrived together cost one read per channel, per
+process, however many viewers share them.
+"""
 import logging
+
+import sqlalchemy as sa
 
 from orchestrator.services import registry
 from shared import events
+from shared.feeds import GlobalFeed, NotificationFeed, TournamentFeed
 from shared.pubsub import FeedHub, RedisRelay
 
 log = logging.getLogger(__name__)
 
 
+def feed_of(channels, engine, channel):
+    """The durable feed behind a Redis channel name, or None for a channel we don't relay."""
+    if channel == channels.global_announcements:
+        return GlobalFeed(engine)
+    tournament_id = channels.tournament_id_of(channel)
+    if tournament_id:
+        return TournamentFeed(engine, tournament_id)
+    prefix, suffix = channels.user_notifications(""), ":notifications"
+    prefix = prefix[:-len(suffix)]
+    user_id = channel[len(prefix):-len(suffix)] if channel.startswith(prefix) and channel.endswith(suffix) else ""
+    if user_id.isdigit() and user_id.isascii():
+        return NotificationFeed(engine, int(user_id))
+    return None
+
+
+def stored_payload(channels, engine):
+    """record(channel, seqs): {seq: payload} of those seqs the channel's log holds."""
+    def record(channel, seqs):
+        feed = feed_of(channels, engine, channel)
+        if feed is None:
+            return {}
+        columns = feed.table.c
+        # A made-up seq outside the column's range must not fail the read of the real ones.
+        seqs = sorted(seq for seq in seqs if 0 < seq < 2 ** 63)
+        if not seqs:
+            return {}
+        query = sa.select(columns.seq, columns.payload).where(*feed.filters, columns.seq.in_(seqs))
+        with engine.connect() as conn:
+            return dict(conn.execute(query).all())
+    return record
+
+
 def init_relay(app, channels):
     """Start this process's relay; it also keeps the registry's state mirror current."""
-    hub = FeedHub(queue_size=app.config["SSE_QUEUE_SIZE"])
+    hub = FeedHub(queue_size=app.config["SSE_QUEUE_SIZE"],
+                  record=stored_payload(channels, app.extensions["feed_engine"]))
 
     def mirror(channel, event):
-        # Before viewers hear of a state change, the registry already shows it.
-        tournament_id = channels.tournament_id_of(channel)
-        if tournament_id and event["type"] == events.STATE_CHANGED:
-            with app.app_context():
-                registry.mirror_state(tournament_id, event["to_state"])
+        # Before viewers hear of a state change, the registry already shows it; the hub hands
+        # listeners only events read back from the tournament's log.
+        with app.app_context():
+            registry.mirror_state(channels.tournament_id_of(channel), event["to_state"])
+
+    def is_state_change(channel, event):
+        return event["type"] == events.STATE_CHANGED and channels.tournament_id_of(channel) is not None
 
     def resync_mirrors():
         with app.app_context():
             registry.sync_state_mirrors()
 
-    hub.add_listener(mirror)
+    hub.add_listener(mirror, wants=is_state_change)
     relay = RedisRelay(app.config["REDIS_URL"], hub, channels=[channels.global_announcements],
                        patterns=[channels.tournament_events_pattern, channels.user_notifications_pattern],
                        on_connect=resync_mirrors)

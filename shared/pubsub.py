@@ -98,10 +98,17 @@ class Viewer:
 
 
 class FeedHub:
-    """Fans events out to the viewers of each channel, never blocking on a slow one."""
+    """Fans events out to the viewers of each channel, never blocking on a slow one.
 
-    def __init__(self, queue_size=1000):
+    With `record(channel, seqs)` ({seq: JSON text stored as that seq of `channel`}), a message is
+    only a hint that its seq was committed: it reaches listeners and viewers only if it is, byte
+    for byte, what the channel's log holds. Anything that can publish on Redis can then neither
+    move the registry nor show viewers an event that did not happen.
+    """
+
+    def __init__(self, queue_size=1000, record=None):
         self.queue_size = queue_size
+        self._record = record
         self._viewers = collections.defaultdict(set)
         self._lock = threading.Lock()
         self._listeners = []
@@ -126,29 +133,63 @@ class FeedHub:
         with self._lock:
             return sum(len(v) for v in self._viewers.values())
 
-    def add_listener(self, callback):
-        """Call `callback(channel, event)` for every event, before viewers get it."""
-        self._listeners.append(callback)
+    def add_listener(self, callback, wants=None):
+        """Call `callback(channel, event)` for every event, before viewers get it.
+
+        `wants(channel, event)` narrows the messages worth checking against the record for it
+        (all of them when None): a message nobody needs costs no database read.
+        """
+        self._listeners.append((callback, wants))
 
     def dispatch(self, channel, text):
         """Deliver one event's JSON text to the listeners and every viewer of `channel`."""
-        try:
-            event = events.decode(text)
-        except events.MalformedEvent as exc:
-            log.warning("dropped a malformed message on %s: %s", channel, exc)
-            return
-        for callback in self._listeners:
+        self.dispatch_all([(channel, text)])
+
+    def dispatch_all(self, messages):
+        """Deliver [(channel, JSON text)] in order; the record is read once per channel for all."""
+        needed = []
+        for channel, text in messages:
             try:
-                callback(channel, event)
+                event = events.decode(text)
+            except events.MalformedEvent as exc:
+                log.warning("dropped a malformed message on %s: %s", channel, exc)
+                continue
+            listeners = [callback for callback, wants in self._listeners if wants is None or wants(channel, event)]
+            with self._lock:
+                viewers = list(self._viewers.get(channel, ()))
+            if listeners or viewers:
+                needed.append((channel, text, event, listeners, viewers))
+        stored = self._stored({(channel, event["seq"]) for channel, _text, event, _l, _v in needed})
+        for channel, text, event, listeners, viewers in needed:
+            if stored is not None and stored.get((channel, event["seq"])) != text:
+                log.warning("dropped a message on %s: seq %d is not in its log as sent", channel, event["seq"])
+                continue
+            for callback in listeners:
+                try:
+                    callback(channel, event)
+                except Exception:
+                    log.exception("event listener failed on %s", channel)
+            if viewers:
+                frame = events.sse_frame(event["seq"], event["type"], text)
+                item = (event["seq"], frame)
+                for viewer in viewers:
+                    viewer.offer(item)
+
+    def _stored(self, wanted):
+        """{(channel, seq): stored text} for the `wanted` pairs the record holds; None without one."""
+        if self._record is None:
+            return None
+        by_channel = collections.defaultdict(set)
+        for channel, seq in wanted:
+            by_channel[channel].add(seq)
+        stored = {}
+        for channel, seqs in by_channel.items():
+            try:
+                stored.update(((channel, seq), text) for seq, text in self._record(channel, seqs).items())
             except Exception:
-                log.exception("event listener failed on %s", channel)
-        with self._lock:
-            viewers = list(self._viewers.get(channel, ()))
-        if viewers:
-            frame = events.sse_frame(event["seq"], event["type"], text)
-            item = (event["seq"], frame)
-            for viewer in viewers:
-                viewer.offer(item)
+                # Viewers fill the gap from the log at the next event or reconnect; nothing is lost.
+                log.exception("could not check %d message(s) on %s against its log", len(seqs), channel)
+        return stored
 
     def end_all(self):
         """End every viewer's stream (this process is stopping), now and for viewers joining
@@ -171,8 +212,9 @@ class FeedHub:
 class RedisRelay:
     """The one Redis subscription of a process, feeding a FeedHub; reconnects by itself."""
 
-    def __init__(self, redis_url, hub, channels=(), patterns=(), on_connect=None, max_backoff=2.0):
+    def __init__(self, redis_url, hub, channels=(), patterns=(), on_connect=None, max_backoff=2.0, batch_size=500):
         self.redis_url = redis_url
+        self.batch_size = batch_size
         self.hub = hub
         self.channels = list(channels)
         self.patterns = list(patterns)
@@ -208,9 +250,17 @@ class RedisRelay:
                 if self.on_connect:
                     self.on_connect()
                 while not self._stopped:
+                    # What has arrived meanwhile goes out as one batch: its log reads are one per channel.
+                    batch = []
                     message = pubsub.get_message(timeout=1.0)
-                    if message and message["type"] in ("message", "pmessage"):
-                        self.hub.dispatch(message["channel"], message["data"])
+                    while message is not None:
+                        if message["type"] in ("message", "pmessage"):
+                            batch.append((message["channel"], message["data"]))
+                        if len(batch) >= self.batch_size:
+                            break
+                        message = pubsub.get_message(timeout=0)
+                    if batch:
+                        self.hub.dispatch_all(batch)
             except REDIS_DOWN as exc:
                 if self.connected.is_set():
                     log.warning("lost the redis subscription: %s", exc)

@@ -118,3 +118,43 @@ def test_a_last_event_id_beyond_the_head_does_not_hide_new_events(log_and_feed):
     hub.dispatch(CHANNEL, texts[3])
     assert frame_ids([next(stream)]) == [3]
     stream.close()
+
+
+def test_the_relay_passes_on_only_what_the_log_holds_and_reads_only_for_listeners(log_and_feed):
+    from orchestrator.relay import stored_payload
+
+    log, feed = log_and_feed
+    channels = events.Channels("test-relay:")
+    channel = channels.tournament_events(log.tournament_id)
+    reads = []
+    record = stored_payload(channels, feed.engine)
+    hub = FeedHub(record=lambda *args: reads.append(args) or record(*args))
+    heard = []
+    hub.add_listener(lambda ch, event: heard.append(event["seq"]),
+                     wants=lambda ch, event: event["type"] == events.STATE_CHANGED)
+    texts = append(log, 1, after=0)
+    hub.dispatch(channel, texts[1])  # nobody watches, no listener wants it: no read
+    assert reads == []
+    stream = event_stream(hub, channel, feed, None, heartbeat_seconds=0.2)
+    assert next(stream) == b": connected\n\n"
+    assert next(stream) == b": heartbeat\n\n"  # parked on its queue, following live
+    texts.update(append(log, 1, after=1))
+    forged = dict(events.decode(texts[2]), team={"id": "team_forged"})
+    hub.dispatch(channel, events.encode(forged))  # a stored seq, another payload
+    hub.dispatch(channel, events.encode(dict(forged, seq=3)))  # a seq the log doesn't have
+    hub.dispatch(channels.tournament_events("t_elsewhere"), texts[2])  # right payload, wrong channel
+    cancel = events.make_event(events.STATE_CHANGED, log.tournament_id, from_state="ACTIVE",
+                               to_state="CANCELLED", seq=3)
+    hub.dispatch(channel, events.encode(cancel))
+    assert next(stream) == b": heartbeat\n\n" and heard == []
+    hub.dispatch(channel, texts[2])
+    assert next(stream) == events.sse_frame(2, events.TEAM_REGISTERED, texts[2])
+    assert len(reads) == 4  # one per message that a viewer or listener needed
+    # Messages that arrived together are checked with one read per channel, forged ones among them.
+    texts.update(append(log, 3, after=2))
+    hub.dispatch_all([(channel, texts[3]), (channel, events.encode(dict(forged, seq=2 ** 70))),
+                      (channel, texts[4]), (channel, events.encode(dict(forged, seq=5))), (channel, texts[5])])
+    assert len(reads) == 5
+    assert frame_ids([next(stream)]) == [3, 4, 5]
+    assert next(stream) == b": heartbeat\n\n"
+    stream.close()

@@ -2,6 +2,7 @@
 from flask import Blueprint, Response, current_app, request, stream_with_context
 
 from orchestrator import auth
+from orchestrator.streams import stream_response
 from shared.errors import APIError
 from shared.feeds import GlobalFeed, NotificationFeed, TournamentFeed
 from shared.sse import SSE_HEADERS, BadLastEventId, event_stream, parse_last_event_id
@@ -14,9 +15,13 @@ def _stream(channel, feed):
         last_id = parse_last_event_id(request.headers.get("Last-Event-ID"), request.args.get("last_event_id"))
     except BadLastEventId as exc:
         raise APIError(400, "invalid_input", str(exc), {"Last-Event-ID": "must be a non-negative integer"})
-    stream = event_stream(current_app.extensions["feed_hub"], channel, feed, last_id,
-                          current_app.config["SSE_HEARTBEAT_SECONDS"])
-    return Response(stream_with_context(stream), headers=SSE_HEADERS)
+
+    def respond():
+        stream = event_stream(current_app.extensions["feed_hub"], channel, feed, last_id,
+                              current_app.config["SSE_HEARTBEAT_SECONDS"])
+        return Response(stream_with_context(stream), headers=SSE_HEADERS)
+    # One of this process's stream slots for as long as the viewer stays (429/503 past a cap).
+    return stream_response(respond)
 
 
 @bp.get("/global")

@@ -211,34 +211,80 @@ def ensure_server(tournament, spawner, settings):
 def _end_tournament(tournament_id, action, spawner, settings, sign_as):
     """Cancel or archive: the server records the change in its log, then it is stopped.
 
+    Idempotent: a caller who finds the tournament already ended this way (another caller, racing
+    in this process or another orchestrator, got there first) gets it as it is, never a 503.
     `sign_as(tournament, method, path)` gives the identity headers the server is sent.
     """
+    ended = _ENDS_IN[action]
     tournament = get_tournament(tournament_id)
-    # An ended state with an endpoint still recorded is a half-finished end: its server still runs.
+    if tournament.state == ended:
+        return _ended_already(tournament, spawner)
     if tournament.state not in sm.SERVED_STATES and not tournament.endpoint:
-        sm.check(action, tournament.state)  # DRAFT cancel passes; ended states raise
+        sm.check(action, tournament.state)  # DRAFT cancel passes; the other end raises
         tournament.state = sm.next_state(action, tournament.state)
     else:
-        # The server holds the true state; the mirror may lag a moment behind it.
-        endpoint = ensure_server(tournament, spawner, settings)
         try:
-            summary = server_client.command(endpoint, tournament_id, f"/api/{action}",
-                                            sign_as(tournament, "POST", f"/api/{action}"))
+            if not _end_on_server(tournament, action, spawner, settings, sign_as):
+                return get_tournament(tournament_id)
         except APIError as exc:
-            # Already done on the server (we died before recording it here): finish the job.
-            if exc.code != "illegal_state" or (exc.fields or {}).get("state") != _ENDS_IN[action]:
+            if exc.status != 503:
                 raise
-            summary = server_client.query(endpoint, tournament_id, "/api/state")
-        try:
-            tournament.final_snapshot = snapshots.capture(endpoint, tournament_id, summary)
-        except APIError as exc:
-            # The change is already in the log; a missing read-only view must not undo it.
-            log.error("no final snapshot of %s: %s", tournament_id, exc.message)
-        tournament.state = summary["state"]
-        db.session.commit()  # ended first: the supervisor must not restart what we stop next
-        fleet.stop_server(tournament_id, spawner)
+            # The server went away under us: if another caller ended the tournament (it records
+            # the end here before stopping the server), that end is our answer too.
+            tournament = _reread(tournament_id)
+            if tournament.state != ended:
+                raise
+            return tournament
     tournament.updated_at = _now()
     db.session.commit()
+    return tournament
+
+
+def _end_on_server(tournament, action, spawner, settings, sign_as):
+    """Have the server record the end, keep its read-only snapshot, record the end here, stop it.
+
+    False when there was nothing to do: a racing caller had ended the tournament and stopped it.
+    """
+    tournament_id = tournament.id
+    row = fleet.server_row(tournament_id)
+    if not (tournament.endpoint and row and spawner.health(row.host, row.port, tournament_id, row.token)):
+        # No live server: maybe a racing caller ended the tournament and stopped it. Don't start
+        # a server for an ended tournament just to hear that.
+        tournament = _reread(tournament_id)
+        if tournament.state == _ENDS_IN[action]:
+            return False
+    # The server holds the true state; the mirror may lag a moment behind it.
+    endpoint = ensure_server(tournament, spawner, settings)
+    try:
+        summary = server_client.command(endpoint, tournament_id, f"/api/{action}",
+                                        sign_as(tournament, "POST", f"/api/{action}"))
+    except APIError as exc:
+        # Already done on the server (by a racing caller, or we died before recording it here).
+        if exc.code != "illegal_state" or (exc.fields or {}).get("state") != _ENDS_IN[action]:
+            raise
+        summary = server_client.query(endpoint, tournament_id, "/api/state")
+    try:
+        tournament.final_snapshot = snapshots.capture(endpoint, tournament_id, summary)
+    except APIError as exc:
+        # The change is already in the log; a missing read-only view must not undo it.
+        log.error("no final snapshot of %s: %s", tournament_id, exc.message)
+    tournament.state = summary["state"]
+    db.session.commit()  # ended first: the supervisor must not restart what we stop next
+    fleet.stop_server(tournament_id, spawner)
+    return True
+
+
+def _reread(tournament_id):
+    """The registry entry as committed now (this session's copy may be older)."""
+    db.session.rollback()
+    return get_tournament(tournament_id)
+
+
+def _ended_already(tournament, spawner):
+    """A tournament found ended: finish a half-done end (its server may still run), return it."""
+    if tournament.endpoint:
+        finish_ended(tournament.id, spawner)
+        tournament = _reread(tournament.id)
     return tournament
 
 

@@ -279,7 +279,6 @@ def test_a_cancelled_draft_refuses_every_further_action(cookie_client):
         ("PATCH", "", {"name": "Renamed"}, "edit"),
         ("DELETE", "", None, "delete"),
         ("POST", "/publish", None, "publish"),
-        ("POST", "/cancel", None, "cancel"),
         ("POST", "/archive", None, "archive"),
         ("POST", "/teams", {"name": "Team"}, "register_team"),
     ]
@@ -289,6 +288,9 @@ def test_a_cancelled_draft_refuses_every_further_action(cookie_client):
         assert error["code"] == "illegal_state"
         assert error["fields"] == {"action": action, "state": "CANCELLED"}
         assert get(client, tid) == cancelled, f"{method} {suffix} changed the tournament"
+    # Cancelling again is idempotent: the cancelled tournament, unchanged.
+    assert ok(client.post(f"{BASE}/{tid}/cancel")) == cancelled
+    assert get(client, tid) == cancelled
     # Bad input is still reported as bad input, and still changes nothing.
     assert_error(send(client, "PATCH", f"{BASE}/{tid}", {"max_teams": "x"}), 400, "invalid_input", ["max_teams"])
     assert get(client, tid) == cancelled

@@ -1,0 +1,78 @@
+"""The relay's check of each Redis message against the log: what it costs per event.
+
+Appends --events events to a fresh tournament log on PostgreSQL, then dispatches each event's JSON
+through a FeedHub with one viewer on the channel: trusting the message (no record), checking it
+against the log as the orchestrator's relay does one message at a time (one read per event per
+process, whatever the number of viewers), and checking --batch messages that arrived together
+(one read per channel per batch, as the relay does when events come faster than it reads).
+Prints microseconds per event for each.
+
+    .venv/bin/python -m bench.relay_check --events 5000
+"""
+import argparse
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.harness import MAINTENANCE_URL, print_header  # noqa: E402
+from orchestrator.relay import stored_payload  # noqa: E402
+from shared import events  # noqa: E402
+from shared.db.engine import make_engine, migrate  # noqa: E402
+from shared.pubsub import FeedHub  # noqa: E402
+from tournament_service.store import EventLog  # noqa: E402
+
+
+def timed_dispatch(hub, channel, texts, batch=1):
+    viewer = hub.join(channel)
+    started = time.perf_counter()
+    for start in range(0, len(texts), batch):
+        hub.dispatch_all([(channel, text) for text in texts[start:start + batch]])
+        for _ in texts[start:start + batch]:
+            viewer.queue.get_nowait()  # the viewer takes each frame, so its queue never overflows
+    elapsed = time.perf_counter() - started
+    hub.leave(viewer)
+    return elapsed / len(texts) * 1e6
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=5000)
+    parser.add_argument("--batch", type=int, default=50)
+    args = parser.parse_args()
+    print_header("relay check against the log", vars(args))
+    name = f"bench_relay_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(MAINTENANCE_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = sa.engine.make_url(MAINTENANCE_URL).set(database=name).render_as_string(hide_password=False)
+    engine = None
+    try:
+        migrate(url)
+        engine = make_engine(url)
+        log = EventLog(engine, "t_bench00001")
+        produced = [events.make_event(events.TEAM_REGISTERED, log.tournament_id, team={"id": f"team_{n}"})
+                    for n in range(args.events)]
+        texts = [text for batch in range(0, args.events, 500)
+                 for _seq, text in log.append(batch, produced[batch:batch + 500])[0]]
+        channels = events.Channels("bench:")
+        channel = channels.tournament_events(log.tournament_id)
+        trusting = timed_dispatch(FeedHub(), channel, texts)
+        record = stored_payload(channels, engine)
+        checking = timed_dispatch(FeedHub(record=record), channel, texts)
+        batched = timed_dispatch(FeedHub(record=record), channel, texts, args.batch)
+        print(f"per event: trusting the message {trusting:.0f} us; checking it against the log {checking:.0f} us "
+              f"one at a time, {batched:.0f} us in batches of {args.batch} (once per orchestrator process)")
+    finally:
+        if engine is not None:
+            engine.dispose()
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
