@@ -22,6 +22,6 @@ class _Orchestrator(BaseApplication):
 def serve(host, port, workers):
     options = {key: getattr(gunicorn_conf, key) for key in
                ("worker_class", "worker_connections", "graceful_timeout", "timeout", "keepalive",
-                "accesslog", "errorlog", "on_exit", "post_worker_init")}
+                "accesslog", "errorlog", "on_exit", "post_fork", "post_worker_init")}
     options.update(bind=f"{host}:{port}", workers=workers or gunicorn_conf.workers)
     _Orchestrator(options).run()

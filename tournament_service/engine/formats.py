@@ -186,8 +186,22 @@ class RoundRobin:
         self.options = options
 
     def start(self, seeding):
-        rounds = rr.schedule(seeding, self.options.get("double_round_robin", False))
-        return [dict(match, loser=None) for matches in rounds for match in matches]
+        return self._scheduled(seeding, 1)
+
+    def _scheduled(self, seeding, round_no):
+        # One round at a time, made when it begins: the whole schedule of 1,024 teams (523,776
+        # matches) would make the start event ~80 MB and notify a million matches at once.
+        double = self.options.get("double_round_robin", False)
+        return [dict(match, loser=None) for match in rr.schedule_round(seeding, round_no, double)]
+
+    def rounds(self, play):
+        return rr.round_count(len(play.seeding), self.options.get("double_round_robin", False))
+
+    def _last_round(self, play):
+        return max((match["round"] for match in play.matches.values()), default=0)
+
+    def _more_rounds(self, play):
+        return self._last_round(play) < self.rounds(play)
 
     def record(self, play, match_id, winner, scores=None, **fields):
         match = play.matches[match_id]
@@ -204,17 +218,18 @@ class RoundRobin:
         return self.options.get("allow_draws", False)
 
     def blocking(self, play, match_id):
-        return []  # no match depends on another: the schedule was fixed at the start
+        return []  # no match depends on another: the schedule is fixed by the seeding
 
     def correct(self, play, match_id, winner, scores=None):
         match = play.matches[match_id]
         return self.record(play, match_id, winner, scores, **_kept(match))
 
     def next_matches(self, play):
-        return []
+        """The schedule's next round, once every match made so far is decided."""
+        return self._scheduled(play.seeding, self._last_round(play) + 1) if self._more_rounds(play) else []
 
     def finished(self, play):
-        return all(match["status"] in DECIDED for match in play.matches.values())
+        return all(match["status"] in DECIDED for match in play.matches.values()) and not self._more_rounds(play)
 
     def champion(self, play):
         return self.standings(play)[0]["team_id"] if self.finished(play) else None
@@ -242,9 +257,6 @@ class Swiss(RoundRobin):
 
     def start(self, seeding):
         return [dict(match, loser=None) for match in swiss.pair_round(1, seeding, [], (), self.points)]
-
-    def _last_round(self, play):
-        return max((match["round"] for match in play.matches.values()), default=0)
 
     def _more_rounds(self, play):
         active = [team for team in play.seeding if team not in play.withdrawn]
