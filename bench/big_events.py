@@ -204,7 +204,7 @@ def main():
     print_header("big events: starting them, and answering meanwhile",
                  {"rr_teams": args.rr_teams, "de_teams": args.de_teams})
     results = []
-    with tempfile.TemporaryDirectory(prefix="bench-big-") as workdir:
+    with tempfile.TemporaryDirectory(prefix="bench-big-", dir=os.environ.get("BENCH_WORKDIR")) as workdir:
         for format_name, teams in (("round_robin", args.rr_teams), ("double_elimination", args.de_teams)):
             if teams:
                 figures = start_big_event(format_name, teams, workdir, args.start_timeout)

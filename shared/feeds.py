@@ -13,8 +13,9 @@ from shared import events
 from shared.db.tables import GLOBAL_SEQUENCE, announcements, channel_sequences, notifications, tournament_events
 
 REPLAY_BATCH = 500
-# Users whose counters one upsert statement bumps (two parameters each, under SQLite's limit too).
-_COUNTERS_PER_STATEMENT = 1000
+# Rows per statement when writing notifications: a few milliseconds of Python between two waits
+# on the database, in which (under gevent) other greenlets run.
+NOTIFICATION_BATCH = 500
 
 
 class Feed:
@@ -64,29 +65,32 @@ class NotificationFeed(Feed):
 
 
 def _take_seqs(conn, wanted):
-    """{channel: first seq} after reserving `wanted[channel]` seqs on each channel, in one upsert
-    per 1,000 channels. The counter rows stay locked until the caller's transaction ends; they are
-    locked in channel order, so two writers sharing users wait for each other, never deadlock."""
+    """{channel: first seq} after reserving `wanted[channel]` seqs on each channel.
+
+    One upsert, compiled once, sent as multi-row statements of `NOTIFICATION_BATCH` channels
+    (SQLAlchemy's executemany with RETURNING). The counter rows stay locked until the caller's
+    transaction ends; they are locked in channel order, so two writers sharing channels wait for
+    each other and never deadlock.
+    """
     dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    channels = sorted(wanted)
+    statement = dialect_insert(channel_sequences)
+    statement = statement.on_conflict_do_update(
+        index_elements=[channel_sequences.c.channel],
+        set_={"last_seq": channel_sequences.c.last_seq + statement.excluded.last_seq},
+    ).returning(channel_sequences.c.channel, channel_sequences.c.last_seq)
+    rows = [{"channel": channel, "last_seq": wanted[channel]} for channel in sorted(wanted)]
     first = {}
-    for start in range(0, len(channels), _COUNTERS_PER_STATEMENT):
-        chunk = channels[start:start + _COUNTERS_PER_STATEMENT]
-        statement = dialect_insert(channel_sequences).values(
-            [{"channel": channel, "last_seq": wanted[channel]} for channel in chunk])
-        statement = statement.on_conflict_do_update(
-            index_elements=[channel_sequences.c.channel],
-            set_={"last_seq": channel_sequences.c.last_seq + statement.excluded.last_seq},
-        ).returning(channel_sequences.c.channel, channel_sequences.c.last_seq)
-        for channel, last in conn.execute(statement):
+    for start in range(0, len(rows), NOTIFICATION_BATCH):
+        for channel, last in conn.execute(statement, rows[start:start + NOTIFICATION_BATCH]):
             first[channel] = last - wanted[channel] + 1
     return first
 
 
 def append_notifications(conn, notices):
     """Store [(user_id, event)] inside the caller's transaction: each user's get consecutive seqs
-    in the order given. Two statements for any number of them (one upsert of the users' counters,
-    one multi-row insert), so thousands of `match_ready` cost a few round trips, not thousands.
+    in the order given. One upsert of the users' counters, then multi-row inserts of
+    `NOTIFICATION_BATCH` rows, so thousands of `match_ready` cost a few round trips, not thousands;
+    under gevent, other greenlets run while each batch is in flight.
 
     Returns [(user_id, seq, JSON text)] in the order given.
     """
@@ -95,16 +99,18 @@ def append_notifications(conn, notices):
     wanted = Counter(f"user:{user_id}" for user_id, _event in notices)
     next_seq = _take_seqs(conn, wanted)
     now = datetime.now(timezone.utc)
-    rows, stored = [], []
-    for user_id, event in notices:
-        channel = f"user:{user_id}"
-        seq = next_seq[channel]
-        next_seq[channel] = seq + 1
-        text = events.encode(dict(event, seq=seq))
-        rows.append({"user_id": user_id, "seq": seq, "type": event["type"],
-                     "tournament_id": event.get("tournament_id"), "payload": text, "created_at": now})
-        stored.append((user_id, seq, text))
-    conn.execute(sa.insert(notifications), rows)
+    stored = []
+    for start in range(0, len(notices), NOTIFICATION_BATCH):
+        rows = []
+        for user_id, event in notices[start:start + NOTIFICATION_BATCH]:
+            channel = f"user:{user_id}"
+            seq = next_seq[channel]
+            next_seq[channel] = seq + 1
+            text = events.encode(dict(event, seq=seq))
+            rows.append({"user_id": user_id, "seq": seq, "type": event["type"],
+                         "tournament_id": event.get("tournament_id"), "payload": text, "created_at": now})
+            stored.append((user_id, seq, text))
+        conn.execute(sa.insert(notifications), rows)
     return stored
 
 
