@@ -19,26 +19,21 @@ import argparse
 import contextlib
 import os
 import tempfile
-import threading
 import time
 import uuid
-from datetime import datetime, timezone
 
 import redis
 import requests
 import sqlalchemy as sa
 
 from bench.harness import MAINTENANCE_URL, REDIS_URL, print_header, write_results
-from shared import events
 from shared.db.engine import migrate
-from shared.db.tables import notifications, tournament_events, tournaments
+from shared.db.tables import notifications, tournament_events
 from shared.identity import sign
-from tests.support.aggregate import registry_row
+from tests.support.big_events import ORGANIZER, Poller, write_registered_tournament
 from tests.support.processes import Proc, free_port, wait_http
-from tournament_service.tournament import Tournament
 
 SECRET = "bench-gateway-secret-" + "x" * 16
-ORGANIZER = {"id": 1, "username": "organizer"}
 
 
 @contextlib.contextmanager
@@ -62,57 +57,6 @@ def fresh_database():
         if keys:
             client.delete(*keys)
         client.close()
-
-
-def write_registered_tournament(engine, format_name, teams):
-    """A published tournament with `teams` teams registered (team k captained by user k + 1)."""
-    tournament_id = "t_" + uuid.uuid4().hex[:10]
-    row = registry_row(max_teams=teams, name=f"Big {format_name}", format=format_name, organizer_id=ORGANIZER["id"])
-    now = datetime.now(timezone.utc)
-    t = Tournament(tournament_id)
-    stored = []
-
-    def store(produced):
-        for event in produced:
-            event["seq"] = t.seq + 1
-            t.apply(event)
-            stored.append({"tournament_id": tournament_id, "seq": event["seq"], "type": event["type"],
-                           "payload": events.encode(event), "created_at": now})
-    store(t.decide_publish(row))
-    for number in range(teams):
-        store(t.decide_register_team(f"Team {number + 1}", captain=number + 2))
-    with engine.begin() as conn:
-        conn.execute(sa.insert(tournaments).values(id=tournament_id, state="REGISTRATION", options="{}",
-                                                   created_at=now, updated_at=now, **row))
-        conn.execute(sa.insert(tournament_events), stored)
-    return tournament_id, t.seq
-
-
-class Poller(threading.Thread):
-    """Asks `url` again and again; keeps when each answer came, and the failures."""
-
-    def __init__(self, url):
-        super().__init__(daemon=True)
-        self.url = url
-        self.answers, self.failures = [], 0
-        self.stop = threading.Event()
-        self.session = requests.Session()
-
-    def run(self):
-        while not self.stop.is_set():
-            try:
-                if self.session.get(self.url, timeout=1).status_code == 200:
-                    self.answers.append(time.monotonic())
-                else:
-                    self.failures += 1
-            except requests.RequestException:
-                self.failures += 1
-            time.sleep(0.01)
-
-    def longest_gap(self, since, until):
-        """The longest time without an answer in [since, until], seconds."""
-        times = [since] + [t for t in self.answers if since < t < until] + [until]
-        return max(b - a for a, b in zip(times, times[1:]))
 
 
 def peak_rss_mib(pid):
@@ -168,8 +112,7 @@ def start_big_event(format_name, teams, workdir, start_timeout):
             ended = time.monotonic()
             time.sleep(0.3)
             for poller in pollers:
-                poller.stop.set()
-                poller.join(timeout=5)
+                poller.stop()
             (event_rows, event_bytes, largest), (note_rows, note_bytes, users) = written(engine, tournament_id, seq)
             return {
                 "format": format_name, "teams": teams, "status": status,
@@ -187,7 +130,7 @@ def start_big_event(format_name, teams, workdir, start_timeout):
             }
         finally:
             for poller in pollers:
-                poller.stop.set()
+                poller.stop()
             server.stop()
             engine.dispose()
 
@@ -204,7 +147,7 @@ def main():
     print_header("big events: starting them, and answering meanwhile",
                  {"rr_teams": args.rr_teams, "de_teams": args.de_teams})
     results = []
-    with tempfile.TemporaryDirectory(prefix="bench-big-", dir=os.environ.get("BENCH_WORKDIR")) as workdir:
+    with tempfile.TemporaryDirectory(prefix="bench-big-") as workdir:
         for format_name, teams in (("round_robin", args.rr_teams), ("double_elimination", args.de_teams)):
             if teams:
                 figures = start_big_event(format_name, teams, workdir, args.start_timeout)
