@@ -307,8 +307,17 @@ class GroupPlayoff(RoundRobin):
     `stage: "playoff"` and the single-elimination ids and routing."""
 
     def start(self, seeding):
+        return self._group_round(seeding, 1)
+
+    def _group_round(self, seeding, round_no):
+        # Like a round robin's, each group round is made when it begins (see RoundRobin.start).
         grouped = gp.snake_groups(seeding, self.options["groups"])
-        return [dict(match, loser=None) for match in gp.group_matches(grouped, self.options["double_round_robin"])]
+        return [dict(match, loser=None)
+                for match in gp.group_round(grouped, round_no, self.options["double_round_robin"])]
+
+    def _more_group_rounds(self, play):
+        grouped = gp.snake_groups(play.seeding, self.options["groups"])
+        return self._group_rounds(play) < gp.group_rounds(grouped, self.options["double_round_robin"])
 
     @staticmethod
     def _in_playoff(match):
@@ -397,6 +406,8 @@ class GroupPlayoff(RoundRobin):
     def next_matches(self, play):
         if self._playoff(play) is not None:
             return []
+        if self._more_group_rounds(play):
+            return self._group_round(play.seeding, self._group_rounds(play) + 1)
         field = self._field(play)
         if not field:
             return []
@@ -407,7 +418,7 @@ class GroupPlayoff(RoundRobin):
         return made
 
     def finished(self, play):
-        if not all(match["status"] in DECIDED for match in play.matches.values()):
+        if not all(match["status"] in DECIDED for match in play.matches.values()) or self._more_group_rounds(play):
             return False
         return self._playoff(play) is not None or not self._field(play)
 
