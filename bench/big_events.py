@@ -9,7 +9,8 @@ organizer as the gateway signs, starts it. Meanwhile two pollers ask `GET /api/h
 /api/state` back to back (1 s timeout each, as the supervisor's check). Printed: seconds to start,
 the events and notifications written (rows, bytes, largest row), the longest gap between two
 answers of each poller during the start (the supervisor restarts a server after 3 failed checks
-of 1 s, one a second), failed polls, and the server's peak RSS (VmHWM).
+of 1 s, one a second), failed polls, the server's peak RSS (VmHWM), and how long the reads of a
+started event take (GET /api/matches, /api/standings, /api/bracket: each holds the server as long).
 
     .venv/bin/python -m bench.big_events                  # 1,024 RR and 4,096 DE
     .venv/bin/python -m bench.big_events --smoke          # CI: 64 RR and 256 DE
@@ -113,6 +114,11 @@ def start_big_event(format_name, teams, workdir, start_timeout):
             time.sleep(0.3)
             for poller in pollers:
                 poller.stop()
+            reads = {}
+            for read in ("/api/matches", "/api/standings", "/api/bracket"):
+                asked = time.monotonic()
+                requests.get(base + read, timeout=60).raise_for_status()
+                reads[read.rsplit("/", 1)[1] + "_s"] = round(time.monotonic() - asked, 3)
             (event_rows, event_bytes, largest), (note_rows, note_bytes, users) = written(engine, tournament_id, seq)
             return {
                 "format": format_name, "teams": teams, "status": status,
@@ -127,6 +133,7 @@ def start_big_event(format_name, teams, workdir, start_timeout):
                 "health_failures": pollers[0].failures - failures_before[0],
                 "state_failures": pollers[1].failures - failures_before[1],
                 "server_alive": server.alive(), "peak_rss_mib": peak_rss_mib(server.pid),
+                **{f"read_{name}": value for name, value in reads.items()},
             }
         finally:
             for poller in pollers:

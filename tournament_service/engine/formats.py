@@ -18,6 +18,7 @@ the matches.
   `standings(play)`, `bracket(play)`, `round_of(match)`,
   `allows_draw(match)`, `final_match_ids(play)` (the matches `final_best_of` applies to).
 """
+from collections import Counter
 from dataclasses import dataclass, field
 
 from shared import formats as f
@@ -157,9 +158,14 @@ def _double_elimination_standings(bracket):
     else:
         stage = {t: out_in.get(t, 10_000 - losses[t]) for t in teams}
         ordered = sorted(teams, key=lambda t: (-stage[t], seed[t]))
+        # A team's rank is 1 + the teams further on: counted once per stage, not once per team
+        # (4,096 teams: 16 million comparisons, 0.6 s of a server that must answer meanwhile).
+        first_at, above = {}, 0
+        for value, count in sorted(Counter(stage.values()).items(), reverse=True):
+            first_at[value], above = above + 1, above + count
 
         def rank(team_id):
-            return 1 + sum(1 for other in teams if stage[other] > stage[team_id])
+            return first_at[stage[team_id]]
     champion = de.champion(bracket)
     return [{"rank": rank(t), "team_id": t, "seed": seed[t], "wins": wins[t], "losses": losses[t],
              "eliminated": t in out_in or (champion is not None and t != champion)} for t in ordered]
