@@ -39,7 +39,7 @@ def _let_others_run():
     """Between the steps of a long command, let health checks and reads be answered: under gevent
     (the served process is monkey-patched) this yields to the hub; elsewhere it is a no-op yield.
 
-    Only at points where memory is whole: before the commit, or after every event is applied.
+    Only where memory is whole: before a command's events are applied, or after all of them are.
     """
     time.sleep(0)
 
@@ -105,7 +105,6 @@ class TournamentServer:
             new_events = _off_the_hub(decide, tournament)
             if not new_events:
                 return []
-            _let_others_run()
             published = next((e for e in new_events if e["type"] == events.TOURNAMENT_PUBLISHED), None)
             name = published["name"] if published else tournament.name
             config = published["config"] if published else tournament.config
