@@ -39,3 +39,11 @@ def post_worker_init(worker):
     from orchestrator.supervisor import bind_to_worker
 
     bind_to_worker(worker)
+
+
+def post_fork(server, worker):
+    """psycopg2 waits for PostgreSQL through gevent's hub: a slow query no longer stalls the
+    worker's other greenlets (SSE viewers' replays, health checks)."""
+    from psycogreen.gevent import patch_psycopg
+
+    patch_psycopg()

@@ -3,6 +3,7 @@
 Redis only carries events live; a viewer that reconnects, or a relay that noticed a gap, reads what
 it missed from here.
 """
+from collections import Counter
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
@@ -12,6 +13,9 @@ from shared import events
 from shared.db.tables import GLOBAL_SEQUENCE, announcements, channel_sequences, notifications, tournament_events
 
 REPLAY_BATCH = 500
+# Rows per statement when writing notifications: a few milliseconds of Python between two waits
+# on the database, in which (under gevent) other greenlets run.
+NOTIFICATION_BATCH = 500
 
 
 class Feed:
@@ -60,29 +64,54 @@ class NotificationFeed(Feed):
         super().__init__(engine, notifications, notifications.c.user_id == user_id)
 
 
-def _next_seq(conn, channel):
-    """The next seq of `channel`; its counter row stays locked until the caller's transaction ends.
+def _take_seqs(conn, wanted):
+    """{channel: first seq} after reserving `wanted[channel]` seqs on each channel.
 
-    One upsert creates the counter at 1 or bumps it, atomically, on PostgreSQL and SQLite alike.
+    One upsert, compiled once, sent as multi-row statements of `NOTIFICATION_BATCH` channels
+    (SQLAlchemy's executemany with RETURNING). The counter rows stay locked until the caller's
+    transaction ends; they are locked in channel order, so two writers sharing channels wait for
+    each other and never deadlock.
     """
     dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    statement = dialect_insert(channel_sequences).values(channel=channel, last_seq=1)
+    statement = dialect_insert(channel_sequences)
     statement = statement.on_conflict_do_update(
         index_elements=[channel_sequences.c.channel],
-        set_={"last_seq": channel_sequences.c.last_seq + 1},
-    ).returning(channel_sequences.c.last_seq)
-    return conn.execute(statement).scalar_one()
+        set_={"last_seq": channel_sequences.c.last_seq + statement.excluded.last_seq},
+    ).returning(channel_sequences.c.channel, channel_sequences.c.last_seq)
+    rows = [{"channel": channel, "last_seq": wanted[channel]} for channel in sorted(wanted)]
+    first = {}
+    for start in range(0, len(rows), NOTIFICATION_BATCH):
+        for channel, last in conn.execute(statement, rows[start:start + NOTIFICATION_BATCH]):
+            first[channel] = last - wanted[channel] + 1
+    return first
 
 
-def append_notification(conn, user_id, event):
-    """Store `event` for `user_id` inside the caller's transaction; return (seq, JSON text)."""
-    seq = _next_seq(conn, f"user:{user_id}")
-    event = dict(event, seq=seq)
-    text = events.encode(event)
-    conn.execute(sa.insert(notifications).values(
-        user_id=user_id, seq=seq, type=event["type"], tournament_id=event.get("tournament_id"),
-        payload=text, created_at=datetime.now(timezone.utc)))
-    return seq, text
+def append_notifications(conn, notices):
+    """Store [(user_id, event)] inside the caller's transaction: each user's get consecutive seqs
+    in the order given. One upsert of the users' counters, then multi-row inserts of
+    `NOTIFICATION_BATCH` rows, so thousands of `match_ready` cost a few round trips, not thousands;
+    under gevent, other greenlets run while each batch is in flight.
+
+    Returns [(user_id, seq, JSON text)] in the order given.
+    """
+    if not notices:
+        return []
+    wanted = Counter(f"user:{user_id}" for user_id, _event in notices)
+    next_seq = _take_seqs(conn, wanted)
+    now = datetime.now(timezone.utc)
+    stored = []
+    for start in range(0, len(notices), NOTIFICATION_BATCH):
+        rows = []
+        for user_id, event in notices[start:start + NOTIFICATION_BATCH]:
+            channel = f"user:{user_id}"
+            seq = next_seq[channel]
+            next_seq[channel] = seq + 1
+            text = events.encode(dict(event, seq=seq))
+            rows.append({"user_id": user_id, "seq": seq, "type": event["type"],
+                         "tournament_id": event.get("tournament_id"), "payload": text, "created_at": now})
+            stored.append((user_id, seq, text))
+        conn.execute(sa.insert(notifications), rows)
+    return stored
 
 
 def append_announcement(conn, event):
@@ -91,7 +120,7 @@ def append_announcement(conn, event):
     The counter row stays locked until the caller commits, so announcements from different
     processes commit in seq order and a viewer resuming after seq N can't miss a smaller one.
     """
-    seq = _next_seq(conn, GLOBAL_SEQUENCE)
+    seq = _take_seqs(conn, {GLOBAL_SEQUENCE: 1})[GLOBAL_SEQUENCE]
     event = dict(event, seq=seq)
     text = events.encode(event)
     conn.execute(sa.insert(announcements).values(

@@ -31,6 +31,11 @@ def _log_to_rotating_file(path):
 
 def serve(tournament_id, host, port):
     os.environ["TOURNAMENT_ID"] = tournament_id
+    # psycopg2 waits for PostgreSQL through gevent's hub from here on: while a command's commit
+    # is in flight, health checks and reads are answered.
+    from psycogreen.gevent import patch_psycopg
+
+    patch_psycopg()
     if os.environ.get("LOG_FILE"):
         _log_to_rotating_file(os.environ["LOG_FILE"])
     from tournament_service import create_app

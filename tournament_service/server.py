@@ -6,7 +6,11 @@ commit, so an acknowledged command survives a crash of this process.
 """
 import logging
 import threading
+import time
 from datetime import datetime, timezone
+
+import gevent
+from gevent import monkey
 
 from shared import events
 from shared.feeds import TournamentFeed
@@ -20,6 +24,24 @@ from tournament_service.store import EventLog, WriterConflict
 from tournament_service.tournament import DomainError, Tournament, announcement_for, not_found
 
 log = logging.getLogger(__name__)
+
+
+def _off_the_hub(work, *args):
+    """`work(*args)`, CPU-bound and pure (deciding a command, who hears of it): in a worker thread
+    when serving under gevent, so the hub answers health checks and reads meanwhile (the thread
+    gives up the GIL every few milliseconds); called directly elsewhere (tests, a plain thread)."""
+    if monkey.is_module_patched("threading"):
+        return gevent.get_hub().threadpool.apply(work, args)
+    return work(*args)
+
+
+def _let_others_run():
+    """Between the steps of a long command, let health checks and reads be answered: under gevent
+    (the served process is monkey-patched) this yields to the hub; elsewhere it is a no-op yield.
+
+    Only where memory is whole: before a command's events are applied, or after all of them are.
+    """
+    time.sleep(0)
 
 
 class UnknownTournament(Exception):
@@ -80,7 +102,7 @@ class TournamentServer:
         """
         with self._lock:
             tournament = self.tournament
-            new_events = decide(tournament)
+            new_events = _off_the_hub(decide, tournament)
             if not new_events:
                 return []
             published = next((e for e in new_events if e["type"] == events.TOURNAMENT_PUBLISHED), None)
@@ -89,7 +111,7 @@ class TournamentServer:
             announcements = [a for a in (announcement_for(self.tournament_id, name, config, e)
                                          for e in new_events) if a]
             subscribers = self.log.subscriber_ids() if _concerns_subscribers(new_events) else ()
-            notices = notifications_for(tournament, new_events, subscribers)
+            notices = _off_the_hub(notifications_for, tournament, new_events, subscribers)
             try:
                 stored, announced, notified = self.log.append(tournament.seq, new_events, announcements, notices)
             except WriterConflict:
@@ -97,6 +119,7 @@ class TournamentServer:
                 self._load()
                 raise DomainError(503, "writer_conflict",
                                   "Another server wrote to this tournament; its state was reloaded.")
+            _let_others_run()
             for event in new_events:
                 tournament.apply(event)
             key = self.channels.server_key(self.tournament_id, "published_seq")
@@ -105,8 +128,10 @@ class TournamentServer:
                 self.publisher.publish(self.channel, text, mark=(key, seq))
             for _seq, text in announced:
                 self.publisher.publish(self.channels.global_announcements, text)
-            for user_id, _seq, text in notified:
+            for count, (user_id, _seq, text) in enumerate(notified, start=1):
                 self.publisher.publish(self.channels.user_notifications(user_id), text)
+                if count % 500 == 0:
+                    _let_others_run()
             return new_events
 
     def schedule_reminder(self, now=None):

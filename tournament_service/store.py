@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from shared import events
 from shared.db.tables import subscriptions, tournament_events, tournaments
-from shared.feeds import append_announcement, append_notification
+from shared.feeds import append_announcement, append_notifications
 
 
 class WriterConflict(Exception):
@@ -53,7 +53,7 @@ class EventLog:
         :raise WriterConflict: when one of those seqs is already taken.
         """
         now = datetime.now(timezone.utc)
-        stored, announced, notified = [], [], []
+        stored, announced = [], []
         rows = []
         for offset, event in enumerate(new_events, start=1):
             event["seq"] = after_seq + offset
@@ -66,8 +66,7 @@ class EventLog:
                 conn.execute(sa.insert(tournament_events), rows)
                 for announcement in announcements:
                     announced.append(append_announcement(conn, announcement))
-                for user_id, notification in notifications:
-                    notified.append((user_id, *append_notification(conn, user_id, notification)))
+                notified = append_notifications(conn, notifications)
         except sa.exc.IntegrityError as exc:
             for event in new_events:
                 event.pop("seq", None)

@@ -87,17 +87,22 @@ def group_matches(groups, double=False):
     them (team2 None, status "bye", winner None).
     """
     _check_distinct(list(chain.from_iterable(groups)))
-    per_group = []
-    for index, teams in enumerate(groups):
-        label = group_label(index)
-        rounds = round_robin.schedule(teams, double=double)
-        per_group.append([[_labelled(match, label) for match in matches] for matches in rounds])
-    longest = max((len(rounds) for rounds in per_group), default=0)
+    return [match for round_no in range(1, group_rounds(groups, double) + 1)
+            for match in group_round(groups, round_no, double)]
+
+
+def group_rounds(groups, double=False):
+    """How many rounds the group stage has: its largest group's round robin."""
+    return max((round_robin.round_count(len(teams), double) for teams in groups), default=0)
+
+
+def group_round(groups, round_no, double=False):
+    """Round `round_no` of every group that has one, groups in order, boards in order: what
+    `group_matches` lists for that round, made on its own when the round begins."""
     # Groups whose sizes differ have different round counts; a short group simply stops early.
-    return [match
-            for round_index in range(longest)
-            for rounds in per_group if round_index < len(rounds)
-            for match in rounds[round_index]]
+    return [_labelled(match, group_label(index))
+            for index, teams in enumerate(groups) if round_no <= round_robin.round_count(len(teams), double)
+            for match in round_robin.schedule_round(teams, round_no, double)]
 
 
 def _labelled(match, label):

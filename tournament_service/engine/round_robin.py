@@ -38,17 +38,20 @@ def berger_table(player_count):
 
     An odd count uses the next even table; the highest number then stands for the bye.
     """
+    size = player_count + player_count % 2
+    return [berger_round(player_count, round_no) for round_no in range(1, size)]
+
+
+def berger_round(player_count, round_no):
+    """Round `round_no` of the Berger table for `player_count` players, computed on its own."""
     if player_count < 2:
         raise ValueError("a round robin needs at least two teams")
     size = player_count + player_count % 2
     half, ring_size = size // 2, size - 1
-    table = []
-    for round_no in range(1, size):
-        start = (round_no - 1) * half % ring_size
-        ring = [(start + k) % ring_size + 1 for k in range(ring_size)]
-        first = (ring[0], size) if round_no % 2 else (size, ring[0])
-        table.append([first] + [(ring[k], ring[ring_size - k]) for k in range(1, half)])
-    return table
+    start = (round_no - 1) * half % ring_size
+    ring = [(start + k) % ring_size + 1 for k in range(ring_size)]
+    first = (ring[0], size) if round_no % 2 else (size, ring[0])
+    return [first] + [(ring[k], ring[ring_size - k]) for k in range(1, half)]
 
 
 def round_count(team_count, double=False):
@@ -76,30 +79,42 @@ def schedule(team_ids_by_seed, double=False):
     its last two rounds, and the second cycle is the table in its own order with team1 and team2
     swapped (a bye stays a bye).
     """
+    teams = _checked_teams(team_ids_by_seed)
+    return [schedule_round(teams, round_no, double) for round_no in range(1, round_count(len(teams), double) + 1)]
+
+
+def _checked_teams(team_ids_by_seed):
     teams = list(team_ids_by_seed)
+    if len(teams) < 2:
+        raise ValueError("a round robin needs at least two teams")
     if len(set(teams)) != len(teams):
         raise ValueError("team ids must be distinct")
-    table = berger_table(len(teams))
+    return teams
+
+
+def schedule_round(team_ids_by_seed, round_no, double=False):
+    """Round `round_no` of `schedule(team_ids_by_seed, double)`, computed without the others: a
+    1,024-team round robin has 523,776 matches, and a tournament makes each round when it begins."""
+    teams = _checked_teams(team_ids_by_seed)
+    cycle_rounds = round_count(len(teams))
+    if not 1 <= round_no <= round_count(len(teams), double):
+        raise ValueError(f"a round robin of {len(teams)} teams has no round {round_no}")
+    swapped, index = divmod(round_no - 1, cycle_rounds)
+    if double and not swapped and cycle_rounds >= 2 and index >= cycle_rounds - 2:
+        index = 2 * cycle_rounds - 3 - index  # the first cycle plays its last two rounds in reverse
 
     def team(number):
         # Numbers past the real teams are the dummy: None marks the empty side of a bye.
         return teams[number - 1] if number <= len(teams) else None
 
-    first = table[:-2] + table[-1:] + table[-2:-1] if double and len(table) >= 2 else table
-    cycles = ((False, first), (True, table)) if double else ((False, table),)
-    rounds = []
-    for swapped, cycle in cycles:
-        for pairs in cycle:
-            round_no = len(rounds) + 1
-            matches = []
-            for position, (home, away) in enumerate(pairs, start=1):
-                pair = (team(away), team(home)) if swapped else (team(home), team(away))
-                if None in pair:
-                    # Whoever the dummy meets, home or away, is listed as team1 of its bye.
-                    pair = (pair[0] if pair[0] is not None else pair[1], None)
-                matches.append(new_match(round_no, position, *pair))
-            rounds.append(matches)
-    return rounds
+    matches = []
+    for position, (home, away) in enumerate(berger_round(len(teams), index + 1), start=1):
+        pair = (team(away), team(home)) if swapped else (team(home), team(away))
+        if None in pair:
+            # Whoever the dummy meets, home or away, is listed as team1 of its bye.
+            pair = (pair[0] if pair[0] is not None else pair[1], None)
+        matches.append(new_match(round_no, position, *pair))
+    return matches
 
 
 def standings(team_ids_by_seed, matches, points=(3, 1, 0), tiebreaks=DEFAULT_TIEBREAKS, bye_wins=False):
