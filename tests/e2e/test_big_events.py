@@ -22,9 +22,9 @@ EARLIER_NOTIFICATIONS = 7  # the captain of teams 3 and 4 already had these, fro
 
 
 def captains(base):
-    """Team k's captain: user base captains teams 0 and 1, user base+1 teams 2 and 3, then one each
-    (ids of their own, so the run's other tests' users don't share their feeds)."""
-    return lambda number: base + number // 2 if number < 4 else base + number
+    """Team k's captain: user base+k (one team per captain, as the server requires; ids of their own,
+    so the run's other tests' users don't share their feeds)."""
+    return lambda number: base + number
 
 
 def subscriber(db_engine, tournament_id):
