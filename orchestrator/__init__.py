@@ -6,6 +6,7 @@ from flask import Flask
 
 from orchestrator.auth import BearerAwareSessionInterface, protect_from_csrf
 from orchestrator.extensions import db, login_manager
+from shared import validation
 from shared.config import settings_from_env
 from shared.db.engine import engine_options, migrate
 from shared.errors import register_error_handlers
@@ -60,6 +61,8 @@ def create_app(config=None):
     login_manager.init_app(app)
     app.session_interface = BearerAwareSessionInterface()
     app.before_request(protect_from_csrf)
+    # The gateway streams bodies to the tournament servers unread; they check them themselves.
+    validation.install(app, raw_body_endpoints=("gateway.forward",))
     app.after_request(add_security_headers)
     # Readiness must answer quickly when Redis is away, so its probe gives up after a second.
     app.extensions["readiness_redis"] = connect(app.config["REDIS_URL"], socket_timeout=1,

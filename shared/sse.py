@@ -2,6 +2,7 @@
 import queue
 
 from shared import events
+from shared.validation import counter
 from shared.feeds import REPLAY_BATCH
 from shared.pubsub import RESYNC
 
@@ -25,12 +26,9 @@ def parse_last_event_id(header_value, query_value=None):
     raw = header_value if header_value not in (None, "") else query_value
     if raw in (None, ""):
         return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadLastEventId("Last-Event-ID must be a non-negative integer") from None
-    if value < 0:
-        raise BadLastEventId("Last-Event-ID must be a non-negative integer")
+    value = counter(raw)
+    if value is None:
+        raise BadLastEventId("Last-Event-ID must be a non-negative integer (ASCII digits, at most 18)")
     return value
 
 

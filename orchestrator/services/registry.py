@@ -16,7 +16,7 @@ from shared import formats
 from shared import state_machine as sm
 from shared.db.tables import tournament_events, tournaments
 from shared.errors import APIError
-from shared.validation import is_identifier
+from shared.validation import is_identifier, moment
 
 log = logging.getLogger(__name__)
 
@@ -125,9 +125,12 @@ def _encode_cursor(tournament):
 
 
 def _decode_cursor(cursor):
+    """(created_at, id) of a cursor _encode_cursor made. :raise 400: for anything else."""
     try:
-        created_at, tournament_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return datetime.fromisoformat(created_at), str(tournament_id)
+        created_at, tournament_id = json.loads(base64.urlsafe_b64decode(cursor[:200] + "=" * (-len(cursor) % 4)))
+        if len(cursor) > 200 or not is_identifier(tournament_id):
+            raise ValueError(cursor)
+        return moment(created_at), tournament_id
     except (ValueError, TypeError, binascii.Error):
         raise APIError(400, "invalid_input", "The query has invalid parameters.",
                        {"cursor": "is not a cursor this API returned"}) from None
