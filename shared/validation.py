@@ -282,19 +282,20 @@ def is_identifier(value):
 
 def check_path_values(_endpoint, values):
     """A url_value_preprocessor: every id in a path (`*_id`) has the shape of the ids this platform
-    makes, and a forwarded `path` has the shape of a server's routes, before any lookup or forward.
+    makes, and any other text in it (the gateway's forwarded path, a file name) the shape of a
+    server's routes, before any lookup or forward.
 
     :raise APIError 400: naming the part of the path that doesn't.
     """
     for name, value in (values or {}).items():
         if not isinstance(value, str):
             continue  # int converters have checked theirs
-        if name == "path":
-            if not all(_PATH_SEGMENT.fullmatch(part) for part in value.split("/") if part):
-                raise APIError(400, "invalid_input", "The path has invalid parts.",
-                               {"path": "must be segments of letters, digits, '.', '_' or '-'"})
-        elif not is_identifier(value):
-            raise APIError(400, "invalid_input", "The path has invalid parts.", {name: ID_PROBLEM})
+        if name.endswith("_id"):
+            if not is_identifier(value):
+                raise APIError(400, "invalid_input", "The path has invalid parts.", {name: ID_PROBLEM})
+        elif not all(_PATH_SEGMENT.fullmatch(part) for part in value.split("/") if part):
+            raise APIError(400, "invalid_input", "The path has invalid parts.",
+                           {name: "must be segments of letters, digits, '.', '_' or '-'"})
 
 
 def install(app, raw_body_endpoints=()):
