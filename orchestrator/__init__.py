@@ -60,9 +60,9 @@ def create_app(config=None):
     db.init_app(app)
     login_manager.init_app(app)
     app.session_interface = BearerAwareSessionInterface()
-    app.before_request(protect_from_csrf)
     # The gateway streams bodies to the tournament servers unread; they check them themselves.
     validation.install(app, raw_body_endpoints=("gateway.forward",))
+    app.before_request(protect_from_csrf)
     app.after_request(add_security_headers)
     # Readiness must answer quickly when Redis is away, so its probe gives up after a second.
     app.extensions["readiness_redis"] = connect(app.config["REDIS_URL"], socket_timeout=1,

@@ -1,105 +1,21 @@
 """Everything a client sends is checked here before anything is looked up or written: request
 bodies (one strict JSON parser), text values, query parameters, path ids and dates. Every problem is
 named per field, and nothing is half-applied."""
-import json
-import math
 import re
 from datetime import datetime, timezone
 
 from flask import g, request
 
 from shared.errors import APIError
+from shared.strict_json import parse_json
+from shared.text import check_text
 
-# Deeper than any body of this API needs (the deepest, format options, is 2); a bound keeps a
-# hostile body from costing recursion in the parser or in whoever reads the value next.
-MAX_JSON_DEPTH = 8
-# C0 controls but tab, newline and carriage return; DEL; and UTF-16 surrogates, which only appear
-# in a Python str when a client sent a lone one (`"\ud800"`): no UTF-8 encoder, PostgreSQL's
-# included, takes them. NUL can't be stored in PostgreSQL text at all.
-_UNSAFE_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
-TEXT_PROBLEM = "must not contain control characters, NUL or unpaired UTF-16 surrogates"
 # Dates a client may set: PostgreSQL and Python read them back alike, whatever the offset.
 EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
 LATEST = datetime(2100, 1, 1, tzinfo=timezone.utc)
 
 
-def check_text(value):
-    """`value` when it is text we store and send back as is. :raise ValueError: otherwise."""
-    if _UNSAFE_TEXT.search(value):
-        raise ValueError(TEXT_PROBLEM)
-    return value
-
-
 # ---- request bodies ----------------------------------------------------------------------------
-
-def _refuse_constant(name):
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _finite_float(text):
-    value = float(text)
-    if not math.isfinite(value):  # 1e999 parses to inf
-        raise ValueError(f"{text} is out of range")
-    return value
-
-
-def _bounded_int(text):
-    if len(text.lstrip("-")) > 100:  # int() of a long digit string costs quadratic time
-        raise ValueError("a number has more than 100 digits")
-    return int(text)
-
-
-def _object_without_duplicates(pairs):
-    # A repeated name is read differently by different parsers (RFC 7493, I-JSON): refuse it.
-    body = {}
-    for name, value in pairs:
-        if name in body:
-            raise ValueError(f"the name {name!r} appears twice in one object")
-        body[name] = value
-    return body
-
-
-def _check_values(body):
-    """:raise APIError 400: for nesting deeper than MAX_JSON_DEPTH or unsafe text anywhere (names too),
-    naming the top-level field it is in."""
-    pending = [(body, 1, None)]
-    while pending:
-        value, depth, field = pending.pop()
-        if depth > MAX_JSON_DEPTH:
-            raise APIError(400, "invalid_input", f"The request body is nested deeper than {MAX_JSON_DEPTH} levels.")
-        if isinstance(value, str):
-            if _UNSAFE_TEXT.search(value):
-                raise APIError(400, "invalid_input", "The request has invalid fields.",
-                               {field: TEXT_PROBLEM} if field else None)
-        elif isinstance(value, dict):
-            for name, item in value.items():
-                if _UNSAFE_TEXT.search(name):
-                    # Not echoed back in `fields`: the name itself is what can't be sent on.
-                    raise APIError(400, "invalid_input", f"A field name in the request {TEXT_PROBLEM}.")
-                pending.append((item, depth + 1, field or name))
-        elif isinstance(value, list):
-            pending.extend((item, depth + 1, field) for item in value)
-
-
-def parse_json(raw):
-    """The value of a JSON text (bytes), strictly: UTF-8, no NaN or Infinity, no repeated names,
-    no unsafe text, at most MAX_JSON_DEPTH deep.
-
-    :raise APIError 400: malformed_json, or invalid_input for unsafe text and deep nesting.
-    """
-    try:
-        body = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant, parse_float=_finite_float,
-                          parse_int=_bounded_int, object_pairs_hook=_object_without_duplicates)
-    except RecursionError:  # nested deep enough to exhaust the parser
-        raise APIError(400, "invalid_input",
-                       f"The request body is nested deeper than {MAX_JSON_DEPTH} levels.") from None
-    except UnicodeDecodeError:
-        raise APIError(400, "malformed_json", "The request body is not UTF-8.") from None
-    except ValueError as exc:
-        raise APIError(400, "malformed_json", f"The request body is not valid JSON: {exc}.") from None
-    _check_values(body)
-    return body
-
 
 def json_object():
     """The request body as a dict ({} when there is none), parsed once per request by parse_json.
@@ -115,13 +31,24 @@ def json_object():
     return body
 
 
-def check_request_body(raw_body_endpoints=()):
-    """A before_request hook: every body a view could read goes through parse_json, read or not,
-    except the endpoints in `raw_body_endpoints` (the gateway forwards bodies unread)."""
+# Headers the apps read as tokens or numbers, ASCII by construction: anything else is refused
+# before a comparison (hmac.compare_digest takes ASCII text only) or a parse meets it.
+TOKEN_HEADERS = ("Authorization", "X-CSRF-Token", "X-Platform-Identity", "X-Platform-Signature", "Last-Event-ID")
+_TOKEN = re.compile(r"[\x20-\x7e]{0,4096}")
+
+
+def check_request(raw_body_endpoints=()):
+    """A before_request hook: the token headers are printable ASCII, and every body a view could
+    read goes through parse_json, read or not, except at the endpoints in `raw_body_endpoints`
+    (the gateway forwards bodies unread). :raise APIError 400: otherwise."""
     def check():
-        if request.url_rule is None or request.endpoint in raw_body_endpoints:
+        if request.url_rule is None:
             return
-        if request.get_data(cache=True):
+        for name in TOKEN_HEADERS:
+            if not _TOKEN.fullmatch(request.headers.get(name, "")):
+                raise APIError(400, "invalid_input", f"The {name} header is not a token.",
+                               {name: "must be printable ASCII"})
+        if request.endpoint not in raw_body_endpoints and request.get_data(cache=True):
             json_object()
     return check
 
@@ -299,6 +226,7 @@ def check_path_values(_endpoint, values):
 
 
 def install(app, raw_body_endpoints=()):
-    """Check every path and body `app` is sent (see check_path_values and check_request_body)."""
+    """Check every path, token header and body `app` is sent (check_path_values, check_request);
+    call it before any other before_request hook is registered, so they all see checked input."""
     app.url_value_preprocessor(check_path_values)
-    app.before_request(check_request_body(raw_body_endpoints))
+    app.before_request(check_request(raw_body_endpoints))

@@ -212,3 +212,18 @@ def test_odd_ids_in_server_paths_are_400(tournament_client, refused, method, pat
 def test_odd_last_event_ids_are_400_on_the_server_feed(tournament_client, value):
     response = tournament_client.get("/api/events", headers={"Last-Event-ID": value}, buffered=False)
     assert_refused(response, ["Last-Event-ID"])
+
+
+# ---- headers read as tokens ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("header", ["X-CSRF-Token", "Authorization"])
+def test_non_ascii_credentials_are_400_on_the_orchestrator(cookie_client, registry_state, header):
+    before = registry_state()
+    response = send(cookie_client, "POST", BASE, {"name": "Cup", "game": "chess"}, headers={header: "\xe9t\xe9"})
+    assert_error(response, 400, "invalid_input", [header])
+    assert registry_state() == before
+
+
+@pytest.mark.parametrize("header", ["X-Platform-Identity", "X-Platform-Signature"])
+def test_non_ascii_identity_headers_are_400_on_the_server(tournament_client, refused, header):
+    refused("POST", "/api/start", 400, headers={header: "\xe9"}, code="invalid_input", fields=[header])
