@@ -12,9 +12,8 @@ from orchestrator.extensions import db
 from orchestrator.models import Tournament
 from orchestrator.services import fleet, server_client, snapshots
 from orchestrator.spawner import SpawnError
-from shared import formats
+from shared import events, formats
 from shared import state_machine as sm
-from shared import events
 from shared.db.tables import announcements, notifications, tournament_events, tournaments
 from shared.errors import APIError
 from shared.validation import is_identifier, moment
@@ -128,9 +127,11 @@ def _encode_cursor(tournament):
 def _decode_cursor(cursor):
     """(created_at, id) of a cursor _encode_cursor made. :raise 400: for anything else."""
     try:
-        created_at, tournament_id = json.loads(base64.urlsafe_b64decode(cursor[:200] + "=" * (-len(cursor) % 4)))
-        if len(cursor) > 200 or not is_identifier(tournament_id):
-            raise ValueError(cursor)
+        if len(cursor) > 200:
+            raise ValueError("too long")
+        created_at, tournament_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not is_identifier(tournament_id):
+            raise ValueError("not an id")
         return moment(created_at), tournament_id
     except (ValueError, TypeError, binascii.Error):
         raise APIError(400, "invalid_input", "The query has invalid parameters.",
