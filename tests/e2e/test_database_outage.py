@@ -92,7 +92,8 @@ def stream_status(url, headers=None):
         return response, response.content
 
 
-def test_a_database_outage_answers_503_everywhere_and_everything_recovers(start_orchestrator, throwaway_postgres):
+def test_a_database_outage_answers_503_everywhere_and_everything_recovers(throwaway_postgres, start_orchestrator):
+    # The cluster first: torn down last, after the orchestrator has stopped its fleet through it.
     orchestrator = start_orchestrator(DATABASE_URL=throwaway_postgres.url)
     api = orchestrator.api
     auth = {"Authorization": api.session.headers["Authorization"]}
