@@ -7,6 +7,7 @@ from flask import Flask
 from orchestrator.auth import BearerAwareSessionInterface, protect_from_csrf, refuse_cross_site_writes
 from orchestrator.extensions import db, login_manager
 from orchestrator.streams import StreamSlots
+from shared import validation
 from shared.config import require_strong_secrets, settings_from_env
 from shared.db.engine import engine_options, migrate
 from shared.errors import register_error_handlers
@@ -85,6 +86,8 @@ def create_app(config=None):
     login_manager.init_app(app)
     app.session_interface = BearerAwareSessionInterface()
     app.before_request(refuse_cross_site_writes)
+    # The gateway streams bodies to the tournament servers unread; they check them themselves.
+    validation.install(app, raw_body_endpoints=("gateway.forward",))
     app.before_request(protect_from_csrf)
     app.after_request(add_security_headers)
     # Readiness must answer quickly when Redis is away, so its probe gives up after a second.

@@ -1,12 +1,19 @@
 """One JSON error envelope for both services: `{"error": {"code", "message", "fields"}}`."""
 import logging
 
+import sqlalchemy as sa
 from flask import jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from shared.state_machine import IllegalAction
 
 log = logging.getLogger(__name__)
+
+# How long a client should wait before trying again when the database is away.
+DATABASE_RETRY_AFTER = 5
+# SQLSTATEs of a database that is going away or refuses connections: class 08 (connection
+# exception), 57P01-57P03 (shut down, crashed, starting up) and 53300 (too many connections).
+_UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
 
 
 class APIError(Exception):
@@ -32,10 +39,28 @@ def error_response(status, code, message, fields=None, headers=None):
     return response
 
 
+def database_unavailable(exc):
+    """True when `exc` says the database can't be reached (not that a statement failed)."""
+    if isinstance(exc, (sa.exc.InterfaceError, sa.exc.TimeoutError, sa.exc.DisconnectionError)):
+        return True
+    if not isinstance(exc, sa.exc.OperationalError):
+        return False
+    # psycopg2 names it pgcode, psycopg 3 sqlstate; a failed connect has none at all.
+    sqlstate = getattr(exc.orig, "pgcode", None) or getattr(exc.orig, "sqlstate", None)
+    return exc.connection_invalidated or sqlstate is None or sqlstate.startswith(_UNAVAILABLE_SQLSTATES)
+
+
+def database_unavailable_error():
+    """The 503 a client gets while the database can't be reached."""
+    return APIError(503, "database_unavailable", "The database can't be reached; try again shortly.",
+                    headers={"Retry-After": str(DATABASE_RETRY_AFTER)})
+
+
 def register_error_handlers(app, on_server_error=None):
     """Map APIError, IllegalAction, HTTP errors and anything unexpected to the envelope.
 
-    `on_server_error` runs before a 500 is returned (the orchestrator rolls its session back there).
+    `on_server_error` runs before a 500 or 503 is returned (the orchestrator rolls its session back
+    there). A database that can't be reached is a 503 `database_unavailable` with Retry-After.
     """
 
     @app.errorhandler(APIError)
@@ -55,7 +80,21 @@ def register_error_handlers(app, on_server_error=None):
 
     @app.errorhandler(Exception)
     def unexpected_error(exc):
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        unavailable = database_unavailable(exc)
+        if unavailable:
+            log.warning("database unavailable on %s %s: %s", request.method, request.path, exc.__class__.__name__)
+        else:
+            log.exception("unhandled error on %s %s", request.method, request.path)
         if on_server_error:
-            on_server_error()
+            _quietly(on_server_error)
+        if unavailable:
+            return api_error(database_unavailable_error())
         return error_response(500, "internal_error", "The server failed to handle this request.")
+
+
+def _quietly(cleanup):
+    # Rolling back over a dead connection fails too; the answer must still go out.
+    try:
+        cleanup()
+    except Exception:
+        log.warning("cleanup after an error failed", exc_info=True)

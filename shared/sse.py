@@ -1,9 +1,14 @@
 """One viewer's Server-Sent Events stream: replay from the database, then live, no gap, no duplicate."""
+import logging
 import queue
 
 from shared import events
+from shared.errors import database_unavailable
 from shared.feeds import REPLAY_BATCH
 from shared.pubsub import RESYNC
+from shared.validation import counter
+
+log = logging.getLogger(__name__)
 
 SSE_HEADERS = {
     "Content-Type": "text/event-stream; charset=utf-8",
@@ -25,28 +30,33 @@ def parse_last_event_id(header_value, query_value=None):
     raw = header_value if header_value not in (None, "") else query_value
     if raw in (None, ""):
         return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadLastEventId("Last-Event-ID must be a non-negative integer") from None
-    if value < 0:
-        raise BadLastEventId("Last-Event-ID must be a non-negative integer")
+    value = counter(raw)
+    if value is None:
+        raise BadLastEventId("Last-Event-ID must be a non-negative integer (ASCII digits, at most 18)")
     return value
 
 
 def event_stream(hub, channel, feed, last_event_id, heartbeat_seconds=15.0):
-    """Yield SSE frames for `channel`: what came after `last_event_id`, then live events.
+    """SSE frames for `channel`: what came after `last_event_id`, then live events.
 
-    The viewer joins the hub before reading the database, so an event committed meanwhile is either
-    in the read or in the queue; seqs at or below the last one sent are dropped, and a jump in seq
-    (a publish lost while Redis was away) is filled from the database before going on.
+    The feed's head is read before this returns, so a database that can't be reached fails the
+    request (503) before the response starts, not a stream that has.
     """
+    # Without Last-Event-ID a viewer follows from the moment it connected; an id beyond the
+    # head (remembered from another deployment, or made up) must not hide the events to come.
+    head = feed.head()
+    last = head if last_event_id is None else min(last_event_id, head)
+    return _frames(hub, channel, feed, last, heartbeat_seconds)
+
+
+def _frames(hub, channel, feed, last, heartbeat_seconds):
+    """The stream after `last`. The viewer joins the hub before reading the database, so an event
+    committed meanwhile is either in the read or in the queue; seqs at or below the last one sent
+    are dropped, and a jump in seq (a publish lost while Redis was away) is filled from the
+    database before going on. A database lost mid-stream ends the stream: the client resumes
+    with Last-Event-ID (and gets 503 until it is back)."""
     viewer = hub.join(channel)
     try:
-        # Without Last-Event-ID a viewer follows from the moment it connected; an id beyond the
-        # head (remembered from another deployment, or made up) must not hide the events to come.
-        head = feed.head()
-        last = head if last_event_id is None else min(last_event_id, head)
         # A first byte at once: some proxies hold a response until they see one.
         yield b": connected\n\n"
         last = yield from _backfill(feed, last)
@@ -76,6 +86,10 @@ def event_stream(hub, channel, feed, last_event_id, heartbeat_seconds=15.0):
                 last = seq
             if frames:
                 yield b"".join(frames)
+    except Exception as exc:
+        if not database_unavailable(exc):
+            raise
+        log.warning("ending the stream of %s: the database can't be reached", channel)
     finally:
         hub.leave(viewer)
 

@@ -1,7 +1,6 @@
 """The SSE stream over a real database feed: overflow, gap fill, duplicates, heartbeats."""
 import threading
 import time
-import uuid
 
 import pytest
 
@@ -10,6 +9,7 @@ from shared.db.engine import make_engine
 from shared.feeds import TournamentFeed
 from shared.pubsub import FeedHub
 from shared.sse import event_stream
+from tests.support.registry import delete_registry_row, insert_registry_row
 from tournament_service.store import EventLog
 
 CHANNEL = "test:relay"
@@ -18,8 +18,10 @@ CHANNEL = "test:relay"
 @pytest.fixture
 def log_and_feed(database_url):
     engine = make_engine(database_url)
-    tournament_id = "t_" + uuid.uuid4().hex[:10]
+    # A published tournament: a server opens the log only of one the registry says is published.
+    tournament_id = insert_registry_row(engine)
     yield EventLog(engine, tournament_id), TournamentFeed(engine, tournament_id)
+    delete_registry_row(engine, tournament_id)
     engine.dispose()
 
 

@@ -3,6 +3,7 @@ import os
 
 from flask import Flask
 
+from shared import validation
 from shared.config import require_strong_secrets, settings_from_env
 from shared.db.engine import make_engine, migrate
 from shared.errors import register_error_handlers
@@ -46,6 +47,7 @@ def create_app(config=None):
         app.config["GATEWAY_SECRET"], app.config["TOURNAMENT_ID"],
         first_use=_nonce_store(publisher.client, server.channels, app.config["TOURNAMENT_ID"]))
     app.after_request(add_security_headers)
+    validation.install(app)
     register_error_handlers(app)
     from tournament_service import api
 

@@ -7,10 +7,15 @@ import sqlalchemy as sa
 from shared import events
 from shared.db.tables import subscriptions, tournament_events, tournaments
 from shared.feeds import append_announcement, append_notifications
+from shared.state_machine import REGISTRATION
 
 
 class WriterConflict(Exception):
     """Another process appended to this tournament's log: we are not its single writer any more."""
+
+
+class NotPublished(Exception):
+    """The registry does not say the tournament is published: its log must not be opened."""
 
 
 class EventLog:
@@ -63,6 +68,8 @@ class EventLog:
                          "payload": text, "created_at": now})
         try:
             with self.engine.begin() as conn:
+                if after_seq == 0:
+                    self._check_published(conn)
                 conn.execute(sa.insert(tournament_events), rows)
                 for announcement in announcements:
                     announced.append(append_announcement(conn, announcement))
@@ -72,3 +79,15 @@ class EventLog:
                 event.pop("seq", None)
             raise WriterConflict(str(exc.orig)) from None
         return stored, announced, notified
+
+    def _check_published(self, conn):
+        """:raise NotPublished: unless the registry says REGISTRATION, holding its row until commit.
+
+        A failed publish returns the tournament to DRAFT and removes what its server wrote in one
+        transaction under that row's lock, so the log's first events either commit before it (and
+        are removed) or see DRAFT and are never written: a DRAFT has no log.
+        """
+        state = conn.execute(sa.select(tournaments.c.state).where(tournaments.c.id == self.tournament_id)
+                             .with_for_update(read=True)).scalar()
+        if state != REGISTRATION:
+            raise NotPublished(f"tournament {self.tournament_id!r} is {state or 'not in the registry'}, not published")

@@ -12,11 +12,11 @@ from orchestrator.extensions import db
 from orchestrator.models import Tournament
 from orchestrator.services import fleet, server_client, snapshots
 from orchestrator.spawner import SpawnError
-from shared import formats
+from shared import events, formats
 from shared import state_machine as sm
-from shared.db.tables import tournament_events, tournaments
+from shared.db.tables import announcements, notifications, tournament_events, tournaments
 from shared.errors import APIError
-from shared.validation import is_identifier
+from shared.validation import is_identifier, moment
 
 log = logging.getLogger(__name__)
 
@@ -141,9 +141,14 @@ def _encode_cursor(tournament):
 
 
 def _decode_cursor(cursor):
+    """(created_at, id) of a cursor _encode_cursor made. :raise 400: for anything else."""
     try:
+        if len(cursor) > 200:
+            raise ValueError("too long")
         created_at, tournament_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return datetime.fromisoformat(created_at), str(tournament_id)
+        if not is_identifier(tournament_id):
+            raise ValueError("not an id")
+        return moment(created_at), tournament_id
     except (ValueError, TypeError, binascii.Error):
         raise APIError(400, "invalid_input", "The query has invalid parameters.",
                        {"cursor": "is not a cursor this API returned"}) from None
@@ -184,13 +189,38 @@ def publish_tournament(tournament_id, spawner, settings):
         fleet.start_server(tournament_id, spawner, settings)
     except SpawnError as exc:
         log.error("publishing %s failed: %s", tournament_id, exc)
-        tournament = get_tournament(tournament_id, lock=True)
-        tournament.state = sm.DRAFT
-        db.session.commit()
-        fleet.stop_server(tournament_id, spawner)
-        raise APIError(503, "server_start_failed",
-                       f"The tournament's server did not start ({exc}); it is still a DRAFT.") from None
+        if _withdraw_publication(tournament_id, sm.REGISTRATION):
+            fleet.stop_server(tournament_id, spawner)
+            # Again once stopped: a server the supervisor started meanwhile may have written before it died.
+            _withdraw_publication(tournament_id, sm.DRAFT)
+            raise APIError(503, "server_start_failed",
+                           f"The tournament's server did not start ({exc}); it is still a DRAFT.") from None
     return get_tournament(tournament_id)
+
+
+# What a tournament server writes on its own when it opens a log; anything else came from a client.
+_UNATTENDED_EVENTS = (events.TOURNAMENT_PUBLISHED, events.STATE_CHANGED, events.TOURNAMENT_STARTING)
+
+
+def _withdraw_publication(tournament_id, from_state):
+    """A failed publish, undone in one transaction: the registry back to DRAFT and what a server of
+    this publication wrote (its log, announcements, notifications) removed, so the next publish
+    starts from the registry's configuration as it is then. The row's lock orders this against
+    the server's first write (tournament_service.store). False, changing nothing, when the
+    tournament is not in `from_state` or its log holds a client's command (another start served it).
+    """
+    tournament = get_tournament(tournament_id, lock=True)
+    served = db.session.execute(sa.select(tournament_events.c.seq).where(
+        tournament_events.c.tournament_id == tournament_id,
+        tournament_events.c.type.not_in(_UNATTENDED_EVENTS)).limit(1)).first()
+    if tournament.state != from_state or served:
+        db.session.commit()
+        return False
+    tournament.state, tournament.endpoint, tournament.updated_at = sm.DRAFT, None, _now()
+    for table in (tournament_events, announcements, notifications):
+        db.session.execute(sa.delete(table).where(table.c.tournament_id == tournament_id))
+    db.session.commit()
+    return True
 
 
 def ensure_server(tournament, spawner, settings):
@@ -312,8 +342,9 @@ def archive_tournament(tournament_id, spawner, settings, sign_as):
 
 
 def mirror_state(tournament_id, to_state):
-    """Move the registry's state mirror forward to `to_state` (never backward)."""
-    behind = [state for state, rank in _STATE_RANK.items() if rank < _STATE_RANK.get(to_state, -1)]
+    """Move the registry's state mirror forward to `to_state` (never backward, and never out of
+    DRAFT: only a publish does that, and a late event of a withdrawn publication must not)."""
+    behind = [state for state, rank in _STATE_RANK.items() if 0 < rank < _STATE_RANK.get(to_state, -1)]
     db.session.execute(sa.update(tournaments)
                        .where(tournaments.c.id == tournament_id, tournaments.c.state.in_(behind))
                        .values(state=to_state, updated_at=_now()))

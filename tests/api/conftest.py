@@ -2,11 +2,13 @@
 signed as the gateway signs them, and orchestrator test clients logged in as an organizer.
 """
 import uuid
+
 import pytest
 import sqlalchemy as sa
 
 from shared.db.tables import tournament_events
-from tests.api.helpers import PASSWORD, SigningClient, login, register, use_bearer, use_csrf
+from tests.api.helpers import (PASSWORD, SigningClient, assert_error, login, ok, register, send, use_bearer,
+                               use_csrf)
 from tests.conftest import GATEWAY_SECRET, REDIS_URL
 from tests.support.registry import delete_registry_row, insert_registry_row
 
@@ -49,6 +51,40 @@ def stored_event_count(db_engine, tournament_id):
             return conn.execute(sa.select(sa.func.count()).select_from(tournament_events)
                                 .where(tournament_events.c.tournament_id == tournament_id)).scalar()
     return count
+
+
+@pytest.fixture
+def snapshot(tournament_client, stored_event_count):
+    """Everything a client can read about the tournament, plus the events stored for it."""
+    def take():
+        client = tournament_client
+        state = ok(client.get("/api/state"))
+        assert state["seq"] == stored_event_count(), "seq and the stored log disagree"
+        return {
+            "state": state,
+            "teams": ok(client.get("/api/teams")),
+            "matches": ok(client.get("/api/matches")),
+            "all_matches": [m for status in ("pending", "reported", "disputed", "completed", "bye", "void")
+                            for m in ok(client.get(f"/api/matches?status={status}"))["items"]],
+            "bracket": ok(client.get("/api/bracket")),
+            "standings": ok(client.get("/api/standings")),
+            "stored": stored_event_count(),
+        }
+    return take
+
+
+@pytest.fixture
+def refused(tournament_client, snapshot):
+    """refused(method, path, status, body=..., raw=..., code=..., fields=..., message=...): the error
+    envelope, after checking that nothing changed."""
+    def check(method, path, status, body=None, raw=None, headers=None, **expect):
+        before = snapshot()
+        response = send(tournament_client, method, path, body, raw=raw, headers=headers)
+        error = assert_error(response, status, **expect)
+        after = snapshot()
+        assert after == before, f"{method} {path} {body if raw is None else raw!r} changed the tournament"
+        return error
+    return check
 
 
 # ---- the orchestrator, as a logged-in organizer -------------------------------------------------

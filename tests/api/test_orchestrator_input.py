@@ -320,6 +320,10 @@ def test_a_published_tournament_refuses_draft_actions_and_its_server_refuses_bad
         assert_error(send(client, "POST", f"/t/{tid}/api/teams", raw="[1]"), 400, "invalid_input")
         assert_error(client.get(f"/t/{tid}/api/matches?round=x"), 400, "invalid_input", ["round"])
         assert_error(client.get(f"/t/{tid}/api/nowhere"), 404)
+        # Hostile bodies, forwarded by the gateway and by the orchestrator's own /teams: 400, not 500.
+        for raw in ('{"name": NaN}', '{"name": "A\\ud800"}', '{"name": "A", "name": "B"}'):
+            for path in (f"/t/{tid}/api/teams", f"{BASE}/{tid}/teams"):
+                assert_error(send(client, "POST", path, raw=raw), 400)
         assert ok(client.get(f"/t/{tid}/api/state")) == state_before
         assert ok(client.get(f"{BASE}/{tid}/teams")) == {"items": []}
         assert get(client, tid) == published

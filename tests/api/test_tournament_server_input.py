@@ -18,40 +18,6 @@ def illegal(action, state):
     return f"Can't trigger event {action} from state {state}"
 
 
-@pytest.fixture
-def snapshot(tournament_client, stored_event_count):
-    """Everything a client can read about the tournament, plus the events stored for it."""
-    def take():
-        client = tournament_client
-        state = ok(client.get("/api/state"))
-        assert state["seq"] == stored_event_count(), "seq and the stored log disagree"
-        return {
-            "state": state,
-            "teams": ok(client.get("/api/teams")),
-            "matches": ok(client.get("/api/matches")),
-            "all_matches": [m for status in ("pending", "reported", "disputed", "completed", "bye", "void")
-                            for m in ok(client.get(f"/api/matches?status={status}"))["items"]],
-            "bracket": ok(client.get("/api/bracket")),
-            "standings": ok(client.get("/api/standings")),
-            "stored": stored_event_count(),
-        }
-    return take
-
-
-@pytest.fixture
-def refused(tournament_client, snapshot):
-    """refused(method, path, status, body=..., raw=..., code=..., fields=..., message=...): the error
-    envelope, after checking that nothing changed."""
-    def check(method, path, status, body=None, raw=None, headers=None, **expect):
-        before = snapshot()
-        response = send(tournament_client, method, path, body, raw=raw, headers=headers)
-        error = assert_error(response, status, **expect)
-        after = snapshot()
-        assert after == before, f"{method} {path} {body if raw is None else raw!r} changed the tournament"
-        return error
-    return check
-
-
 def register(client, name, **fields):
     return ok(send(client, "POST", "/api/teams", {"name": name, **fields}), 201)
 
