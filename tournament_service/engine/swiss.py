@@ -40,7 +40,8 @@ seed stands in for it); the bye is fixed before the pairs rather than left over 
 the lookahead of 4 replaces the Dutch rules for completing a lower bracket; score differences are
 kept small greedily, top down, and not minimised over the whole round.
 
-`standings` is round robin's table with the bye counted as a win (see `round_robin.standings`).
+`standings` is round robin's table with the bye counted as a win and unplayed rounds counted as
+FIDE C.07 Article 16 says (see `round_robin.standings` and `tiebreaks`).
 """
 from bisect import bisect_left
 from collections import deque
@@ -74,10 +75,12 @@ def new_match(round_no, position, team1_id, team2_id):
 def standings(team_ids_by_seed, matches, points=(3, 1, 0), tiebreaks=DEFAULT_TIEBREAKS):
     """Round robin's standings with each Swiss bye a win: its points and one of `wins`.
 
-    The bye still gives no opponent to any tiebreak (Buchholz, Sonneborn-Berger, opponents' win
-    %), so it adds no term to its team's Buchholz; the team's points, the bye included, count in
-    the Buchholz of the teams it did play, like any of its points. Rows carry `byes`; `played`
-    counts games against an opponent, so wins + draws + losses = played + byes.
+    Buchholz, median Buchholz and Sonneborn-Berger count every round a team did not play (a bye,
+    a forfeit, a void match, a round after it withdrew) as FIDE C.07 Article 16 does: a game
+    against a dummy on the team's own score, and a withdrawn opponent's absent rounds as draws
+    (see `tiebreaks`). Opponents' percentages ignore byes, game-win % counts a bye as 2-0 (MTR).
+    Rows carry `byes`; `played` counts games against an opponent, so wins + draws + losses =
+    played + byes.
     """
     return round_robin.standings(team_ids_by_seed, matches, points, tiebreaks, bye_wins=True)
 
