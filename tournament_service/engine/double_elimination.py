@@ -95,6 +95,8 @@ DROP_ORDERS = {
           "reverse", "natural"),
     1024: ("natural", "reverse", "half_shift", "reverse_half_shift", "pair_flip", "reverse", "reverse_half_shift",
            "half_shift", "natural", "natural"),
+    2048: ("natural", "reverse", "half_shift", "reverse_half_shift", "pair_flip", "reverse", "half_shift",
+           "reverse_half_shift", "reverse", "natural", "natural"),
 }
 
 
@@ -102,10 +104,10 @@ def drop_orders(size):
     """The ordering of each winners' round's losers as they drop, for a bracket of `size` slots."""
     if size in DROP_ORDERS:
         return DROP_ORDERS[size]
-    # Past the table: 1,024's orders with pair flips added in the middle, as the table's larger
+    # Past the table: 2,048's orders with pair flips added in the middle, as the table's larger
     # sizes grow from the smaller ones.
-    extra = size.bit_length() - 1 - len(DROP_ORDERS[1024])
-    return DROP_ORDERS[1024][:5] + ("pair_flip",) * extra + DROP_ORDERS[1024][5:]
+    extra = size.bit_length() - 1 - len(DROP_ORDERS[2048])
+    return DROP_ORDERS[2048][:5] + ("pair_flip",) * extra + DROP_ORDERS[2048][5:]
 
 
 def _drop_positions(size, round_no, orders):
