@@ -124,7 +124,7 @@ def standings(team_ids_by_seed, matches, points=(3, 1, 0), tiebreaks=DEFAULT_TIE
       terms or fewer).
     - sonneborn_berger: the opponent's points in full for each win, half for each draw.
     - opponents_match_win_pct: mean over matches of the opponent's points / (win points x rounds),
-      each at least 0.33 (MTR); a fraction in [0.33, 1]. Byes are no opponent.
+      each at least 0.33 (MTR); a fraction in [0.33, 1], 0 without opponents. Byes are no opponent.
     - game_win_pct: own game wins / games played, at least 0.33 (MTR); 0 without games.
     - opponents_game_win_pct: mean over matches of the opponent's game_win_pct.
     - seed: the lower seed first.
