@@ -42,7 +42,7 @@ def cheapest(draw, mate):
         return mate
     pairs = [(r, mate[r]) for r in teams if r < mate[r]]
     if rematches == 0:
-        split = _by_blocks(draw, teams, lows)
+        split = _by_blocks(draw, teams, lows, mate)
         if split is not None and split[0] < incumbent:
             incumbent, pairs = split
     if incumbent > target:
@@ -113,22 +113,30 @@ def _left_over(draw, ordered, boundaries, inside):
     return counts
 
 
-def max_matching(draw, teams):
-    """A maximum matching of `teams` over pairs that have not met (Edmonds), as a mate list."""
-    mate = [UNMATCHED] * (draw.count + 1)
+def max_matching(draw, teams, mate=None):
+    """A maximum matching of `teams` over pairs that have not met (Edmonds), as a mate list; it
+    starts from `mate`'s pairs of two `teams` that have not met, if given, else a greedy one."""
+    matching = [UNMATCHED] * (draw.count + 1)
+    inside = set(teams)
     waiting = []  # unmatched so far; short, as nearly every team finds a partner at once
     for r in teams:
+        if mate is not None:
+            if mate[r] in inside and mate[r] not in draw.met[r]:
+                matching[r] = mate[r]
+            else:
+                waiting.append(r)
+            continue
         partner = next((p for p in waiting if p not in draw.met[r]), None)
         if partner is None:
             waiting.append(r)
         else:
             waiting.remove(partner)
-            mate[r], mate[partner] = partner, r
+            matching[r], matching[partner] = partner, r
     # A greedy matching leaving at most one team over is maximum already.
     for r in waiting if len(waiting) > 1 else ():
-        if mate[r] == UNMATCHED:
-            augment(r, teams, mate, draw.met)
-    return mate
+        if matching[r] == UNMATCHED:
+            augment(r, teams, matching, draw.met)
+    return matching
 
 
 def _matching_size(draw, teams):
@@ -136,7 +144,7 @@ def _matching_size(draw, teams):
     return sum(1 for r in teams if mate[r] != UNMATCHED) // 2
 
 
-def _by_blocks(draw, teams, lows):
+def _by_blocks(draw, teams, lows, mate):
     """(cost, pairs): the cheapest pairing of each block of groups searched on its own, the blocks
     cut where the bounds say no pair need cross, and joined again where a block cannot be paired
     within itself without a rematch; None if that leaves one block, or a search gives up. The
@@ -151,7 +159,7 @@ def _by_blocks(draw, teams, lows):
     index = 0
     matchings = []
     while index < len(blocks) and len(blocks) > 1:
-        matching = max_matching(draw, blocks[index])
+        matching = max_matching(draw, blocks[index], mate)
         if sum(1 for r in blocks[index] if matching[r] != UNMATCHED) < len(blocks[index]):
             # Join it to the next block (the last one to the one before) and look again.
             join = index if index + 1 < len(blocks) else index - 1
