@@ -29,8 +29,8 @@ Structure for a bracket of `size = 2**k` slots:
   `drop_orders(size)[r - 1]`, one of five permutations of the winners' match order (natural,
   reverse, half_shift, reverse_half_shift, pair_flip, as named by brackets-manager.js), chosen per
   bracket size for the fewest losers'-bracket rematches (two teams meeting again) over random
-  playthroughs (`bench/de_rematches.py`): at 32 teams 0.73 per event against brackets-manager.js's
-  0.81, at 64 0.66 against 1.09, at 1,024 0.89 (the orders used before: 5.7).
+  playthroughs (`bench/de_rematches.py`): at 32 teams 0.74 per event against brackets-manager.js's
+  0.81, at 64 0.67 against 1.09, at 1,024 0.89 (the orders used before: 5.7).
 - Grand final (`grand_final`):
   * "reset" (default): `gf_1` is winners' champion (slot 1) vs losers' champion (slot 2). If the
     winners' champion wins, the event is over and `gf_2` becomes void. If the losers' champion wins,
