@@ -97,6 +97,8 @@ DROP_ORDERS = {
            "half_shift", "natural", "natural"),
     2048: ("natural", "reverse", "half_shift", "reverse_half_shift", "pair_flip", "reverse", "half_shift",
            "reverse_half_shift", "reverse", "natural", "natural"),
+    4096: ("natural", "reverse", "half_shift", "reverse_half_shift", "pair_flip", "half_shift",
+           "reverse_half_shift", "reverse", "half_shift", "natural", "reverse", "natural"),
 }
 
 
@@ -104,10 +106,10 @@ def drop_orders(size):
     """The ordering of each winners' round's losers as they drop, for a bracket of `size` slots."""
     if size in DROP_ORDERS:
         return DROP_ORDERS[size]
-    # Past the table: 2,048's orders with pair flips added in the middle, as the table's larger
-    # sizes grow from the smaller ones.
-    extra = size.bit_length() - 1 - len(DROP_ORDERS[2048])
-    return DROP_ORDERS[2048][:5] + ("pair_flip",) * extra + DROP_ORDERS[2048][5:]
+    # Past the table (more than the 4,096 teams an event may have): 4,096's orders with pair
+    # flips added in the middle, as the table's larger sizes grow from the smaller ones.
+    extra = size.bit_length() - 1 - len(DROP_ORDERS[4096])
+    return DROP_ORDERS[4096][:5] + ("pair_flip",) * extra + DROP_ORDERS[4096][5:]
 
 
 def _drop_positions(size, round_no, orders):
