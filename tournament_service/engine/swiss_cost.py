@@ -17,7 +17,8 @@ pairing it finds is the cheapest, and the first in rule order among the cheapest
 where the bounds say a boundary need not be crossed at all, the groups on either side are searched
 apart (blocks that cannot pair within themselves joined to their neighbour): exact whenever the
 parts together reach the lower bound, and otherwise the pairing the whole search must beat. The
-search gives up past `SEARCH_LIMIT` choices and keeps the best pairing it had: within that it is
+search gives up past `SEARCH_LIMIT` choices (fewer for the whole of a field past `WHOLE_FIELD`
+teams) and keeps the best pairing it had: within that it is
 exact on every field of up to 16 teams checked (tests, bench/swiss_quality.py), and on 200 rounds
 of random 24-team events it matched a search allowed 100 times as many choices.
 """
@@ -26,6 +27,9 @@ from bisect import bisect_left, insort
 from .matching import UNMATCHED, augment
 
 SEARCH_LIMIT = 3_000
+# Past this many teams the search of the whole field (not of a block) gets proportionally fewer
+# choices, each costing time in proportion to the field: a 1,024-team round stays within tens of ms.
+WHOLE_FIELD = 128
 
 
 def cheapest(draw, mate):
@@ -50,7 +54,8 @@ def cheapest(draw, mate):
         for r in teams:
             if mate[r] not in draw.met[r]:
                 matching[r] = mate[r]
-        found = _search(draw, teams, matching, incumbent, target)
+        limit = SEARCH_LIMIT * min(1, WHOLE_FIELD / len(teams))
+        found = _search(draw, teams, matching, incumbent, target, limit)
         if found is not None:
             pairs = found[1]
     final = [UNMATCHED] * len(mate)
@@ -180,7 +185,7 @@ def _by_blocks(draw, teams, lows, mate):
     return total, pairs
 
 
-def _search(draw, teams, matching, incumbent, target):
+def _search(draw, teams, matching, incumbent, target, limit=SEARCH_LIMIT):
     """(cost, pairs) of the first pairing of `teams` in rule order that is cheapest, or None if the
     search finds none as cheap as `incumbent` (a cost, or None) before its limit. `matching` is a
     maximum matching of `teams` over pairs that have not met; `target` a lower bound on the cost.
@@ -212,7 +217,7 @@ def _search(draw, teams, matching, incumbent, target):
                 if bound + extra > threshold:
                     dropped[0] = min(dropped[0], bound + extra)
                     break
-                if tried[0] > SEARCH_LIMIT:
+                if tried[0] > limit:
                     return
                 tried[0] += 1
                 if matching[top] == partner:
@@ -241,7 +246,7 @@ def _search(draw, teams, matching, incumbent, target):
 
     root = sum(draw.gap[b] for b, is_odd in enumerate(odd) if is_odd)
     threshold = max(root, target)
-    while found[0] is None and tried[0] <= SEARCH_LIMIT:
+    while found[0] is None and tried[0] <= limit:
         if incumbent is not None and threshold > incumbent:
             return None
         dropped[0] = float("inf")
