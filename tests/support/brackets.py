@@ -1,4 +1,5 @@
-"""Measuring a double-elimination bracket's structure, for its tests and bench/drop_orders.py."""
+"""Measuring double-elimination brackets (where rematches can happen, how many do over random
+playthroughs), for their tests, bench/drop_orders.py and bench/de_rematches.py."""
 
 
 def _origins(bracket, match_id, slot, memo):
