@@ -8,23 +8,17 @@ losers' match). Three ways of ordering the drop-downs are compared, the first tw
 - brackets-manager.js's defaults (sizes 4 to 128 only);
 - ours: `double_elimination.drop_orders`.
 
+This is only where a rematch *can* happen; the orders are chosen on how many happen over whole
+random playthroughs (bench/de_rematches.py), where "possible" rematches that are unlikely matter
+little.
+
 Run: .venv/bin/python -m bench.drop_orders [--max-size 1024]
 """
 import argparse
 
 from bench.harness import parse_args, print_header, write_results
-from tests.support.brackets import possible_rematches
+from tests.support.brackets import BRACKETS_MANAGER, possible_rematches
 from tournament_service.engine import double_elimination as de
-
-BRACKETS_MANAGER = {
-    4: ("natural", "reverse"),
-    8: ("natural", "reverse", "natural"),
-    16: ("natural", "reverse_half_shift", "reverse", "natural"),
-    32: ("natural", "reverse", "half_shift", "natural", "natural"),
-    64: ("natural", "reverse", "half_shift", "reverse", "natural", "natural"),
-    128: ("natural", "reverse", "half_shift", "pair_flip", "pair_flip", "pair_flip", "natural"),
-}
-
 
 def alternation(size):
     return tuple("reverse" if r % 2 == 0 else "natural" for r in range(1, size.bit_length()))

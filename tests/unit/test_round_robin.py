@@ -314,17 +314,47 @@ def test_head_to_head_overrules_buchholz():
         (3, "Q"), (4, "P")]
 
 
-def test_floors_at_one_third():
+def test_percentages_floored_at_0_33_as_mtr_says():
     # G beat H twice (double round robin of two): H has 0 match wins and 0/4 games.
+    # MTR Appendix C: a match-win or game-win % below 0.33 counts as 0.33 (this test once asserted
+    # the old floor of 1/3, and an own game-win % left at 0.0, which MTR floors as well).
     matches = [result(1, 1, "G", "H", "G", [2, 0]), result(2, 1, "H", "G", "G", [0, 2])]
     rows = {row["team_id"]: row for row in rr.standings(
         ["G", "H"], matches, tiebreaks=("opponents_match_win_pct", "game_win_pct", "opponents_game_win_pct"))}
-    assert rows["G"]["tiebreaks"] == {"opponents_match_win_pct": pytest.approx(1 / 3),
-                                      "game_win_pct": 1.0, "opponents_game_win_pct": pytest.approx(1 / 3)}
-    # Own game-win % is not floored; the opponent's (G: 100 %) is above the floor.
-    assert rows["H"]["tiebreaks"] == {"opponents_match_win_pct": 1.0, "game_win_pct": 0.0,
+    assert rows["G"]["tiebreaks"] == {"opponents_match_win_pct": 0.33, "game_win_pct": 1.0,
+                                      "opponents_game_win_pct": 0.33}
+    assert rows["H"]["tiebreaks"] == {"opponents_match_win_pct": 1.0, "game_win_pct": 0.33,
                                       "opponents_game_win_pct": 1.0}
     assert rows["G"]["rank"] == 1 and rows["H"]["rank"] == 2
+
+
+def test_an_opponent_on_exactly_a_third_beats_a_winless_one():
+    # A and B (3 points each) beat one opponent each: A beat P, who ends 1-2 (match-win 3/9, just
+    # above MTR's 0.33); B beat Q, who ends 0-3 (0, floored to 0.33). A floor of exactly 1/3 made
+    # both 1/3 and let the seed put B first; with MTR's 0.33, A's opponent was the stronger one.
+    matches = [result(1, 1, "A", "P", "A"), result(1, 2, "B", "Q", "B"), result(2, 1, "P", "R", "P"),
+               result(2, 2, "S", "Q", "S"), result(3, 1, "S", "P", "S"), result(3, 2, "R", "Q", "R")]
+    rows = rr.standings(["B", "A", "P", "Q", "R", "S"], matches, tiebreaks=("opponents_match_win_pct", "seed"))
+    # On 3 points: P (opponents A 1, R 1/2, S 1: 5/6), A (P 1/3), R (P 1/3, Q 0.33: 0.33166..), B (Q 0.33).
+    assert ranking(rows) == [(1, "S"), (2, "P"), (3, "A"), (4, "R"), (5, "B"), (6, "Q")]
+    omw = {row["team_id"]: row["tiebreaks"]["opponents_match_win_pct"] for row in rows}
+    assert omw["A"] == pytest.approx(1 / 3) and omw["B"] == 0.33
+    assert omw["R"] == pytest.approx((Fraction(1, 3) + Fraction(33, 100)) / 2)
+
+
+def test_game_win_pct_counts_a_swiss_bye_as_won_2_0():
+    # X won 2-1 and had a bye: MTR counts the bye as a 2-0 win, so 4 games won of 5 (not 2 of 3).
+    matches = [result(1, 1, "X", "Y", "X", [2, 1]), dict(bye(2, "X"), winner="X"), result(2, 2, "Y", "Z", "Z", [0, 2])]
+    rows = {row["team_id"]: row for row in rr.standings(
+        ["X", "Y", "Z"], matches, tiebreaks=("game_win_pct", "opponents_game_win_pct"), bye_wins=True)}
+    assert rows["X"]["tiebreaks"]["game_win_pct"] == 0.8
+    # The games shown are the games played; the bye's 2-0 is only in the percentage.
+    assert (rows["X"]["game_wins"], rows["X"]["game_losses"]) == (2, 1)
+    # Y's opponents: X (4/5) and Z (2/2); Y's own 1/5 is floored to 0.33.
+    assert rows["Y"]["tiebreaks"] == {"game_win_pct": 0.33, "opponents_game_win_pct": pytest.approx(0.9)}
+    # Round robin: a bye is no game at all.
+    plain = {row["team_id"]: row for row in rr.standings(["X", "Y", "Z"], matches, tiebreaks=("game_win_pct",))}
+    assert plain["X"]["tiebreaks"]["game_win_pct"] == pytest.approx(2 / 3)
 
 
 def test_byes_give_nothing():

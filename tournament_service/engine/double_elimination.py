@@ -27,13 +27,10 @@ Structure for a bracket of `size = 2**k` slots:
   * The losers' final (round 2k-2) feeds `gf_1` slot 2. Losing in the losers' bracket eliminates.
 - Drop-down order: the losers of winners' round r enter their losers' round in an order given by
   `drop_orders(size)[r - 1]`, one of five permutations of the winners' match order (natural,
-  reverse, half_shift, reverse_half_shift, pair_flip, as named by brackets-manager.js). Each is
-  chosen so a drop-down meets, in its first losers' match, nobody it can have played already:
-  4, 8 and 16 teams use brackets-manager.js's defaults; 32 an order a search found to avoid one
-  more possible rematch than its default; from 64 on the rule natural, reverse, half_shift,
-  pair_flip..., reverse_half_shift, natural, natural, with which such a meeting can only happen in
-  the last two drop-down rounds (`bench/drop_orders.py` compares it with the simple alternation
-  and with brackets-manager.js).
+  reverse, half_shift, reverse_half_shift, pair_flip, as named by brackets-manager.js), chosen per
+  bracket size for the fewest losers'-bracket rematches (two teams meeting again) over random
+  playthroughs (`bench/de_rematches.py`): at 32 teams 0.74 per event against brackets-manager.js's
+  0.81, at 64 0.67 against 1.09, at 1,024 0.89 (the orders used before: 5.7).
 - Grand final (`grand_final`):
   * "reset" (default): `gf_1` is winners' champion (slot 1) vs losers' champion (slot 2). If the
     winners' champion wins, the event is over and `gf_2` becomes void. If the losers' champion wins,
@@ -82,33 +79,51 @@ ORDERINGS = {
     "reverse_half_shift": lambda items: items[:len(items) // 2][::-1] + items[len(items) // 2:][::-1],
     "pair_flip": lambda items: [items[index ^ 1] for index in range(len(items))] if len(items) > 1 else list(items),
 }
-SMALL_DROP_ORDERS = {
+# Found by bench/de_rematches.py --search: per bracket size, the orders with the fewest
+# losers'-bracket rematches over random playthroughs (4, 8 and 128 are brackets-manager.js's
+# defaults; no order it tried did better there).
+DROP_ORDERS = {
     2: ("natural",),
     4: ("natural", "reverse"),
     8: ("natural", "reverse", "natural"),
-    16: ("natural", "reverse_half_shift", "reverse", "natural"),
-    32: ("natural", "pair_flip", "reverse_half_shift", "reverse", "natural"),
+    16: ("natural", "reverse", "natural", "natural"),
+    32: ("natural", "reverse_half_shift", "half_shift", "natural", "natural"),
+    64: ("natural", "reverse", "half_shift", "reverse_half_shift", "reverse", "natural"),
+    128: ("natural", "reverse", "half_shift", "pair_flip", "pair_flip", "pair_flip", "natural"),
+    256: ("natural", "reverse", "half_shift", "reverse_half_shift", "pair_flip", "reverse", "natural", "natural"),
+    512: ("natural", "reverse", "half_shift", "reverse_half_shift", "pair_flip", "reverse", "reverse_half_shift",
+          "reverse", "natural"),
+    1024: ("natural", "reverse", "half_shift", "reverse_half_shift", "pair_flip", "reverse", "reverse_half_shift",
+           "half_shift", "natural", "natural"),
+    2048: ("natural", "reverse", "half_shift", "reverse_half_shift", "pair_flip", "reverse", "half_shift",
+           "reverse_half_shift", "reverse", "natural", "natural"),
+    4096: ("natural", "reverse", "half_shift", "reverse_half_shift", "pair_flip", "half_shift",
+           "reverse_half_shift", "reverse", "half_shift", "natural", "reverse", "natural"),
 }
 
 
 def drop_orders(size):
     """The ordering of each winners' round's losers as they drop, for a bracket of `size` slots."""
-    if size in SMALL_DROP_ORDERS:
-        return SMALL_DROP_ORDERS[size]
-    rounds = size.bit_length() - 1
-    return ("natural", "reverse", "half_shift") + ("pair_flip",) * (rounds - 6) + (
-        "reverse_half_shift", "natural", "natural")
+    if size in DROP_ORDERS:
+        return DROP_ORDERS[size]
+    # Past the table (more than the 4,096 teams an event may have): 4,096's orders with pair
+    # flips added in the middle, as the table's larger sizes grow from the smaller ones.
+    extra = size.bit_length() - 1 - len(DROP_ORDERS[4096])
+    return DROP_ORDERS[4096][:5] + ("pair_flip",) * extra + DROP_ORDERS[4096][5:]
 
 
-def _drop_positions(size, round_no):
+def _drop_positions(size, round_no, orders):
     """{winners' match position: losers'-bracket position} for the losers of winners' round `round_no`."""
     count = _wb_matches(size, round_no)
-    order = ORDERINGS[drop_orders(size)[round_no - 1]](list(range(1, count + 1)))
+    order = ORDERINGS[orders[round_no - 1]](list(range(1, count + 1)))
     return {position: index for index, position in enumerate(order, start=1)}
 
 
-def build(team_ids_by_seed, grand_final="reset"):
-    """The whole event for teams listed best seed first; byes already resolved."""
+def build(team_ids_by_seed, grand_final="reset", orders=None):
+    """The whole event for teams listed best seed first; byes already resolved.
+
+    `orders` replaces `drop_orders(size)` (one ordering name per winners' round), for measuring.
+    """
     teams = list(team_ids_by_seed)
     if len(teams) < 2:
         raise ValueError("a bracket needs at least two teams")
@@ -140,7 +155,7 @@ def build(team_ids_by_seed, grand_final="reset"):
     # Winners' bracket: winners move up in bracket order, losers drop to the losers' bracket.
     for round_no in range(1, wb_rounds + 1):
         count = _wb_matches(size, round_no)
-        drops = _drop_positions(size, round_no) if round_no > 1 else None
+        drops = _drop_positions(size, round_no, orders or drop_orders(size)) if round_no > 1 else None
         for position in range(1, count + 1):
             source = wb_id(round_no, position)
             if round_no < wb_rounds:

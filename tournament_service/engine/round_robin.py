@@ -18,19 +18,15 @@ running across the turn of the cycles.
 """
 from fractions import Fraction
 
+from . import tiebreaks as tb
 from .matches import BYE, COMPLETED, PENDING
+from .tiebreaks import DRAW, LOSS, WIN
 
 TIEBREAKS = (
     "head_to_head", "buchholz", "median_buchholz", "sonneborn_berger",
     "opponents_match_win_pct", "game_win_pct", "opponents_game_win_pct", "seed",
 )
 DEFAULT_TIEBREAKS = ("head_to_head", "buchholz", "sonneborn_berger", "seed")
-# Percentages below a third would let a weak opponent drag a tiebreak down too far (MTG's floor).
-PCT_FLOOR = Fraction(1, 3)
-WIN, DRAW, LOSS = "win", "draw", "loss"
-# Sonneborn-Berger weights, the chess convention: a win counts the opponent's score in full, a
-# draw half of it, a loss nothing, whatever the configured match points are.
-SB_WEIGHT = {WIN: Fraction(1), DRAW: Fraction(1, 2), LOSS: Fraction(0)}
 
 
 def berger_table(player_count):
@@ -126,23 +122,26 @@ def standings(team_ids_by_seed, matches, points=(3, 1, 0), tiebreaks=DEFAULT_TIE
     value for every requested tiebreak (None for head_to_head where the team was not tied when it
     applied). Rows sharing a rank are listed by seed.
 
-    With `bye_wins` (the Swiss rule) a match with status "bye" is a win for its team1: the win
+    With `bye_wins` (the Swiss rules) a match with status "bye" is a win for its team1: the win
     points go to its score and it counts in `wins` (not in `played`, which counts games against an
-    opponent, so wins + draws + losses = played + byes), its match-win % counts the bye as a match
-    won, and each row carries `byes`. The bye still gives no opponent to any tiebreak below.
+    opponent, so wins + draws + losses = played + byes), in match-win % as a match won and in
+    game-win % as 2-0; each row carries `byes`. Buchholz, median Buchholz and Sonneborn-Berger
+    then count every unplayed round (a bye, a forfeit, a void match, a round a withdrawn team was
+    not paired in) as FIDE C.07 Article 16 does (see `tiebreaks`). In a round robin a bye is no
+    round at all and a forfeit an ordinary result (FIDE C.07 Article 15).
 
-    The tiebreaks, byes never counting:
+    The tiebreaks:
 
     - head_to_head: points from the completed matches among the teams tied at that stage only; it
       splits the group when these differ (applied once, not again inside the split groups).
-    - buchholz: sum of the opponents' points, one term per match played.
+    - buchholz: sum of the opponents' points, one term per match played (Swiss: per round).
     - median_buchholz: buchholz without the single highest and single lowest term (0 with two
-      opponents or fewer).
+      terms or fewer).
     - sonneborn_berger: the opponent's points in full for each win, half for each draw.
-    - opponents_match_win_pct: mean over matches of the opponent's points / (win points x matches
-      played), each floored at 1/3; a fraction in [0, 1].
-    - game_win_pct: own game wins / games played (0 without games); not floored.
-    - opponents_game_win_pct: mean over matches of the opponent's game_win_pct, each floored at 1/3.
+    - opponents_match_win_pct: mean over matches of the opponent's points / (win points x rounds),
+      each at least 0.33 (MTR); a fraction in [0.33, 1], 0 without opponents. Byes are no opponent.
+    - game_win_pct: own game wins / games played, at least 0.33 (MTR); 0 without games.
+    - opponents_game_win_pct: mean over matches of the opponent's game_win_pct.
     - seed: the lower seed first.
     """
     unknown = [name for name in tiebreaks if name not in TIEBREAKS]
@@ -184,25 +183,27 @@ def standings(team_ids_by_seed, matches, points=(3, 1, 0), tiebreaks=DEFAULT_TIE
     # byes[t] is 0 everywhere unless bye_wins, so round robin's numbers are untouched by it.
     score = {t: sum((awarded[outcome] for _, outcome in games[t]), win_points * byes[t]) for t in seed}
     rounds = {t: len(games[t]) + byes[t] for t in seed}
-    match_win = {t: score[t] / (win_points * rounds[t]) if rounds[t] and win_points else Fraction(0)
+    match_win = {t: tb.floored(score[t] / (win_points * rounds[t]) if rounds[t] and win_points else Fraction(0))
                  for t in seed}
-    game_win = {t: Fraction(game_wins[t], game_wins[t] + game_losses[t])
-                if game_wins[t] + game_losses[t] else Fraction(0) for t in seed}
+    game_win = {}
+    for t in seed:
+        won, lost = game_wins[t] + tb.BYE_GAMES[0] * byes[t], game_losses[t] + tb.BYE_GAMES[1] * byes[t]
+        game_win[t] = tb.floored(Fraction(won, won + lost)) if won + lost else Fraction(0)
+    if bye_wins:
+        terms = tb.swiss_terms(tb.swiss_rounds(seed, matches), score, draw_points)
+    else:
+        terms = {t: [(score[o], tb.SB_WEIGHT[r], False) for o, r in games[t]] for t in seed}
 
     def opponents_mean(t, values):
         if not games[t]:
             return Fraction(0)
-        return sum(max(values[opponent], PCT_FLOOR) for opponent, _ in games[t]) / len(games[t])
-
-    def median(t):
-        terms = sorted(score[opponent] for opponent, _ in games[t])
-        return sum(terms[1:-1], Fraction(0))
+        return sum(values[opponent] for opponent, _ in games[t]) / len(games[t])
 
     # Each key is "higher is better" except seed, whose sign is flipped when sorting.
     values = {
-        "buchholz": {t: sum((score[o] for o, _ in games[t]), Fraction(0)) for t in seed},
-        "median_buchholz": {t: median(t) for t in seed},
-        "sonneborn_berger": {t: sum((score[o] * SB_WEIGHT[r] for o, r in games[t]), Fraction(0))
+        "buchholz": {t: sum((value for value, _, _ in terms[t]), Fraction(0)) for t in seed},
+        "median_buchholz": {t: tb.median_buchholz(terms[t]) for t in seed},
+        "sonneborn_berger": {t: sum((value * weight for value, weight, _ in terms[t]), Fraction(0))
                              for t in seed},
         "opponents_match_win_pct": {t: opponents_mean(t, match_win) for t in seed},
         "game_win_pct": game_win,

@@ -29,30 +29,34 @@ Pairing round k (`pair_round`), for the active teams (all but the withdrawn):
 4. The guarantee: the choices in 2 and 3 are taken greedily but only among those that still let
    the whole round be completed with the fewest rematches possible (no rematch whenever any
    rematch-free pairing of the round exists, with the bye as in 2: the bye rule comes first, and
-   a second bye is never given to avoid a rematch). The result is the first pairing, in the
-   order of 2 and 3, among those with the fewest rematches. This is checked with
-   a maximum matching (Edmonds' blossoms) over the "have not met" graph, only when the plain
-   greedy pass hits a dead end; on the usual path the greedy pass is the answer.
-5. Boards: in the order of the better-ranked team of each pair; team1 is that team; the bye last.
+   a second bye is never given to avoid a rematch). This is checked with a maximum matching
+   (Edmonds' blossoms, `matching`) over the "have not met" graph, only when the plain greedy
+   pass hits a dead end.
+5. The score difference: among the pairings with the fewest rematches (and the bye of 2), the
+   round has the smallest total score difference of its pairs, and is the first such in the
+   order of 3 (`swiss_cost`). On the usual path the pairing of 4 already has it; otherwise a
+   bounded search finds it (exact on every field of up to 16 teams that was checked; on bigger
+   fields it may, rarely, stop at a pairing a little dearer).
+6. Boards: in the order of the better-ranked team of each pair; team1 is that team; the bye last.
 
 Differences from the FIDE Dutch system (C.04.3): no colours; no rating within a score group (the
 seed stands in for it); the bye is fixed before the pairs rather than left over at the bottom;
-the lookahead of 4 replaces the Dutch rules for completing a lower bracket; score differences are
-kept small greedily, top down, and not minimised over the whole round.
+the whole round's score difference is minimised (as the Dutch criteria C.5-C.7 do by bracket,
+through floaters), then the Dutch order decides among equals.
 
-`standings` is round robin's table with the bye counted as a win (see `round_robin.standings`).
+`standings` is round robin's table with the bye counted as a win and unplayed rounds counted as
+FIDE C.07 Article 16 says (see `round_robin.standings` and `tiebreaks`).
 """
 from bisect import bisect_left
-from collections import deque
 from fractions import Fraction
 from itertools import chain
 from math import lcm
 
-from . import round_robin
+from . import round_robin, swiss_cost
+from .matching import UNMATCHED, augment
 from .matches import BYE, COMPLETED, PENDING
 
 DEFAULT_TIEBREAKS = ("buchholz", "median_buchholz", "sonneborn_berger", "seed")
-UNMATCHED = -1
 
 
 def default_rounds(team_count):
@@ -74,10 +78,12 @@ def new_match(round_no, position, team1_id, team2_id):
 def standings(team_ids_by_seed, matches, points=(3, 1, 0), tiebreaks=DEFAULT_TIEBREAKS):
     """Round robin's standings with each Swiss bye a win: its points and one of `wins`.
 
-    The bye still gives no opponent to any tiebreak (Buchholz, Sonneborn-Berger, opponents' win
-    %), so it adds no term to its team's Buchholz; the team's points, the bye included, count in
-    the Buchholz of the teams it did play, like any of its points. Rows carry `byes`; `played`
-    counts games against an opponent, so wins + draws + losses = played + byes.
+    Buchholz, median Buchholz and Sonneborn-Berger count every round a team did not play (a bye,
+    a forfeit, a void match, a round after it withdrew) as FIDE C.07 Article 16 does: a game
+    against a dummy on the team's own score, and a withdrawn opponent's absent rounds as draws
+    (see `tiebreaks`). Opponents' percentages ignore byes, game-win % counts a bye as 2-0 (MTR).
+    Rows carry `byes`; `played` counts games against an opponent, so wins + draws + losses =
+    played + byes.
     """
     return round_robin.standings(team_ids_by_seed, matches, points, tiebreaks, bye_wins=True)
 
@@ -169,6 +175,11 @@ class _Draw:
         rank = {team_id: index for index, team_id in enumerate(ranked)}
         self.count = count
         self.met = [{rank[other] for other in met[team_id] if other in rank} for team_id in ranked]
+        levels = sorted({score[team_id] for team_id in ranked}, reverse=True)
+        # level[r]: r's score group, 0 the highest; gap[b]: the score between groups b and b + 1.
+        level_of = {value: index for index, value in enumerate(levels)}
+        self.level = [level_of[score[team_id]] for team_id in ranked]
+        self.gap = [levels[b] - levels[b + 1] for b in range(len(levels) - 1)]
         # group_end[r]: the rank just below r's score group, which is a run of ranks.
         self.group_end = [count] * count
         for r in range(count - 2, -1, -1):
@@ -194,8 +205,9 @@ class _Draw:
             everyone = list(range(len(mate)))
             for vertex in everyone:
                 if mate[vertex] == UNMATCHED:
-                    _augment(vertex, everyone, mate, self.met)
+                    augment(vertex, everyone, mate, self.met)
             mate = self._guided(mate)
+        mate = swiss_cost.cheapest(self, mate)
         bye = mate[self.bye] if self.bye is not None else None
         pairs = [(r, mate[r]) for r in range(self.count) if r < mate[r] < self.count]
         return pairs, bye
@@ -288,114 +300,10 @@ class _Draw:
             for root in roots:
                 if owed <= 0:
                     break
-                if trial[root] == UNMATCHED and _augment(root, rest, trial, self.met):
+                if trial[root] == UNMATCHED and augment(root, rest, trial, self.met):
                     owed -= 1
         if owed > 0:
             return False
         mate[:] = trial
         alive[:] = rest
         return True
-
-
-def _augment(root, alive, mate, met):
-    """Look for an augmenting path from the unmatched `root` among `alive`; flip it into `mate`.
-
-    Edmonds' blossom algorithm, one search: a breadth-first alternating tree from `root`, odd
-    cycles (blossoms) contracted onto their base. Two vertices are adjacent when they have not
-    met. Returns whether `mate` grew by one pair.
-
-    The graph is dense (a team has met only a few of the others), so two shortcuts matter: as
-    soon as a vertex becomes outer, an unmatched neighbour is looked for among the few unmatched
-    vertices (most paths have length 1 or 3; without this the search contracts a blossom for
-    nearly every pair around the root first); and the others are scanned from the end of `alive`
-    (the bottom of the ranking), so that a repair reshuffles the low-ranked pairs, which the
-    pairing decides last anyway, and leaves the top ones as they are.
-    """
-    size = len(mate)
-    base = list(range(size))
-    parent = [UNMATCHED] * size
-    in_tree = [False] * size  # the outer (even) vertices, the ones the search grows from
-    in_tree[root] = True
-    scan = alive[::-1]
-    exposed = [u for u in scan if mate[u] == UNMATCHED and u != root]
-
-    def reaches_exposed(v):
-        """Close the path at an unmatched neighbour of the outer `v`, if it has one."""
-        end = next((u for u in exposed if u not in met[v]), None)
-        if end is None:
-            return False
-        parent[end] = v
-        _flip(end, parent, mate)
-        return True
-
-    if reaches_exposed(root):
-        return True
-    queue = deque([root])
-    while queue:
-        v = queue.popleft()
-        for u in scan:
-            if base[u] == base[v] or mate[v] == u or u in met[v]:
-                continue
-            if u == root or (mate[u] != UNMATCHED and parent[mate[u]] != UNMATCHED):
-                # u is outer too: v-u closes an odd cycle; contract it.
-                _contract(v, u, alive, base, parent, mate, in_tree, queue)
-            elif parent[u] == UNMATCHED:
-                parent[u] = v
-                if mate[u] == UNMATCHED:
-                    _flip(u, parent, mate)
-                    return True
-                if reaches_exposed(mate[u]):
-                    return True
-                in_tree[mate[u]] = True
-                queue.append(mate[u])
-    return False
-
-
-def _contract(v, u, alive, base, parent, mate, in_tree, queue):
-    """Shrink the blossom closed by the edge v-u onto its base; its inner vertices become outer."""
-    common = _common_base(v, u, base, parent, mate)
-    in_blossom = set()
-    _mark_path(v, common, u, base, parent, mate, in_blossom)
-    _mark_path(u, common, v, base, parent, mate, in_blossom)
-    for w in alive:
-        if base[w] in in_blossom:
-            base[w] = common
-            if not in_tree[w]:
-                in_tree[w] = True
-                queue.append(w)
-
-
-def _common_base(a, b, base, parent, mate):
-    """The base of the nearest common ancestor of outer vertices `a` and `b` in the tree."""
-    seen = set()
-    while True:
-        a = base[a]
-        seen.add(a)
-        if mate[a] == UNMATCHED:
-            break  # the root
-        a = parent[mate[a]]
-    while True:
-        b = base[b]
-        if b in seen:
-            return b
-        b = parent[mate[b]]
-
-
-def _mark_path(v, common, child, base, parent, mate, in_blossom):
-    """Walk from `v` up to the blossom base `common`, re-pointing parents through the blossom."""
-    while base[v] != common:
-        in_blossom.add(base[v])
-        in_blossom.add(base[mate[v]])
-        parent[v] = child
-        child = mate[v]
-        v = parent[mate[v]]
-
-
-def _flip(end, parent, mate):
-    """Swap matched and unmatched edges along the augmenting path ending at `end`."""
-    v = end
-    while v != UNMATCHED:
-        before = parent[v]
-        after = mate[before]
-        mate[v], mate[before] = before, v
-        v = after
