@@ -176,9 +176,13 @@ PATH_PARAMS = {
     "team_id": oa.path_param("team_id", "A team of this tournament.", "team_1"),
     "match_id": oa.path_param("match_id", "A match of this tournament.", "r1_match_1"),
 }
-SSE = {"200": {"description": "Server-Sent Events: `id:` the log's seq, `event:` the type, `data:` the "
-                              "event's JSON. `Last-Event-ID` (or `?last_event_id=`) resumes after that seq.",
-               "content": {"text/event-stream": {"schema": {"type": "string"}}}}}
+SSE = {"200": {"description": "Server-Sent Events, each `id:` (its seq), `event:` (its type) and `data:` (the "
+                              "event as JSON), and a comment heartbeat. `Last-Event-ID` (or `?last_event_id=`) "
+                              "replays what came after that seq first.",
+               "content": {"text/event-stream": {"schema": {
+                   "type": "object", "description": "One event of the stream.", "required": ["id", "event", "data"],
+                   "properties": {"id": {"type": "string", "pattern": "^[0-9]+$"}, "event": {"type": "string"},
+                                  "data": {"type": "string", "contentMediaType": "application/json"}}}}}}}
 LAST_EVENT_ID = [{"name": "Last-Event-ID", "in": "header", "required": False,
                   "schema": {"type": "string", "pattern": "^[0-9]+$"}},
                  oa.query_param("last_event_id", "For clients that can't set the header.",
