@@ -32,6 +32,11 @@ def fuzz_platform(start_orchestrator, database_url, capsys):
                 "token_id": [ok(spare.get("/api/v1/auth/tokens"))["items"][0]["id"]],
                 "user_id": [api.user["id"]]},
     }
+    # A start the drivers can't read back (year past 9999, before 1) makes every later listing fail:
+    # until nothing can store one, don't leave it to the tests after this one.
+    with engine.begin() as conn:
+        conn.execute(sa.delete(tournaments).where(sa.or_(tournaments.c.starts_at > "9999-12-31T23:59:59Z",
+                                                         tournaments.c.starts_at < "0001-01-01T00:00:00Z")))
     engine.dispose()
     with capsys.disabled():
         print(f"\n{sum(statuses.values())} requests: " + ", ".join(f"{k}: {n}" for k, n in sorted(statuses.items())))
@@ -41,7 +46,8 @@ def database_state(engine):
     """Everything a request could change: registry rows, accounts, tokens, subscriptions, logs."""
     with engine.connect() as conn:
         def rows(table):
-            return sorted(tuple(map(str, row)) for row in conn.execute(sa.select(table)))
+            # As text: a row the drivers can't read back (a year past 9999) must still be compared.
+            return sorted(tuple(conn.execute(sa.select(*(sa.cast(column, sa.Text) for column in table.c)))))
         logs = conn.execute(sa.select(tournament_events.c.tournament_id, sa.func.count())
                             .group_by(tournament_events.c.tournament_id)).all()
         return {"tournaments": rows(tournaments), "users": rows(users), "api_tokens": rows(api_tokens),
