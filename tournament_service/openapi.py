@@ -26,8 +26,7 @@ INTERNAL = {
 ID = {"type": "string"}
 TEAM_ID = {"type": ["string", "null"], "description": "A team id (`team_3`), or null while the slot is empty."}
 SCORES = {
-    "anyOf": [{"type": "array", "prefixItems": [{"type": "integer", "minimum": 0, "maximum": 1000},
-                                                {"type": "integer", "minimum": 0, "maximum": 1000}],
+    "anyOf": [{"type": "array", "items": {"type": "integer", "minimum": 0, "maximum": 1000},
                "minItems": 2, "maxItems": 2},
               {"type": "null"}],
     "description": "Games won as `[team1's, team2's]`: in the order of the match's `team1_id` and "
