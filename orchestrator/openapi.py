@@ -227,15 +227,18 @@ DESCRIBED = [
     (servers.list_servers, {"get": _op(
         "The fleet: every server (admins) or those of the caller's tournaments",
         {"200": oa.json_response("OK", oa.items_of("ServerRecord", supervisor=oa.nullable({
-            "type": "object", "properties": {"holder": {"type": ["string", "null"]}, "leader": {"type": "boolean"}}})))},
+            "type": "object",
+            "properties": {"holder": {"type": ["string", "null"]}, "leader": {"type": "boolean"}}})))},
         "fleet", errors=(401,))}),
-    (servers.restart, {"post": _op("Restart a FAILED server (the organizer)", {"202": _json("Accepted", "ServerRecord")},
-                                   "fleet", oa.WRITE_LOGIN, errors=(401, 403, 404, 409), body=oa.EMPTY_BODY)}),
+    (servers.restart, {"post": _op("Restart a FAILED server (the organizer)",
+                                   {"202": _json("Accepted", "ServerRecord")}, "fleet", oa.WRITE_LOGIN,
+                                   errors=(401, 403, 404, 409), body=oa.EMPTY_BODY)}),
     (health.healthz, {"get": _op("Liveness", {"200": oa.json_response("Alive", {
         "type": "object", "required": ["status"], "properties": {"status": {"const": "ok"}}})}, "operations",
         oa.NO_LOGIN)}),
     (health.readyz, {"get": _op("Readiness: the database and Redis answer", {
-        "200": oa.json_response("Ready", oa.ref("Readiness")), "503": oa.json_response("Not ready", oa.ref("Readiness"))},
+        "200": oa.json_response("Ready", oa.ref("Readiness")),
+        "503": oa.json_response("Not ready", oa.ref("Readiness"))},
         "operations", oa.NO_LOGIN)}),
     (docs.openapi_document, {"get": _op("This document (OpenAPI 3.1)", {"200": oa.json_response(
         "The document", {"type": "object", "required": ["openapi", "paths"]})}, "operations", oa.NO_LOGIN)}),

@@ -55,7 +55,10 @@ def _resolve(document, schema):
 
 def _fill(path, ids, own_tokens, **override):
     """`path` with real ids: the phase each kind of request needs to get past the lookups."""
-    tournament = ids["tournament_id"][2 if "/matches" in path else 1] if path.startswith("/t/") else ids["tournament_id"][0]
+    if path.startswith("/t/"):
+        tournament = ids["tournament_id"][2 if "/matches" in path else 1]  # ACTIVE for matches, else REGISTRATION
+    else:
+        tournament = ids["tournament_id"][0]  # the DRAFT, which PATCH and publish take
     values = {"tournament_id": tournament, "team_id": ids["team_id"][0], "match_id": ids["match_id"][0],
               "token_id": ids["token_id"][0], "user_id": ids["user_id"][0], **override}
     return re.sub(r"{(\w+)}", lambda m: str(values[m.group(1)]), path)
