@@ -12,6 +12,7 @@ import schemathesis
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    negative_data_rejection,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -19,7 +20,9 @@ from schemathesis.specs.openapi.checks import (
 from tests.support.fuzz import changes, fuzz_platform, settled_state  # noqa: F401 (a fixture)
 
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "5"))
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+# The answers are as documented, and what the document calls invalid is refused.
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
+          negative_data_rejection]
 # Writes that would end the run's own session, or its tournaments that are still to be played with.
 LOGOUT = ("POST", "/api/v1/auth/logout")
 ENDING = {("POST", "/api/v1/tournaments/{tournament_id}/cancel"),

@@ -7,12 +7,15 @@ or field gets them too.
 """
 import json
 import re
+from datetime import datetime, timezone
 from urllib.parse import unquote
 
 import pytest
 import requests
+import sqlalchemy as sa
 
-from tests.support.fuzz import changes, fuzz_platform, settled_state  # noqa: F401 (a fixture)
+from shared.db.tables import users
+from tests.support.fuzz import changes, database_state, fuzz_platform, settled_state  # noqa: F401 (a fixture)
 
 HOSTILE_JSON = {  # raw JSON text, as a client could send it
     "lone high surrogate": '"a\\ud800b"',
@@ -145,3 +148,16 @@ def test_hostile_path_ids_and_queries_are_refused_cleanly(fuzz_platform, documen
                 for value in HOSTILE_EVENT_IDS:
                     sender.send(method, url_path, f"{param['name']}: {value!r}", write, headers={param["name"]: value})
     assert not sender.problems, f"{len(sender.problems)} problems:\n" + "\n".join(sender.problems)
+
+
+def test_the_nothing_changed_check_sees_a_change(db_engine):
+    """The refusal checks above can fail: a row written between two looks is noticed."""
+    before = database_state(db_engine)
+    with db_engine.begin() as conn:
+        conn.execute(sa.insert(users).values(username="ghost-writer", username_key="ghost-writer", password_hash="x",
+                                             created_at=datetime.now(timezone.utc)))
+    try:
+        assert changes(before, db_engine) == ["users"]
+    finally:
+        with db_engine.begin() as conn:
+            conn.execute(sa.delete(users).where(users.c.username_key == "ghost-writer"))
