@@ -157,7 +157,7 @@ def test_the_nothing_changed_check_sees_a_change(db_engine):
         conn.execute(sa.insert(users).values(username="ghost-writer", username_key="ghost-writer", password_hash="x",
                                              created_at=datetime.now(timezone.utc)))
     try:
-        assert changes(before, db_engine) == ["users"]
+        assert list(changes(before, db_engine)) == ["users"]
     finally:
         with db_engine.begin() as conn:
             conn.execute(sa.delete(users).where(users.c.username_key == "ghost-writer"))
