@@ -23,10 +23,13 @@ MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "5"))
 # The answers are as documented, and what the document calls invalid is refused.
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
           negative_data_rejection]
-# Writes that would end the run's own session, or its tournaments that are still to be played with.
+# Writes that would end the run's own session, or the phase of a tournament the run keeps fuzzing in
+# it (tests/e2e/test_documented_shapes.py goes through every phase).
 LOGOUT = ("POST", "/api/v1/auth/logout")
-ENDING = {("POST", "/api/v1/tournaments/{tournament_id}/cancel"),
-          ("POST", "/api/v1/tournaments/{tournament_id}/archive")}
+ENDS_PHASE = {("POST", "/api/v1/tournaments/{tournament_id}/cancel"),
+              ("POST", "/api/v1/tournaments/{tournament_id}/archive"),
+              ("POST", "/api/v1/tournaments/{tournament_id}/publish"),
+              ("DELETE", "/api/v1/tournaments/{tournament_id}")}
 
 
 @pytest.fixture
@@ -56,7 +59,7 @@ def test_no_request_gets_a_5xx_and_a_refused_write_changes_nothing(case, fuzz_pl
     operation = (case.method.upper(), case.operation.path)
     playing = fuzz_platform["ids"]["tournament_id"][:3]  # DRAFT, REGISTRATION, ACTIVE
     if operation == LOGOUT or case.path_parameters.get("token_id") in fuzz_platform["own_tokens"] or (
-            operation in ENDING and case.path_parameters.get("tournament_id") in playing):
+            operation in ENDS_PHASE and case.path_parameters.get("tournament_id") in playing):
         return
     write = case.method.upper() not in ("GET", "HEAD", "OPTIONS")
     before = settled_state(fuzz_platform["engine"]) if write else None
