@@ -113,7 +113,7 @@ def test_the_docs_page_needs_no_cdn_and_no_inline_script(client):
     assert "http://" not in html and "https://" not in html and "//" not in html.replace("<!--", "")
     scripts = re.findall(r"<script([^>]*)>(.*?)</script>", html, re.S)
     assert scripts and all(body.strip() == "" and "src=" in attrs for attrs, body in scripts)
-    assert " on" not in re.sub(r"\s+", " ", html).lower().replace(" one", "")
+    assert not re.search(r"\son[a-z]+\s*=", html, re.I)  # no inline event handlers either
     assets = re.findall(r'(?:src|href)="([^"]+)"', html)
     assert any(asset.endswith("swagger-ui-bundle.js") for asset in assets)
     for asset in assets:
