@@ -105,7 +105,7 @@ def create_app(config=None):
 
     register_error_handlers(app, on_server_error=db.session.rollback)
     from orchestrator import gateway
-    from orchestrator.api import auth, events, health, servers, subscriptions, tournaments
+    from orchestrator.api import auth, docs, events, health, servers, subscriptions, tournaments
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(servers.bp)
@@ -113,6 +113,7 @@ def create_app(config=None):
     app.register_blueprint(tournaments.bp)
     app.register_blueprint(events.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(docs.bp)
     app.register_blueprint(gateway.bp)
 
     from orchestrator.relay import init_relay

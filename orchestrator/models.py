@@ -1,11 +1,14 @@
 """ORM mapping of the orchestrator's tables (their definitions live in shared.db.tables)."""
 import json
 
+import sqlalchemy as sa
 from flask_login import UserMixin
 
 from orchestrator.extensions import db
 from shared import formats
-from shared.db.tables import api_tokens, subscriptions, tournament_servers, tournaments, users
+from shared.db.tables import api_tokens, subscriptions, tournament_events, tournament_servers, tournaments, users
+from shared.events import TOURNAMENT_COMPLETED
+from shared.state_machine import ARCHIVED, COMPLETED
 
 
 class User(UserMixin, db.Model):
@@ -70,7 +73,22 @@ class Tournament(db.Model):
             "created_at": _iso(self.created_at), "updated_at": _iso(self.updated_at),
             # The public way in is the gateway; the server's own host:port stays private.
             "endpoint": f"/t/{self.id}/" if self.endpoint else None,
+            "champion": self.champion(),
         }
+
+    def champion(self):
+        """{team_id, name} as the tournament's own log recorded it at completion; None before."""
+        if self.state not in (COMPLETED, ARCHIVED):
+            return None
+        # The last event of a long log is near the end of its (tournament_id, seq) index: read backwards.
+        completed = db.session.execute(
+            sa.select(tournament_events.c.payload)
+            .where(tournament_events.c.tournament_id == self.id, tournament_events.c.type == TOURNAMENT_COMPLETED)
+            .order_by(tournament_events.c.seq.desc()).limit(1)).scalar()
+        event = json.loads(completed) if completed else {}
+        if not event.get("champion"):
+            return None
+        return {"team_id": event["champion"], "name": event.get("champion_name")}
 
 
 def _iso(moment):
