@@ -12,7 +12,7 @@ from orchestrator.streams import stream_response
 from shared import validation as v
 from shared.errors import APIError
 from shared.identity import IDENTITY_HEADER, SIGNATURE_HEADER
-from shared.state_machine import ARCHIVED, CANCELLED
+from shared.state_machine import ARCHIVED, CANCELLED, DRAFT
 
 bp = Blueprint("gateway", __name__)
 
@@ -40,6 +40,10 @@ def forward(tournament_id, path):
         raise APIError(404, "not_found", "No such path on a tournament server.")
     if not tournament.endpoint and tournament.state in ENDED_STATES:
         return _ended_view(tournament, path)
+    if tournament.state == DRAFT:
+        # Not an outage: a draft has no server until it is published.
+        raise APIError(409, "not_published", f"Tournament {tournament_id} is a DRAFT: its server starts when "
+                       "it is published.", {"state": DRAFT})
     if not tournament.endpoint:
         raise ServerUnavailable(tournament_id, f"it is not running (state {tournament.state})")
     if server_path == LIVE_STREAM_PATH:

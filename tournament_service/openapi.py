@@ -64,6 +64,10 @@ SCHEMAS = {
             "players": {"anyOf": [{"type": "array", "maxItems": 20,
                                    "items": {"type": "string", "minLength": 1, "maxLength": 50}},
                                   {"type": "null"}]},
+            "captain": {"type": ["integer", "null"], "minimum": 1, "maximum": 2**31 - 1,
+                        "description": "The organizer only: the user id who captains this team, or null "
+                                       "for none (the organizer's own entries have no captain otherwise). "
+                                       "Anyone else captains the team they register (one per tournament)."},
         },
         "example": {"name": "Fierce Dragons", "players": ["Ana", "Ben"]},
     },
@@ -205,7 +209,7 @@ DESCRIBED = [
     (api.register_team, _write(
         "Register a team (REGISTRATION); the caller becomes its captain",
         {"201": oa.json_response("Registered", oa.ref("Team"))}, body=oa.json_body(oa.ref("TeamInput")),
-        description="409 `team_name_taken`, `seed_taken`, `tournament_full`, or `illegal_state` "
+        description="409 `team_name_taken`, `seed_taken`, `tournament_full`, `already_captain`, or `illegal_state` "
                     "outside REGISTRATION.")),
     (api.unregister_team, {"delete": oa.operation(
         "Unregister a team (REGISTRATION; its captain or the organizer)", {"204": oa.no_content("Unregistered")},

@@ -63,7 +63,7 @@ def test_every_redis_client_of_the_platform_authenticates(locked_redis, start_or
     userinfo = f":{PASSWORD}" if credentials == "password" else f"platform:{USER_PASSWORD}"
     instance = str(tmp_path / "instance")
     orchestrator = start_orchestrator(REDIS_URL=f"redis://{userinfo}@127.0.0.1:{port}/0", INSTANCE_PATH=instance,
-                                      AUTH_RATE_LIMIT_PER_USERNAME="3/60")
+                                      AUTH_FAILURES_PER_CLIENT_USERNAME="3/60")
     api = orchestrator.api
     assert ok(api.get("/readyz"))["checks"]["redis"] == "ok"
 
@@ -82,7 +82,7 @@ def test_every_redis_client_of_the_platform_authenticates(locked_redis, start_or
     statuses = [api.anonymous().post("/api/v1/auth/login", {"username": name, "password": "wrong-password"}).status_code
                 for _ in range(5)]
     assert 429 in statuses, statuses
-    assert admin.keys(f"{namespace}ratelimit:user:{name}:*")
+    assert admin.keys(f"{namespace}ratelimit:failures:{name}*")
 
     ok(api.post(f"/api/v1/tournaments/{tid}/cancel"))
     secret = PASSWORD if credentials == "password" else USER_PASSWORD

@@ -29,6 +29,8 @@ def test_forged_messages_on_redis_cancel_nothing_and_reach_no_viewer(orchestrato
     api = orchestrator.api
     user_id = api.user["id"]
     tid = make_tournament(api, "REGISTRATION", teams=2, max_teams=2)["id"]
+    # A subscriber hears tournament_starting (the organizer's own entries have no captain).
+    ok(api.post("/api/v1/subscriptions", {"tournament_id": tid}), 201)
     channels = events.Channels(platform_env["REDIS_NAMESPACE"])
     in_log = (tournament_events.c.tournament_id == tid,)
     feeds = {"tournament": api.feed(f"/api/v1/events/tournaments/{tid}"), "global": api.feed("/api/v1/events/global"),
