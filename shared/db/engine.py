@@ -30,8 +30,8 @@ def _sqlite_file_lock(url):
         yield
 
 
-def migrate(url):
-    """Create or upgrade the schema at `url` to the newest migration; safe to run concurrently."""
+def migrate(url, revision="head"):
+    """Create or upgrade the schema at `url` to `revision` (the newest); safe to run concurrently."""
     # Imported here: a spawned tournament server doesn't migrate, and alembic costs ~0.14 s to import.
     from alembic import command
     from alembic.config import Config
@@ -45,11 +45,11 @@ def migrate(url):
                 # WAL lets readers (the relay) go on while a tournament server writes.
                 connection.exec_driver_sql("PRAGMA journal_mode=WAL")
                 config.attributes["connection"] = connection
-                command.upgrade(config, "head")
+                command.upgrade(config, revision)
         else:
             with engine.begin() as connection:
                 connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
                 config.attributes["connection"] = connection
-                command.upgrade(config, "head")
+                command.upgrade(config, revision)
     finally:
         engine.dispose()

@@ -1,0 +1,52 @@
+"""Migrations that repair data: an upgraded database reads back everything it holds."""
+import uuid
+from datetime import datetime, timezone
+
+import pytest
+import sqlalchemy as sa
+
+from shared.db.engine import migrate
+from shared.db.tables import tournaments
+from tests.support.services import MAINTENANCE_URL
+
+
+@pytest.fixture
+def database_at_0005():
+    """A database of its own, migrated up to 0005 (before start times were repaired)."""
+    name = f"test_migration_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(MAINTENANCE_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = sa.engine.make_url(MAINTENANCE_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        migrate(url, "0005")
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+def test_start_times_the_driver_cannot_read_are_cleared_and_the_rest_kept(database_at_0005):
+    engine = sa.create_engine(database_at_0005)
+    rows = {"t_poisoned": "9999-12-31T23:59:59-01:00", "t_ancient": "0001-01-01T00:00:00+01:00",
+            "t_fine": "2027-03-01T18:00:00+00:00", "t_edge": "9999-12-31T12:00:00+00:00", "t_none": None}
+    try:
+        with engine.begin() as conn:
+            for tournament_id, starts_at in rows.items():
+                conn.execute(sa.text(
+                    "INSERT INTO tournaments (id, name, game, format, max_teams, min_teams, best_of, description,"
+                    " starts_at, state, created_at, updated_at) VALUES (:id, 'Cup', 'chess', 'swiss', 8, 2, 1, '',"
+                    " CAST(:starts_at AS timestamptz), 'DRAFT', now(), now())"),
+                    {"id": tournament_id, "starts_at": starts_at})
+            # What GET /api/v1/tournaments did from then on: the driver cannot read the poisoned rows.
+            with pytest.raises(ValueError):
+                conn.execute(sa.select(tournaments.c.starts_at)).all()
+        migrate(database_at_0005)
+        with engine.connect() as conn:
+            read = dict(conn.execute(sa.select(tournaments.c.id, tournaments.c.starts_at)).all())
+    finally:
+        engine.dispose()
+    assert read["t_poisoned"] is None and read["t_ancient"] is None and read["t_none"] is None
+    assert read["t_fine"] == datetime(2027, 3, 1, 18, tzinfo=timezone.utc)
+    assert read["t_edge"] == datetime(9999, 12, 31, 12, tzinfo=timezone.utc)
