@@ -11,12 +11,11 @@ import pytest
 import redis
 import sqlalchemy as sa
 
-from shared.db.engine import migrate
 from shared.db.tables import tournaments
 from shared.state_machine import SERVED_STATES
 from tests.support.api import Api
 from tests.support.processes import Proc, free_port, wait_http
-from tests.support.services import MAINTENANCE_URL, REDIS_URL, delete_namespace, keys_under, run_markers, stray_keys
+from tests.support.services import REDIS_URL, delete_namespace, keys_under, run_markers, scratch_database, stray_keys
 
 # Both at least 32 bytes: the apps refuse shorter signing secrets.
 GATEWAY_SECRET = "test-gateway-secret-0123456789abcdef"
@@ -29,16 +28,8 @@ def run_id():
 
 @pytest.fixture(scope="session")
 def database_url(run_id):
-    name = f"test_platform_{run_id}"
-    admin = sa.create_engine(MAINTENANCE_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = sa.engine.make_url(MAINTENANCE_URL).set(database=name).render_as_string(hide_password=False)
-    migrate(url)
-    yield url
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
+    with scratch_database(f"test_platform_{run_id}") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

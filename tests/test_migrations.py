@@ -7,24 +7,14 @@ import sqlalchemy as sa
 
 from shared.db.engine import migrate
 from shared.db.tables import tournaments
-from tests.support.services import MAINTENANCE_URL
+from tests.support.services import scratch_database
 
 
 @pytest.fixture
 def database_at_0005():
     """A database of its own, migrated up to 0005 (before start times were repaired)."""
-    name = f"test_migration_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(MAINTENANCE_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = sa.engine.make_url(MAINTENANCE_URL).set(database=name).render_as_string(hide_password=False)
-    try:
-        migrate(url, "0005")
+    with scratch_database(f"test_migration_{uuid.uuid4().hex[:10]}", "0005") as url:
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 def test_start_times_the_driver_cannot_read_are_cleared_and_the_rest_kept(database_at_0005):

@@ -3,15 +3,34 @@
 `./scripts/test` sets TEST_DATABASE_URL (a maintenance database, next to which each run creates its
 own) and TEST_REDIS_URL; the defaults are what a developer's machine usually has.
 """
+import contextlib
 import os
 import re
 
 import sqlalchemy as sa
 
+from shared.db.engine import migrate
 from shared.db.tables import tournaments, users
 
 MAINTENANCE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+@contextlib.contextmanager
+def scratch_database(name, revision="head"):
+    """A PostgreSQL database `name` beside the maintenance one, migrated to `revision`; yields its URL
+    and drops it afterwards."""
+    admin = sa.create_engine(MAINTENANCE_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = sa.engine.make_url(MAINTENANCE_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        migrate(url, revision)
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
 
 # Usernames the tests make unique with a random hex suffix; fixed ones ("bench-organizer") are
 # shared by every run and so say nothing about which run wrote a key.
