@@ -13,7 +13,7 @@ of 1 s, one a second), failed polls, the server's peak RSS (VmHWM), and how long
 started event take (GET /api/matches, /api/standings, /api/bracket: each holds the server as long).
 
     .venv/bin/python -m bench.big_events                  # 1,024 RR and 4,096 DE
-    .venv/bin/python -m bench.big_events --smoke          # CI: 64 RR and 256 DE
+    .venv/bin/python -m bench.big_events --smoke          # CI: 32 RR and 64 DE
     .venv/bin/python -m bench.big_events --rr-teams 256 --de-teams 0
 """
 import argparse
@@ -27,7 +27,7 @@ import redis
 import requests
 import sqlalchemy as sa
 
-from bench.harness import MAINTENANCE_URL, REDIS_URL, print_header, write_results
+from bench.harness import MAINTENANCE_URL, REDIS_URL, parse_args, print_header, write_results
 from shared.db.engine import migrate
 from shared.db.tables import notifications, tournament_events
 from shared.identity import sign
@@ -146,13 +146,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rr-teams", type=int, default=1024)
     parser.add_argument("--de-teams", type=int, default=4096)
-    parser.add_argument("--smoke", action="store_true", help="small sizes, for CI: 64 RR, 256 DE")
     parser.add_argument("--start-timeout", type=float, default=1800, help="give up waiting for the start after this")
-    args = parser.parse_args()
-    if args.smoke:
-        args.rr_teams, args.de_teams = 64, 256
-    print_header("big events: starting them, and answering meanwhile",
-                 {"rr_teams": args.rr_teams, "de_teams": args.de_teams})
+    parser.add_argument("--name", default="big_events", help="results file name")
+    args = parse_args(parser, smoke={"rr_teams": 32, "de_teams": 64, "start_timeout": 120, "name": "big_events_smoke"})
+    info = print_header("big events: starting them, and answering meanwhile", vars(args))
     results = []
     with tempfile.TemporaryDirectory(prefix="bench-big-") as workdir:
         for format_name, teams in (("round_robin", args.rr_teams), ("double_elimination", args.de_teams)):
@@ -160,7 +157,7 @@ def main():
                 figures = start_big_event(format_name, teams, workdir, args.start_timeout)
                 results.append(figures)
                 print(" ".join(f"{key}={value}" for key, value in figures.items()), flush=True)
-    write_results("big_events" + ("_smoke" if args.smoke else ""), results)
+    write_results(args.name, {"machine": info, "parameters": vars(args), "events": results})
     failed = [r for r in results if r["status"] != 200 or not r["server_alive"]]
     if failed:
         raise SystemExit(f"{len(failed)} event(s) did not start")

@@ -16,13 +16,14 @@ coordinate descent (one winners' round at a time, the five orderings each) above
 on the same --search-events playthroughs; it prints the best found next to ours.
 
 Run: .venv/bin/python -m bench.de_rematches [--min-size 4] [--max-size 1024] [--events 4000] [--seed 1] [--search]
+     (--smoke: up to 16 slots, 100 playthroughs)
 """
 import argparse
 import itertools
 import random
 from collections import Counter
 
-from bench.harness import print_header
+from bench.harness import parse_args, print_header, write_results
 from tests.support.brackets import BRACKETS_MANAGER, Playthroughs
 from tournament_service.engine import double_elimination as de
 
@@ -94,8 +95,11 @@ def main():
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--search", action="store_true")
     parser.add_argument("--search-events", type=int, default=2000)
-    args = parser.parse_args()
-    print_header("double elimination: losers'-bracket rematches per event", vars(args))
+    parser.add_argument("--name", default="de_rematches", help="results file name")
+    args = parse_args(parser, smoke={"max_size": 16, "events": 100, "search_events": 50,
+                                     "name": "de_rematches_smoke"})
+    info = print_header("double elimination: losers'-bracket rematches per event", vars(args))
+    figures = []
     size = args.min_size
     while size <= args.max_size:
         events = max(200, args.events * 32 // size) if size > 32 else args.events
@@ -111,7 +115,11 @@ def main():
             for name, orders in strategies:
                 mean, rounds = measure(size, orders, events, args.seed, teams)
                 print(f"  {name:17} {mean:6.3f} per event ({show(rounds)})  {','.join(orders)}", flush=True)
+                figures.append({"slots": size, "teams": teams, "playthroughs": events, "orders_of": name,
+                                "orders": list(orders), "rematches_per_event": mean,
+                                "rematches_by_losers_round": {f"L{r}": n for r, n in sorted(rounds.items())}})
         size *= 2
+    write_results(args.name, {"machine": info, "parameters": vars(args), "figures": figures})
 
 
 if __name__ == "__main__":

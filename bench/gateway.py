@@ -11,6 +11,7 @@ import time
 import requests
 
 from bench import harness as h
+from tests.support.api import ok
 
 
 def timed(session, url, count):
@@ -31,8 +32,8 @@ def main():
     args = h.parse_args(parser, smoke={"requests": 20, "name": "gateway_smoke"})
     info = h.print_header("Gateway overhead (sequential GETs, keep-alive)", vars(args))
     with h.Platform("gateway") as platform:
-        tournament = h.ok(platform.api.post("/api/v1/tournaments", {"name": "Gateway", "game": "go"}), 201)
-        h.ok(platform.api.post(f"/api/v1/tournaments/{tournament['id']}/publish"))
+        tournament = ok(platform.api.post("/api/v1/tournaments", {"name": "Gateway", "game": "go"}), 201)
+        ok(platform.api.post(f"/api/v1/tournaments/{tournament['id']}/publish"))
         with platform.engine.connect() as conn:
             endpoint = conn.exec_driver_sql("SELECT endpoint FROM tournaments WHERE id = %(t)s",
                                             {"t": tournament["id"]}).scalar()

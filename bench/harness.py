@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.support.api import Api, ok  # noqa: E402,F401  (re-exported for the scripts)
+from tests.support.api import Api  # noqa: E402
 from tests.support.processes import Proc, free_port, port_is_free, wait_http  # noqa: E402
 from tests.support.services import MAINTENANCE_URL, REDIS_URL, delete_namespace  # noqa: E402
 

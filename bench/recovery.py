@@ -3,7 +3,9 @@
 Part 1, for each --supervise-interval (one fresh platform each, bench/harness.py): --trials times,
 one new tournament per trial (so no trial inherits the previous one's failure count, backoff or
 crash-loop record): an ACTIVE tournament of --teams teams with --results results recorded; read its
-state (seq, round) and its server's pid from `tournament_servers`; SIGKILL that pid; then poll
+state (seq, round) and its server's pid from `tournament_servers`, checked against the fleet view
+(GET /api/v1/servers as the organizer) and against the pid the server on that port reports (its own
+/api/health, asked on its port: not reachable through the gateway); SIGKILL that pid; then poll
 GET /t/<id>/api/state through the orchestrator's gateway every --poll-interval seconds until it
 answers 200 with the same seq and round AND `tournament_servers` names a new, RUNNING pid. The
 headline is kill -> that first good 200; from the fleet row it is split into kill -> failure
@@ -45,7 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench import harness as h  # noqa: E402
 from shared import events as ev  # noqa: E402
 from shared.db.engine import make_engine  # noqa: E402
-from tests.support.api import make_tournament  # noqa: E402
+from tests.support.api import make_tournament, ok  # noqa: E402
 from tournament_service.store import EventLog  # noqa: E402
 from tournament_service.tournament import Tournament  # noqa: E402
 
@@ -77,23 +79,40 @@ def stats_line(stats):
 
 # ---- part 1: kill -9 -> serving again ----------------------------------------------------------
 
+def fleet_entry(api, tournament_id):
+    """The tournament's server in the fleet view (GET /api/v1/servers, as its organizer): pid, port, status."""
+    items = ok(api.get("/api/v1/servers"))["items"]
+    found = [item for item in items if item["tournament_id"] == tournament_id]
+    assert len(found) == 1, f"the fleet view lists {len(found)} servers of {tournament_id}"
+    return found[0]
+
+
+def server_pid(entry):
+    """The pid the server on the fleet entry's port reports, asked on that port as an operator on the
+    host would (a server's own /api/health is not reachable through the gateway)."""
+    response = requests.get(f"http://{entry['host']}:{entry['port']}/api/health", timeout=5)
+    return ok(response)["pid"]
+
+
 def kill_trial(platform, number, args):
     api = platform.api
     tid = make_tournament(api, state="ACTIVE", teams=args.teams, name=f"Recovery {number}")["id"]
     gateway = f"/t/{tid}"
-    pending = h.ok(api.get(f"{gateway}/api/matches", params={"status": "pending"}))["items"]
+    pending = ok(api.get(f"{gateway}/api/matches", params={"status": "pending"}))["items"]
     for match in pending[:args.results]:
-        h.ok(api.post(f"{gateway}/api/matches/{match['id']}/result", {"winner": match["team1_id"]}))
-    state = h.ok(api.get(f"{gateway}/api/state"))
+        ok(api.post(f"{gateway}/api/matches/{match['id']}/result", {"winner": match["team1_id"]}))
+    state = ok(api.get(f"{gateway}/api/state"))
     before = (state["seq"], state["round"])
-    matches_before = h.ok(api.get(f"{gateway}/api/matches"))
+    matches_before = ok(api.get(f"{gateway}/api/matches"))
     row = platform.server_row(tid)
     old_pid = row["pid"]
-    answering_pid = h.ok(api.get(f"{gateway}/api/health"))["pid"]
+    entry = fleet_entry(api, tid)
+    answering_pid = server_pid(entry)
     run = {"tournament_id": tid, "before": {"seq": before[0], "round": before[1]}, "old_pid": old_pid,
            "error": None, "polls": {}, "wrong_state_200s": 0}
-    if row["status"] != "RUNNING" or answering_pid != old_pid:
-        run["error"] = f"before the kill: status {row['status']}, table pid {old_pid}, answering pid {answering_pid}"
+    if row["status"] != "RUNNING" or entry["status"] != "RUNNING" or not old_pid == entry["pid"] == answering_pid:
+        run["error"] = (f"before the kill: status {row['status']} (fleet view {entry['status']}), table pid {old_pid},"
+                        f" fleet view pid {entry['pid']}, answering pid {answering_pid}")
         return run
 
     session = requests.Session()
@@ -134,12 +153,14 @@ def kill_trial(platform, number, args):
     run["kill_to_new_process_ms"] = ms(row["started_at"].timestamp() - kill_wall)
     run["new_process_to_first_200_ms"] = run["kill_to_first_200_ms"] - run["kill_to_new_process_ms"]
     run["last_error"] = row["last_error"]
-    matches_after = h.ok(api.get(f"{gateway}/api/matches"))
+    matches_after = ok(api.get(f"{gateway}/api/matches"))
     if matches_after != matches_before:
         run["error"] = "the matches after the restart differ from those before the kill"
-    health_pid = h.ok(api.get(f"{gateway}/api/health"))["pid"]
-    if health_pid != row["pid"]:
-        run["error"] = run["error"] or f"/api/health answers pid {health_pid}, the fleet says {row['pid']}"
+    entry = fleet_entry(api, tid)
+    health_pid = server_pid(entry)
+    if not health_pid == entry["pid"] == row["pid"]:
+        run["error"] = run["error"] or (f"the server on port {entry['port']} answers pid {health_pid}, the fleet view"
+                                        f" says {entry['pid']}, the table {row['pid']}")
     return run
 
 
@@ -186,11 +207,11 @@ def sample_shapes(platform):
     unregistration, as dicts {type: event}."""
     api = platform.api
     tid = make_tournament(api, state="REGISTRATION", teams=0, name="Shape sample", max_teams=8)["id"]
-    team = h.ok(api.post(f"/t/{tid}/api/teams", {"name": "Shape Team", "players": ["a", "b"]}), 201)
+    team = ok(api.post(f"/t/{tid}/api/teams", {"name": "Shape Team", "players": ["a", "b"]}), 201)
     response = api.delete(f"/t/{tid}/api/teams/{team['id']}")
     assert response.status_code == 204, f"{response.status_code} {response.text[:300]}"
     stored = [json.loads(payload) for _seq, _type, payload in platform.events(tid)]
-    h.ok(api.post(f"/api/v1/tournaments/{tid}/cancel"))
+    ok(api.post(f"/api/v1/tournaments/{tid}/cancel"))
     shapes = {}
     for event in stored:
         shapes.setdefault(event["type"], event)
@@ -338,7 +359,7 @@ def rebuild_part(platform, args):
     rows_out = []
     try:
         for count in [2, *args.sizes]:
-            tid = h.ok(platform.api.post("/api/v1/tournaments", {
+            tid = ok(platform.api.post("/api/v1/tournaments", {
                 "name": f"Rebuild {count}", "game": "chess", "max_teams": 8, "min_teams": 2}), 201)["id"]
             log_rows, teams = build_log(tid, f"Rebuild {count}", count, shapes)
             insert_s = insert_log(platform, tid, log_rows)

@@ -1,13 +1,14 @@
 """The relay's check of each Redis message against the log: what it costs per event.
 
-Appends --events events to a fresh tournament log on PostgreSQL, then dispatches each event's JSON
+Writes a published tournament's log of --events events (its publication, then team registrations)
+straight into a fresh PostgreSQL database, then dispatches each event's JSON
 through a FeedHub with one viewer on the channel: trusting the message (no record), checking it
 against the log as the orchestrator's relay does one message at a time (one read per event per
 process, whatever the number of viewers), and checking --batch messages that arrived together
 (one read per channel per batch, as the relay does when events come faster than it reads).
 Prints microseconds per event for each.
 
-    .venv/bin/python -m bench.relay_check --events 5000
+    .venv/bin/python -m bench.relay_check [--events 5000] [--batch 50]
 """
 import argparse
 import sys
@@ -18,12 +19,13 @@ from pathlib import Path
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.harness import MAINTENANCE_URL, print_header  # noqa: E402
+from bench.harness import MAINTENANCE_URL, parse_args, print_header, write_results  # noqa: E402
 from orchestrator.relay import stored_payload  # noqa: E402
 from shared import events  # noqa: E402
 from shared.db.engine import make_engine, migrate  # noqa: E402
+from shared.db.tables import tournament_events  # noqa: E402
 from shared.pubsub import FeedHub  # noqa: E402
-from tournament_service.store import EventLog  # noqa: E402
+from tests.support.big_events import write_registered_tournament  # noqa: E402
 
 
 def timed_dispatch(hub, channel, texts, batch=1):
@@ -39,11 +41,12 @@ def timed_dispatch(hub, channel, texts, batch=1):
 
 
 def main():
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=5000)
     parser.add_argument("--batch", type=int, default=50)
-    args = parser.parse_args()
-    print_header("relay check against the log", vars(args))
+    parser.add_argument("--name", default="relay_check", help="results file name")
+    args = parse_args(parser, smoke={"events": 300, "batch": 10, "name": "relay_check_smoke"})
+    info = print_header("relay check against the log", vars(args))
     name = f"bench_relay_{uuid.uuid4().hex[:8]}"
     admin = sa.create_engine(MAINTENANCE_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -53,19 +56,25 @@ def main():
     try:
         migrate(url)
         engine = make_engine(url)
-        log = EventLog(engine, "t_bench00001")
-        produced = [events.make_event(events.TEAM_REGISTERED, log.tournament_id, team={"id": f"team_{n}"})
-                    for n in range(args.events)]
-        texts = [text for batch in range(0, args.events, 500)
-                 for _seq, text in log.append(batch, produced[batch:batch + 500])[0]]
+        # A published tournament's log as a server writes it: its publication (two events), then
+        # registrations.
+        tournament_id, _seq = write_registered_tournament(engine, "round_robin", max(1, args.events - 2))
+        with engine.connect() as conn:
+            texts = list(conn.execute(sa.select(tournament_events.c.payload).where(
+                tournament_events.c.tournament_id == tournament_id).order_by(tournament_events.c.seq)).scalars())
+        if len(texts) != max(3, args.events):
+            raise RuntimeError(f"the log holds {len(texts)} events, not {args.events}")
         channels = events.Channels("bench:")
-        channel = channels.tournament_events(log.tournament_id)
+        channel = channels.tournament_events(tournament_id)
         trusting = timed_dispatch(FeedHub(), channel, texts)
         record = stored_payload(channels, engine)
         checking = timed_dispatch(FeedHub(record=record), channel, texts)
         batched = timed_dispatch(FeedHub(record=record), channel, texts, args.batch)
         print(f"per event: trusting the message {trusting:.0f} us; checking it against the log {checking:.0f} us "
               f"one at a time, {batched:.0f} us in batches of {args.batch} (once per orchestrator process)")
+        write_results(args.name, {"machine": info, "parameters": vars(args), "figures": {
+            "us_per_event_trusting": trusting, "us_per_event_checking_one_at_a_time": checking,
+            "us_per_event_checking_in_batches": batched}})
     finally:
         if engine is not None:
             engine.dispose()
@@ -75,4 +84,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -20,6 +20,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench import harness as h  # noqa: E402
+from tests.support.api import ok  # noqa: E402
 
 
 class Poller(threading.Thread):
@@ -47,7 +48,7 @@ class Poller(threading.Thread):
 
 def spawn_one(platform, number, interval, timeout):
     api = platform.api
-    tid = h.ok(api.post("/api/v1/tournaments", {"name": f"Spawn Cup {number}", "game": "chess"}), 201)["id"]
+    tid = ok(api.post("/api/v1/tournaments", {"name": f"Spawn Cup {number}", "game": "chess"}), 201)["id"]
     poller = Poller(f"{platform.url}/t/{tid}/api/state", interval, timeout)
     poller.session.get(f"{platform.url}/healthz")  # a warm connection, as a browser would have
     poller.start()

@@ -35,16 +35,17 @@ import gevent  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench import harness as h  # noqa: E402
 from bench.sse_viewer import Viewer  # noqa: E402
+from tests.support.api import ok  # noqa: E402
 
 
 def setup_tournament(api, teams):
-    tournament = h.ok(api.post("/api/v1/tournaments", {"name": "Fan-out Cup", "game": "chess",
+    tournament = ok(api.post("/api/v1/tournaments", {"name": "Fan-out Cup", "game": "chess",
                                                        "max_teams": teams, "min_teams": 2}), 201)
     tid = tournament["id"]
-    h.ok(api.post(f"/api/v1/tournaments/{tid}/publish"))
+    ok(api.post(f"/api/v1/tournaments/{tid}/publish"))
     for number in range(1, teams + 1):
-        h.ok(api.post(f"/t/{tid}/api/teams", {"name": f"Team {number}"}), 201)
-    h.ok(api.post(f"/t/{tid}/api/start"))
+        ok(api.post(f"/t/{tid}/api/teams", {"name": f"Team {number}"}), 201)
+    ok(api.post(f"/t/{tid}/api/start"))
     return tid
 
 
@@ -67,7 +68,7 @@ def record_results(api, tid, rate, limit_s):
     start = time.monotonic()
     for i in range(10_000):
         if not queue:
-            pending = h.ok(api.get(f"/t/{tid}/api/matches", params={"status": "pending"}))["items"]
+            pending = ok(api.get(f"/t/{tid}/api/matches", params={"status": "pending"}))["items"]
             if not pending:
                 break
             current = min(m["round"] for m in pending)
@@ -97,10 +98,14 @@ def main():
     args = h.parse_args(parser, smoke={"viewers": 20, "teams": 4, "rate": 20.0, "batch": 20,
                                        "connect_timeout": 20.0, "drain_timeout": 20.0, "name": "sse_fanout_smoke"})
     fd_limit = h.raise_fd_limit()
-    params = dict(vars(args), fd_limit=fd_limit, viewer_processes=1)
+    # Every viewer is anonymous from 127.0.0.1: the per-address cap (1000 by default) and the total
+    # (10000) must let them all in, as an operator expecting such a crowd behind one address would set.
+    caps = {"SSE_STREAMS_PER_ADDRESS": str(max(1000, args.viewers)),
+            "SSE_STREAMS_TOTAL": str(max(10000, args.viewers + 100))}
+    params = dict(vars(args), fd_limit=fd_limit, viewer_processes=1, orchestrator_env=caps)
     info = h.print_header("SSE fan-out through the orchestrator", params)
 
-    with h.Platform("sse") as platform:
+    with h.Platform("sse", env=caps) as platform:
         tid = setup_tournament(platform.api, args.teams)
         redis_before = platform.redis_connections()
         cpu0 = platform.cpu_seconds()
@@ -124,7 +129,7 @@ def main():
         match_of_seq = {seq: json.loads(payload)["match_id"]
                         for seq, kind, payload in platform.events(tid) if kind == "match_result"}
         gevent.killall(greenlets, timeout=30)
-        h.ok(platform.api.post(f"/api/v1/tournaments/{tid}/archive"))
+        ok(platform.api.post(f"/api/v1/tournaments/{tid}/archive"))
         log_problems = platform.log_problems()
 
     expected, wanted = final_seq - start_seq, set(range(start_seq + 1, final_seq + 1))

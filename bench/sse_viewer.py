@@ -34,7 +34,15 @@ class Viewer:
             head, raw = buf.split(b"\r\n\r\n", 1)
             self.status = int(head.split(b" ", 2)[1])
             if self.status != 200:
-                self.error = f"HTTP {self.status}"
+                # With the error's body: its code says why.
+                length = next((int(line.split(b":", 1)[1]) for line in head.lower().split(b"\r\n")
+                               if line.startswith(b"content-length:")), 0)
+                while len(raw) < min(length, 1000):
+                    data = sock.recv(65536)
+                    if not data:
+                        break
+                    raw += data
+                self.error = f"HTTP {self.status} {raw[:200].decode(errors='replace').strip()}".strip()
                 return
             chunked = b"transfer-encoding: chunked" in head.lower()
             sock.settimeout(None)  # the bench ends viewers itself (gevent.killall)

@@ -15,7 +15,7 @@ than needed (must be 0), and the pairing time per round. With --before REV it al
 engine as it was at git revision REV, on the same events, for comparison.
 
 Run: .venv/bin/python -m bench.swiss_quality [--sizes 8,10,12,16,24,32,64,128] [--events 40]
-     [--exact-max 16] [--seed 1] [--before REV]
+     [--exact-max 16] [--seed 1] [--before REV]    (--smoke: 8, 12 and 24 teams, 3 events)
 """
 import argparse
 import importlib.util
@@ -25,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.harness import ROOT, print_header
+from bench.harness import ROOT, parse_args, print_header, write_results
 from tests.support.swiss_reference import cheapest, round_cost, scores_and_meetings
 from tournament_service.engine import swiss, swiss_cost
 
@@ -88,8 +88,10 @@ def main():
     parser.add_argument("--exact-max", type=int, default=16)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--before")
-    args = parser.parse_args()
-    print_header("swiss: rounds at the smallest total score difference", vars(args))
+    parser.add_argument("--name", default="swiss_quality", help="results file name")
+    args = parse_args(parser, smoke={"sizes": "8,12,24", "events": 3, "exact_max": 12, "name": "swiss_quality_smoke"})
+    info = print_header("swiss: rounds at the smallest total score difference", vars(args))
+    figures, needless = [], 0
     engines = [("now", swiss)] + ([(f"at {args.before}", engine_at(args.before))] if args.before else [])
     for size in (int(text) for text in args.sizes.split(",")):
         kind = "exact minimum" if size <= args.exact_max else "crossing lower bound"
@@ -103,7 +105,15 @@ def main():
             print(f"{size:5} teams, {name:14} {at_min / len(rounds):7.1%} of {len(rounds)} rounds at the {kind}; "
                   f"needless rematches {extra}; ms/round median {times[len(times) // 2]:.1f} max {times[-1]:.1f}",
                   flush=True)
+            figures.append({"teams": size, "engine": name, "rounds": len(rounds), "against": kind,
+                            "share_at_minimum": at_min / len(rounds), "needless_rematches": extra,
+                            "ms_per_round_median": times[len(times) // 2], "ms_per_round_max": times[-1]})
+            needless += extra
+    write_results(args.name, {"machine": info, "parameters": vars(args), "figures": figures})
+    if needless:
+        print(f"ERROR: {needless} round(s) with more rematches than needed")
+    return 1 if needless else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
