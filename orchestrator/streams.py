@@ -11,6 +11,7 @@ from collections import Counter
 from flask import current_app, request
 from flask_login import current_user
 
+from orchestrator.extensions import db
 from shared.errors import APIError
 
 
@@ -72,6 +73,10 @@ def stream_response(build):
     :raise 429, 503: see StreamSlots.claim.
     """
     release = current_app.extensions["stream_slots"].claim(caller())
+    # A stream lasts as long as its viewer: hand the request's database connection back first, or
+    # each open stream would keep one of the pool's 15 (and a burst of viewers, each waiting for a
+    # second one for the feed's first read, would deadlock the pool).
+    db.session.close()
     try:
         response = build()
     except BaseException:

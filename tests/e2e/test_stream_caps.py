@@ -1,5 +1,8 @@
 """Nobody holds unbounded live streams: per logged-in user, per anonymous address, and per process,
 on the orchestrator's feeds and on tournament servers' /api/events through the gateway alike."""
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from tests.support.api import make_tournament
@@ -58,4 +61,25 @@ def test_streams_are_capped_per_address_per_user_and_per_process(capped):
                           timeout=10, interval=0.5)
     finally:
         for feed in held:
+            feed.close()
+
+
+def test_a_burst_of_viewers_does_not_exhaust_the_database_pool(orchestrator):
+    """More viewers than the database pool has connections (15) arrive at once, as after a restart,
+    and all get their stream at once: a stream hands the request's connection back before its
+    feed's first read (holding one while waiting for another deadlocked the pool for 30 s)."""
+    api = orchestrator.api
+    tid = make_tournament(api, "ACTIVE", teams=4)["id"]
+    paths = [f"/api/v1/events/tournaments/{tid}"] * 36 + [f"/api/v1/events/user/{api.user['id']}"] * 4
+    clients = [api if "/user/" in path else api.anonymous() for path in paths]
+    began = time.monotonic()
+    with ThreadPoolExecutor(max_workers=len(paths)) as pool:
+        viewers = list(pool.map(lambda pair: pair[0].feed(pair[1]), zip(clients, paths)))
+    waited = time.monotonic() - began
+    try:
+        assert [feed.status_code for feed in viewers] == [200] * len(viewers)
+        assert waited < 15, f"the viewers waited {waited:.1f}s for their streams"
+        assert api.anonymous().session.get(api.url("/api/v1/tournaments"), timeout=5).status_code == 200
+    finally:
+        for feed in viewers:
             feed.close()
