@@ -27,12 +27,13 @@ import redis
 import requests
 import sqlalchemy as sa
 
-from bench.harness import MAINTENANCE_URL, REDIS_URL, parse_args, print_header, write_results
-from shared.db.engine import migrate
+from bench.harness import REDIS_URL, parse_args, print_header, write_results
+
 from shared.db.tables import notifications, tournament_events
 from shared.identity import sign
 from tests.support.big_events import ORGANIZER, Poller, write_registered_tournament
 from tests.support.processes import Proc, free_port, wait_http
+from tests.support.services import delete_namespace, scratch_database
 
 SECRET = "bench-gateway-secret-" + "x" * 16
 
@@ -41,23 +42,14 @@ SECRET = "bench-gateway-secret-" + "x" * 16
 def fresh_database():
     """A database of its own (dropped after) and a Redis namespace (its keys deleted after)."""
     name = f"bench_big_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(MAINTENANCE_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = sa.engine.make_url(MAINTENANCE_URL).set(database=name).render_as_string(hide_password=False)
     namespace = f"bench-{name}:"
-    try:
-        migrate(url)
-        yield url, namespace
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-        client = redis.Redis.from_url(REDIS_URL)
-        keys = list(client.scan_iter(match=namespace + "*", count=1000))
-        if keys:
-            client.delete(*keys)
-        client.close()
+    with scratch_database(name) as url:
+        try:
+            yield url, namespace
+        finally:
+            client = redis.Redis.from_url(REDIS_URL)
+            delete_namespace(client, namespace)
+            client.close()
 
 
 def peak_rss_mib(pid):
