@@ -454,11 +454,12 @@ def test_gateway_to_an_unknown_tournament_is_404(client, method):
     assert_error(client.open(f"/t/{unknown_id()}/api/state", method=method), 404, "tournament_not_found")
 
 
-def test_gateway_to_a_draft_is_503_server_unavailable(client):
+def test_gateway_to_a_draft_is_409_not_published(client):
+    """A draft has no server yet: that is its state, not an outage (503 would say retry later)."""
     tournament = create(client)
-    assert_error(client.get(f"/t/{tournament['id']}/api/state"), 503, "server_unavailable")
-    assert_error(send(client, "POST", f"/t/{tournament['id']}/api/teams", {"name": "Team"}), 503,
-                 "server_unavailable")
+    assert_error(client.get(f"/t/{tournament['id']}/api/state"), 409, "not_published")
+    assert_error(send(client, "POST", f"/t/{tournament['id']}/api/teams", {"name": "Team"}), 409,
+                 "not_published")
     assert get(client, tournament["id"]) == tournament
 
 

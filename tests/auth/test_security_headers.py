@@ -45,7 +45,7 @@ def test_orchestrator_sse_and_gateway_responses_carry_the_security_headers(app, 
     tid = expect(send(api, "POST", BASE, {"name": "Header Cup", "game": "go", "max_teams": 4}, headers=auth), 201)["id"]
     # A draft is its organizer's to read.
     check(open_stream(api, f"/api/v1/events/tournaments/{tid}", auth), "tournament feed")
-    check(api.get(f"/t/{tid}/api/state", headers=auth), "gateway 503 (draft)", 503)
+    check(api.get(f"/t/{tid}/api/state", headers=auth), "gateway 409 (draft: no server yet)", 409)
     check(api.get(f"/t/{tid}/api/state"), "gateway 404 (someone else's draft)", 404)
     expect(send(api, "POST", f"{BASE}/{tid}/publish", headers=auth), 200)
     try:
