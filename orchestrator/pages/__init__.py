@@ -47,3 +47,7 @@ def error_page(status, code, message):
 
 
 from orchestrator.pages import accounts, tournaments  # noqa: E402,F401  (their routes join bp)
+
+# Every page view: pages for people, not API operations (orchestrator/openapi.py leaves them out).
+VIEWS = (tournaments.home, tournaments.tournament_list, tournaments.tournament_detail, tournaments.lifecycle,
+         tournaments.tournament_new, tournaments.tournament_edit, accounts.login, accounts.register, accounts.logout)

@@ -88,3 +88,20 @@ def test_unknown_pages_answer_a_page_that_passes_the_checks(contexts):
     assert response.status == 404
     page.get_by_role("heading", name="Not found").wait_for()
     check_page(page, "not-found")
+
+
+def test_the_same_journey_works_without_javascript(contexts):
+    page = contexts(javascript=False).page()
+    _register_and_log_in(page)
+    _create(page, "Offline Cup", **{"Fewest teams": "4"})
+    page.get_by_text("The tournament was saved.").wait_for()
+    page.get_by_role("link", name="Edit").click()
+    page.get_by_label("Format", exact=True).select_option("swiss")
+    page.get_by_label("Swiss rounds (swiss)", exact=True).fill("3")
+    page.get_by_role("button", name="Save").click()
+    page.get_by_text("The tournament was saved.").wait_for()
+    assert page.locator("dd", has_text="Swiss").count() >= 1
+    page.get_by_role("button", name="Publish").click()
+    page.get_by_text("The tournament was published.").wait_for()
+    assert page.locator(".meta .state").inner_text() == "REGISTRATION"
+    check_page(page, "tournament-detail-no-javascript", accessible=False)
