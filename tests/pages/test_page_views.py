@@ -1,6 +1,10 @@
 """The pages through Flask's test client: forms need their CSRF token, refusals are shown in words,
 what users type is escaped, and the JSON API keeps its own rules."""
 import html
+import re
+import uuid
+
+from orchestrator.pages.tournaments import PAGE_SIZE
 
 from tests.pages.helpers import HTML, PASSWORD, create_draft, log_in, post_form
 
@@ -125,3 +129,37 @@ def test_editing_a_draft_keeps_its_options_and_uses_the_same_checks(client):
     bad = post_form(client, edit, {**data, "tiebreaks": "coin_toss"}, token_from=edit)
     assert bad.status_code == 400 and "unknown tiebreaks" in _text(bad)
     assert client.get(f"/api/v1/tournaments/{tournament_id}").get_json()["tiebreaks"] == ["buchholz", "seed"]
+
+
+def test_the_list_filters_by_state_and_game_and_pages_with_the_registrys_cursor(client):
+    log_in(client)
+    made = [create_draft(client, name=f"Cup {n}", game="go") for n in range(PAGE_SIZE + 1)]
+    create_draft(client, name="Other game", game="chess")
+    first = _text(client.get("/tournaments?state=DRAFT&game=go", headers=HTML))
+    assert first.count('class="card"') == PAGE_SIZE and "Other game" not in first
+    older = re.search(r'rel="next" href="([^"]+)"', first).group(1)
+    second = _text(client.get(html.unescape(older), headers=HTML))
+    assert second.count('class="card"') == 1 and f"/tournaments/{made[0]}" in second
+    bad = client.get("/tournaments?state=NOPE&cursor=garbage", headers=HTML)
+    assert bad.status_code == 200 and 'id="state-problem"' in _text(bad) and 'id="cursor-problem"' in _text(bad)
+
+
+def test_the_login_page_shows_the_rate_limit_as_a_message(platform_env):
+    from orchestrator import create_app
+    from orchestrator.extensions import db
+    from tests.conftest import orchestrator_test_config
+
+    namespace = f"{platform_env['REDIS_NAMESPACE']}{uuid.uuid4().hex[:8]}:"
+    app = create_app(orchestrator_test_config(platform_env, AUTH_RATE_LIMIT_PER_CLIENT="2/60",
+                                              REDIS_NAMESPACE=namespace))
+    try:
+        client = app.test_client()
+        for _ in range(2):
+            assert post_form(client, "/login", {"username": "nobody-here", "password": "wrong"}).status_code == 401
+        limited = post_form(client, "/login", {"username": "nobody-here", "password": "wrong"})
+        assert limited.status_code == 429 and limited.mimetype == "text/html"
+        assert 'role="alert"' in _text(limited) and "Too many" in _text(limited)
+    finally:
+        app.extensions["redis_relay"].stop()
+        with app.app_context():
+            db.engine.dispose()
