@@ -75,7 +75,13 @@ def register_error_handlers(app, on_server_error=None, html_page=None):
     def respond(status, code, message, fields=None, headers=None):
         if html_page is None or not prefers_html():
             return error_response(status, code, message, fields, headers)
-        response = make_response(html_page(status, code, message))
+        try:
+            response = make_response(html_page(status, code, message))
+        except Exception:
+            # The page itself failed (its navigation asks who is logged in, and the database
+            # may be what is away): the envelope still answers, never a bare 500.
+            log.warning("error page for %s failed; answering JSON", status, exc_info=True)
+            return error_response(status, code, message, fields, headers)
         response.status_code = status
         for name, value in (headers or {}).items():
             response.headers[name] = value
