@@ -33,26 +33,34 @@ def home():
     return render_template("home.html", sections=[(state, items) for state, items in sections if items])
 
 
+def _text_filter(name, max_len, problems):
+    """`?name=` as the API would take it, None when blank or refused (the refusal in `problems`)."""
+    raw = request.args.get(name, "").strip()
+    try:
+        return v.string(1, max_len)(raw) if raw else None
+    except ValueError as exc:
+        problems[name] = str(exc)
+        return None
+
+
 @bp.get("/tournaments")
 def tournament_list():
-    """Every tournament the viewer may see, filtered by state and game, a page at a time."""
-    state = request.args.get("state") or None
-    game = request.args.get("game", "").strip() or None
+    """Every tournament the viewer may see, filtered by state, game and name, a page at a time."""
     problems = {}
+    state = request.args.get("state") or None
     if state is not None and state not in sm.STATES:
         problems["state"], state = "must be one of " + ", ".join(sm.STATES), None
+    filters = {"state": state, "game": _text_filter("game", 50, problems), "q": _text_filter("q", 100, problems)}
+
+    def page(cursor):
+        return registry.list_tournaments(state, filters["game"], PAGE_SIZE, cursor, auth.viewer(), filters["q"])
     try:
-        game = v.string(1, 50)(game) if game else None
-    except ValueError as exc:
-        problems["game"], game = str(exc), None
-    try:
-        items, next_cursor = registry.list_tournaments(state, game, PAGE_SIZE, request.args.get("cursor") or None,
-                                                       auth.viewer())
+        items, next_cursor = page(request.args.get("cursor") or None)
     except APIError as exc:
         problems.update(exc.fields or {"cursor": exc.message})
-        items, next_cursor = registry.list_tournaments(state, game, PAGE_SIZE, None, auth.viewer())
-    return render_template("tournaments.html", items=items, next_cursor=next_cursor, state=state,
-                           game=game or "", problems=problems, states=sm.STATES)
+        items, next_cursor = page(None)
+    return render_template("tournaments.html", items=items, next_cursor=next_cursor, filters=filters,
+                           problems=problems)
 
 
 def _lifecycle_actions(tournament):

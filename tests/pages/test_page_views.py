@@ -140,6 +140,12 @@ def test_the_list_filters_by_state_and_game_and_pages_with_the_registrys_cursor(
     older = re.search(r'rel="next" href="([^"]+)"', first).group(1)
     second = _text(client.get(html.unescape(older), headers=HTML))
     assert second.count('class="card"') == 1 and f"/tournaments/{made[0]}" in second
+    by_name = _text(client.get("/tournaments?q=cup 2", headers=HTML))  # "Cup 2", "Cup 20"
+    assert by_name.count('class="card"') == 2 and f"/tournaments/{made[2]}" in by_name
+    create_draft(client, name="100% sure_thing", game="go")
+    wildcards = _text(client.get("/tournaments?q=0%25 sure_", headers=HTML))  # LIKE's wildcards as text
+    assert wildcards.count('class="card"') == 1 and "100% sure_thing" in wildcards
+    assert _text(client.get("/tournaments?q=_", headers=HTML)).count('class="card"') == 1
     bad = client.get("/tournaments?state=NOPE&cursor=garbage", headers=HTML)
     assert bad.status_code == 200 and 'id="state-problem"' in _text(bad) and 'id="cursor-problem"' in _text(bad)
 
