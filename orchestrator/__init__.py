@@ -4,8 +4,9 @@ import os
 
 from flask import Flask
 
-from orchestrator.auth import BearerAwareSessionInterface, protect_from_csrf, refuse_cross_site_writes
-from orchestrator.extensions import db, login_manager
+from orchestrator.auth import (FORM_BLUEPRINTS, BearerAwareSessionInterface, protect_from_csrf,
+                               refuse_cross_site_writes)
+from orchestrator.extensions import csrf, db, login_manager
 from orchestrator.streams import StreamSlots
 from shared import validation
 from shared.config import require_strong_secrets, settings_from_env
@@ -84,10 +85,15 @@ def create_app(config=None):
     migrate(app.config["DATABASE_URL"])
     db.init_app(app)
     login_manager.init_app(app)
+    # Flask-WTF checks the pages' form posts only (orchestrator/pages calls csrf.protect()); the
+    # JSON API keeps its own header token (orchestrator/auth.py).
+    app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
+    app.config.setdefault("WTF_CSRF_FIELD_NAME", "form_csrf")
+    csrf.init_app(app)
     app.session_interface = BearerAwareSessionInterface()
     app.before_request(refuse_cross_site_writes)
     # The gateway streams bodies to the tournament servers unread; they check them themselves.
-    validation.install(app, raw_body_endpoints=("gateway.forward",))
+    validation.install(app, raw_body_endpoints=("gateway.forward",), form_blueprints=FORM_BLUEPRINTS)
     app.before_request(protect_from_csrf)
     app.after_request(add_security_headers)
     # Readiness must answer quickly when Redis is away, so its probe gives up after a second.
@@ -103,8 +109,9 @@ def create_app(config=None):
         app.config["SSE_STREAMS_PER_USER"], app.config["SSE_STREAMS_PER_ADDRESS"],
         app.config["SSE_STREAMS_TOTAL"], retry_after=app.config["SSE_HEARTBEAT_SECONDS"])
 
-    register_error_handlers(app, on_server_error=db.session.rollback)
-    from orchestrator import gateway
+    from orchestrator import gateway, pages
+
+    register_error_handlers(app, on_server_error=db.session.rollback, html_page=pages.error_page)
     from orchestrator.api import auth, docs, events, health, servers, subscriptions, tournaments
 
     app.register_blueprint(auth.bp)
@@ -115,6 +122,7 @@ def create_app(config=None):
     app.register_blueprint(health.bp)
     app.register_blueprint(docs.bp)
     app.register_blueprint(gateway.bp)
+    app.register_blueprint(pages.bp)
 
     from orchestrator.relay import init_relay
 

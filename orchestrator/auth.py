@@ -22,6 +22,10 @@ CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Logging in and registering create the session; there is none to protect yet.
 CSRF_EXEMPT = frozenset({"auth.login", "auth.register"})
+# Blueprints of HTML pages: their writes are same-site form posts carrying Flask-WTF's token in the
+# form (orchestrator/pages), not JSON with the X-CSRF-Token header.
+FORM_BLUEPRINTS = frozenset({"pages"})
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded"})
 # The session remembers which login (API token record) it belongs to; it lives only as long as that.
 LOGIN_KEY = "login_id"
 
@@ -103,6 +107,7 @@ def refuse_cross_site_writes():
     """before_request: a write's body must be JSON (415 otherwise), and a browser's write from
     another site is refused (403), before any credential is looked at.
 
+    The pages' forms (FORM_BLUEPRINTS) post form encodings instead; the same-site rule holds for them.
     A cross-site HTML form can only send form encodings or text/plain (whose body may well be valid
     JSON); application/json needs a CORS preflight this site never grants. Login and register carry
     no CSRF token, so this is what keeps another site from driving them.
@@ -110,7 +115,10 @@ def refuse_cross_site_writes():
     if request.method in SAFE_METHODS:
         return
     has_body = bool(request.content_length) or "Transfer-Encoding" in request.headers
-    if has_body and not request.is_json:
+    if request.blueprint in FORM_BLUEPRINTS:
+        if has_body and request.mimetype not in FORM_TYPES:
+            raise APIError(415, "unsupported_media_type", "Send the form as application/x-www-form-urlencoded.")
+    elif has_body and not request.is_json:
         raise APIError(415, "unsupported_media_type", "Send the request body as JSON, with "
                                                       "Content-Type: application/json.")
     if "Authorization" not in request.headers and _from_another_site():
@@ -128,8 +136,10 @@ def _from_another_site():
 
 
 def protect_from_csrf():
-    """before_request: refuse a cookie-authenticated write without the session's CSRF token."""
-    if request.method in SAFE_METHODS or request.endpoint in CSRF_EXEMPT:
+    """before_request: refuse a cookie-authenticated write without the session's CSRF token.
+
+    The pages check their forms' own token instead (orchestrator/pages: Flask-WTF, every write)."""
+    if request.method in SAFE_METHODS or request.endpoint in CSRF_EXEMPT or request.blueprint in FORM_BLUEPRINTS:
         return
     if not current_user.is_authenticated or g.get("authenticated_by_bearer"):
         return

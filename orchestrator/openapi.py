@@ -5,7 +5,7 @@ Each view is listed here with what it takes and answers; its path comes from the
 registered under. `tests/api/test_openapi.py` fails when a rule is neither described nor listed
 in NOT_API.
 """
-from orchestrator import gateway
+from orchestrator import gateway, pages
 from orchestrator.api import auth, docs, events, health, servers, subscriptions, tournaments
 from shared import formats
 from shared import openapi as oa
@@ -37,7 +37,8 @@ TAGS = [
 ]
 # Rules that are not part of the JSON API (the gateway's catch-all is described per path, through
 # tournament_service/openapi.py).
-NOT_API = {gateway.forward: "the gateway: each tournament server path is described under /t/{tournament_id}"}
+NOT_API = {gateway.forward: "the gateway: each tournament server path is described under /t/{tournament_id}",
+           **{view: "an HTML page for people (orchestrator/pages)" for view in pages.VIEWS}}
 
 USERNAME = {"type": "string", "minLength": 3, "maxLength": 30, "pattern": "^[A-Za-z0-9._-]+$"}
 ISO_TIME = {"type": "string", "format": "date-time"}

@@ -2,7 +2,7 @@
 import logging
 
 import sqlalchemy as sa
-from flask import jsonify, request
+from flask import jsonify, make_response, request
 from werkzeug.exceptions import HTTPException
 
 from shared.state_machine import IllegalAction
@@ -56,27 +56,51 @@ def database_unavailable_error():
                     headers={"Retry-After": str(DATABASE_RETRY_AFTER)})
 
 
-def register_error_handlers(app, on_server_error=None):
+def prefers_html():
+    """True when the client asks for a page rather than JSON (a browser's navigation does)."""
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "text/html" and request.accept_mimetypes["text/html"] > request.accept_mimetypes["application/json"]
+
+
+def register_error_handlers(app, on_server_error=None, html_page=None):
     """Map APIError, IllegalAction, HTTP errors and anything unexpected to the envelope.
+
+    With `html_page(status, code, message)` (a response), a client that prefers HTML gets that
+    page instead, with the same status and headers; JSON clients keep the envelope.
 
     `on_server_error` runs before a 500 or 503 is returned (the orchestrator rolls its session back
     there). A database that can't be reached is a 503 `database_unavailable` with Retry-After.
     """
 
+    def respond(status, code, message, fields=None, headers=None):
+        if html_page is None or not prefers_html():
+            return error_response(status, code, message, fields, headers)
+        try:
+            response = make_response(html_page(status, code, message))
+        except Exception:
+            # The page itself failed (its navigation asks who is logged in, and the database
+            # may be what is away): the envelope still answers, never a bare 500.
+            log.warning("error page for %s failed; answering JSON", status, exc_info=True)
+            return error_response(status, code, message, fields, headers)
+        response.status_code = status
+        for name, value in (headers or {}).items():
+            response.headers[name] = value
+        return response
+
     @app.errorhandler(APIError)
     def api_error(exc):
-        return error_response(exc.status, exc.code, exc.message, exc.fields, exc.headers)
+        return respond(exc.status, exc.code, exc.message, exc.fields, exc.headers)
 
     @app.errorhandler(IllegalAction)
     def illegal_action(exc):
-        return error_response(409, "illegal_state", str(exc), {"action": exc.action, "state": exc.state})
+        return respond(409, "illegal_state", str(exc), {"action": exc.action, "state": exc.state})
 
     @app.errorhandler(HTTPException)
     def http_error(exc):
         code = (exc.name or "error").lower().replace(" ", "_")
         allowed = getattr(exc, "valid_methods", None)
         headers = {"Allow": ", ".join(allowed)} if allowed else None
-        return error_response(exc.code or 500, code, exc.description or exc.name, headers=headers)
+        return respond(exc.code or 500, code, exc.description or exc.name, headers=headers)
 
     @app.errorhandler(Exception)
     def unexpected_error(exc):
@@ -89,7 +113,7 @@ def register_error_handlers(app, on_server_error=None):
             _quietly(on_server_error)
         if unavailable:
             return api_error(database_unavailable_error())
-        return error_response(500, "internal_error", "The server failed to handle this request.")
+        return respond(500, "internal_error", "The server failed to handle this request.")
 
 
 def _quietly(cleanup):

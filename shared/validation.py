@@ -37,10 +37,11 @@ TOKEN_HEADERS = ("Authorization", "X-CSRF-Token", "X-Platform-Identity", "X-Plat
 _TOKEN = re.compile(r"[\x20-\x7e]{0,4096}")
 
 
-def check_request(raw_body_endpoints=()):
+def check_request(raw_body_endpoints=(), form_blueprints=()):
     """A before_request hook: the token headers are printable ASCII, and every body a view could
     read goes through parse_json, read or not, except at the endpoints in `raw_body_endpoints`
-    (the gateway forwards bodies unread). :raise APIError 400: otherwise."""
+    (the gateway forwards bodies unread) and in `form_blueprints` (HTML pages, whose forms check
+    their own fields). :raise APIError 400: otherwise."""
     def check():
         if request.url_rule is None:
             return
@@ -48,6 +49,8 @@ def check_request(raw_body_endpoints=()):
             if not _TOKEN.fullmatch(request.headers.get(name, "")):
                 raise APIError(400, "invalid_input", f"The {name} header is not a token.",
                                {name: "must be printable ASCII"})
+        if request.blueprint in form_blueprints:
+            return
         if request.endpoint not in raw_body_endpoints and request.get_data(cache=True):
             json_object()
     return check
@@ -225,8 +228,8 @@ def check_path_values(_endpoint, values):
                            {name: "must be segments of letters, digits, '.', '_' or '-'"})
 
 
-def install(app, raw_body_endpoints=()):
+def install(app, raw_body_endpoints=(), form_blueprints=()):
     """Check every path, token header and body `app` is sent (check_path_values, check_request);
     call it before any other before_request hook is registered, so they all see checked input."""
     app.url_value_preprocessor(check_path_values)
-    app.before_request(check_request(raw_body_endpoints))
+    app.before_request(check_request(raw_body_endpoints, form_blueprints))

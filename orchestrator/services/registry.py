@@ -154,9 +154,10 @@ def _decode_cursor(cursor):
                        {"cursor": "is not a cursor this API returned"}) from None
 
 
-def list_tournaments(state=None, game=None, limit=20, cursor=None, viewer=None):
+def list_tournaments(state=None, game=None, limit=20, cursor=None, viewer=None, name_contains=None):
     """(tournaments newest first, next cursor or None), drafts only of those `viewer` organizes
-    (every draft for an admin, none for nobody)."""
+    (every draft for an admin, none for nobody); `name_contains` keeps those whose name holds
+    that text, in any case."""
     query = sa.select(Tournament).order_by(Tournament.created_at.desc(), Tournament.id.desc())
     if viewer is None:
         query = query.where(Tournament.state != sm.DRAFT)
@@ -166,6 +167,9 @@ def list_tournaments(state=None, game=None, limit=20, cursor=None, viewer=None):
         query = query.where(Tournament.state == state)
     if game:
         query = query.where(sa.func.lower(Tournament.game) == game.lower())
+    if name_contains:
+        pattern = "%" + name_contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(Tournament.name.ilike(pattern, escape="\\"))
     if cursor:
         created_at, tournament_id = _decode_cursor(cursor)
         query = query.where(sa.tuple_(Tournament.created_at, Tournament.id) < sa.tuple_(created_at, tournament_id))

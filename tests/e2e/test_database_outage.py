@@ -123,11 +123,16 @@ def test_a_database_outage_answers_503_everywhere_and_everything_recovers(throwa
         "create": lambda: api.post("/api/v1/tournaments", {"name": "Cup", "game": "chess"}),
         "login": lambda: api.anonymous().post("/api/v1/auth/login", {"username": "nobody", "password": "x" * 10}),
         "gateway GET": lambda: api.get(f"{gateway}/api/standings"),
+        # A logged-in browser's page: its error page can't say who is logged in, so the envelope answers.
+        "home page": lambda: api.get("/", headers={"Accept": "text/html"}),
         "gateway result POST": lambda: api.post(f"{gateway}{result_path}", {"winner": match["team1_id"]}),
         "server result POST": signed_result,
     }
     for what, call in requests_to_try.items():
         assert_database_unavailable(call(), what)
+    page = api.anonymous().get(f"/tournaments/{tid}", headers={"Accept": "text/html"})
+    assert page.status_code == 503 and page.headers["Content-Type"].startswith("text/html")
+    assert int(page.headers["Retry-After"]) > 0 and "can&#39;t be reached" in page.text
     feeds = {"global feed": (orchestrator.url + "/api/v1/events/global", None),
              "tournament feed": (orchestrator.url + f"/api/v1/events/tournaments/{tid}", None),
              "user feed": (orchestrator.url + user_feed, auth),
