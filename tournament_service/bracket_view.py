@@ -86,18 +86,13 @@ def _from_side(match, team_id, flip):
     return {"outcome": outcome, "scores": scores, "status": match["status"], "id": match["id"]}
 
 
-def groups(bracket, standings_rows):
-    """group_playoff: each group's teams (in their group order), matches and standings rows."""
-    rows_by_group = {}
-    for row in standings_rows:
-        if row.get("group") is not None:
-            rows_by_group.setdefault(row["group"], []).append(row)
+def groups(bracket, group_standings):
+    """group_playoff: each group's teams (in their group order), cross-table and own standings."""
     out = []
     for label, team_ids in (bracket.get("groups") or {}).items():
         matches = [m for s in bracket["sections"] if s.get("group") == label for m in s["matches"]]
-        rows = sorted(rows_by_group.get(label, []), key=lambda r: (r.get("group_rank", 0), r["seed"]))
         out.append({"label": label, "team_ids": team_ids, "table": cross_table(team_ids, matches),
-                    "standings": [dict(row, rank=row.get("group_rank", row["rank"])) for row in rows]})
+                    "standings": group_standings.get(label, [])})
     return out
 
 
@@ -111,8 +106,9 @@ def ranking_rule(rules):
             + (f", then {tiebreaks}." if tiebreaks else "."))
 
 
-def picture(summary, teams, bracket, standings):
-    """Everything the bracket partials draw for this tournament's format."""
+def picture(summary, teams, bracket, standings, group_standings=None):
+    """Everything the bracket partials draw for this tournament's format; `group_standings` is
+    group_playoff's {label: rows} (`Tournament.group_standings`)."""
     sections = bracket["sections"]
     fmt = bracket.get("format") or summary.get("format")
     view = {"format": fmt, "names": team_names(teams), "labels": match_labels(sections),
@@ -132,7 +128,7 @@ def picture(summary, teams, bracket, standings):
     elif fmt == f.SWISS:
         view["rounds"] = [dict(s, key=section_key(s)) for s in sections]
     elif fmt == f.GROUP_PLAYOFF:
-        view["groups"] = groups(bracket, standings["items"])
+        view["groups"] = groups(bracket, group_standings or {})
         playoff = [s for s in sections if s.get("group") is None]
         view["brackets"] = columns(playoff)
         view["current"] = current_key(playoff) if playoff else None

@@ -15,7 +15,7 @@ def tournament_page():
     summary = tournament.summary()
     teams = tournament.team_list()
     standings = {"items": tournament.standings(), **tournament.standings_rules()}
-    view = bracket_view.picture(summary, teams, tournament.bracket(), standings)
+    view = bracket_view.picture(summary, teams, tournament.bracket(), standings, tournament.group_standings())
     # An unknown tab is not an error on a page: the current round is shown instead.
     chosen = (request.args.get("round") or "")[:ROUND_KEY_MAX]
     keys = {s["key"] for b in view.get("brackets", []) for s in b["rounds"]} | {

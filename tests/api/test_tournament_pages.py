@@ -185,7 +185,16 @@ def test_group_playoff_shows_the_groups_then_the_playoff(make_server):
     soup = page(client)
     group_rows = soup.select(".group .standings tbody tr")
     assert len(group_rows) == 8
+    play_open(client)  # the semifinals: a playoff win must not count in a group's table
+    soup = page(client)
+    for group in soup.select(".group"):
+        wins_in_table = {text(r.select_one("th .team-name")): sum(text(td).startswith("W") for td in r.select("td"))
+                         for r in group.select(".cross-table tbody tr")}
+        wins_in_standings = {text(r.select_one("th .team-name")): int(text(r.select("td")[1]))
+                             for r in group.select(".standings tbody tr")}
+        assert wins_in_standings == wins_in_table and sum(wins_in_table.values()) == 6
     playoff = soup.select_one(".playoff")
     assert [text(h) for h in playoff.select(".round-column h4")] == ["Semifinals", "Final"]
     assert len(playoff.select("#round-w1 .match-card .team-name")) == 4
+    assert len(playoff.select("#round-w1 .match-card .winner")) == 2
     assert "Group" in [text(th) for th in soup.select("#standings thead th")]
