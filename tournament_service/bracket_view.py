@@ -96,8 +96,11 @@ def groups(bracket, group_standings):
     return out
 
 
-def ranking_rule(rules):
+def ranking_rule(rules, fmt=None):
     """What the standings rank by, in words, from `/api/standings`' `ranked_by`, points, tiebreaks."""
+    if fmt == f.GROUP_PLAYOFF:
+        return ("Playoff teams first, by the round reached; then the others by their place in their "
+                "group, then points.")
     if rules.get("ranked_by") != "points":
         return "Ranked by the round reached; tied teams share a rank."
     points = rules["points"]
@@ -112,7 +115,8 @@ def picture(summary, teams, bracket, standings, group_standings=None):
     sections = bracket["sections"]
     fmt = bracket.get("format") or summary.get("format")
     view = {"format": fmt, "names": team_names(teams), "labels": match_labels(sections),
-            "sections": sections, "current": current_key(sections), "rule": ranking_rule(standings),
+            "sections": sections, "current": current_key(sections), "rule": ranking_rule(standings, fmt),
+            "group_rule": ranking_rule(standings),
             "points": standings.get("ranked_by") == "points"}
     if fmt in f.ELIMINATION:
         view["brackets"] = columns(sections)

@@ -198,3 +198,5 @@ def test_group_playoff_shows_the_groups_then_the_playoff(make_server):
     assert len(playoff.select("#round-w1 .match-card .team-name")) == 4
     assert len(playoff.select("#round-w1 .match-card .winner")) == 2
     assert "Group" in [text(th) for th in soup.select("#standings thead th")]
+    assert text(soup.select_one("#standings caption")).startswith("Playoff teams first")
+    assert text(soup.select_one(".group .standings caption")).startswith("Group A standings. Ranked by points")
