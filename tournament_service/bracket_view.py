@@ -47,8 +47,15 @@ def columns(sections):
                 continue
         brackets.setdefault(section.get("bracket"), []).append(dict(section, key=section_key(section)))
     ordered = sorted(brackets.items(), key=lambda item: BRACKET_ORDER.get(item[0], 9))
-    return [{"bracket": name, "title": BRACKET_TITLES.get(name, "Bracket"),
-             "rounds": sorted(rounds, key=lambda s: s["round"])} for name, rounds in ordered]
+    out = []
+    for name, rounds in ordered:
+        rounds = sorted(rounds, key=lambda s: s["round"])
+        sizes = [len(s["matches"]) for s in rounds]
+        # Connector lines only where each round halves the one before (not a losers' bracket's
+        # alternate rounds, where dropped-down teams join and the count stays).
+        tree = len(rounds) > 1 and all(a == 2 * b for a, b in zip(sizes, sizes[1:]))
+        out.append({"bracket": name, "title": BRACKET_TITLES.get(name, "Bracket"), "rounds": rounds, "tree": tree})
+    return out
 
 
 def current_key(sections):
@@ -120,6 +127,8 @@ def picture(summary, teams, bracket, standings, group_standings=None):
             "points": standings.get("ranked_by") == "points"}
     if fmt in f.ELIMINATION:
         view["brackets"] = columns(sections)
+        if fmt == f.SINGLE_ELIMINATION:  # one bracket, maybe beside its third-place match
+            view["brackets"][0]["title"] = "Main bracket"
         final = next((m for s in sections if s.get("bracket") == "grand_final" and s["round"] == 1
                       for m in s["matches"]), None)
         view["reset_possible"] = (bracket.get("grand_final") == "reset" and final is not None

@@ -87,6 +87,8 @@ def test_double_elimination_draws_both_brackets_and_the_reset_only_when_it_can_h
     assert [text(h) for h in soup.select(".bracket > h3")] == ["Winners' bracket", "Losers' bracket", "Grand final"]
     assert column_titles(soup, "winners") == ["Winners round 1", "Winners round 2", "Winners round 3"]
     assert column_titles(soup, "losers")[0] == "Losers round 1"
+    # Connector lines join halving rounds only: the losers' bracket keeps its count every other round.
+    assert soup.select_one(".bracket-winners.tree") and not soup.select_one(".bracket-losers.tree")
     assert column_titles(soup, "grand_final") == ["Grand final"]  # no reset drawn before it is possible
     assert "a reset match decides the title" in text(soup)
     # Round 1 winners show as winners; round 2 already names who comes through, with placeholders.
@@ -122,6 +124,8 @@ def test_single_elimination_names_its_rounds_and_standings_rank_by_the_round_rea
     started(client, [f"T{n}" for n in range(1, 9)])
     play_open(client)
     soup = page(client)
+    assert [text(h) for h in soup.select(".bracket > h3")] == ["Main bracket", "Third place"]
+    assert soup.select_one(".bracket-winners.tree") and not soup.select_one(".bracket-third_place.tree")
     titles = [text(h) for h in soup.select(".round-column h4")]
     assert titles[:3] == ["Quarterfinals", "Semifinals", "Final"] and "Third place" in titles
     assert text(soup.select_one(".standings caption")).startswith("Ranked by the round reached")
