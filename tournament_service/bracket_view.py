@@ -127,7 +127,7 @@ def picture(summary, teams, bracket, standings, group_standings=None):
             "points": standings.get("ranked_by") == "points"}
     if fmt in f.ELIMINATION:
         view["brackets"] = columns(sections)
-        if fmt == f.SINGLE_ELIMINATION:  # one bracket, maybe beside its third-place match
+        if fmt == f.SINGLE_ELIMINATION and view["brackets"]:  # one bracket, maybe with a third-place match
             view["brackets"][0]["title"] = "Main bracket"
         final = next((m for s in sections if s.get("bracket") == "grand_final" and s["round"] == 1
                       for m in s["matches"]), None)
