@@ -6,6 +6,7 @@ Each server runs in this process on the run's PostgreSQL and Redis (`make_server
 """
 import re
 
+import pytest
 from bs4 import BeautifulSoup
 
 from tests.api.helpers import ok, send
@@ -204,3 +205,32 @@ def test_group_playoff_shows_the_groups_then_the_playoff(make_server):
     assert "Group" in [text(th) for th in soup.select("#standings thead th")]
     assert text(soup.select_one("#standings caption")).startswith("Playoff teams first")
     assert text(soup.select_one(".group .standings caption")).startswith("Group A standings. Ranked by points")
+
+
+@pytest.mark.parametrize("fmt, teams, options", [
+    ("single_elimination", 5, {"third_place_match": True}),
+    ("double_elimination", 5, {}),
+    ("double_elimination", 3, {"grand_final": "single"}),
+    ("round_robin", 5, {"allow_draws": True}),
+    ("swiss", 5, {"allow_draws": True, "swiss_rounds": 3}),
+    ("group_playoff", 7, {"groups": 2, "advance_per_group": 2, "third_place_match": True}),
+])
+def test_every_stage_of_every_format_renders(make_server, fmt, teams, options):
+    """From no team to the champion, byes, void matches and draws included: a page every time,
+    each decided match drawn with its winner."""
+    client = make_server(format=fmt, max_teams=8, min_teams=2, options=options)
+    assert page(client).select_one(".empty")
+    started(client, [f"P{n}" for n in range(1, teams + 1)])
+    draw = options.get("allow_draws")
+    played = 0
+    while True:
+        soup = page(client)
+        completed = [m for s in ok(client.get("/api/bracket"))["sections"] for m in s["matches"]
+                     if m["status"] == "completed" and m["winner"]]
+        drawn = {card["id"] for card in soup.select(".match-card") if card.select_one(".winner")}
+        assert {f"match-{m['id']}" for m in completed} <= drawn or fmt in ("round_robin", "group_playoff")
+        if not play_open(client, pick=lambda m: None if draw and played % 3 == 0 else m["team2_id"]):
+            break
+        played += 1
+    assert ok(client.get("/api/state"))["state"] == "COMPLETED"
+    assert text(page(client).select_one(".champion")).startswith("Champion:")
