@@ -58,11 +58,25 @@ def columns(sections):
     return out
 
 
+def playable(match):
+    return match["status"] in ("pending", "reported", "disputed") and bool(match["team1_id"] and match["team2_id"])
+
+
+def live_sections(sections):
+    """The sections with a match to play now (both teams known), for the venue screen."""
+    return [dict(s, title=_section_title(s)) for s in sections if any(playable(m) for m in s["matches"])]
+
+
+def _section_title(section):
+    if section.get("group") is not None:
+        return f"Group {section['group']}, {section['name'].lower()}"
+    return section["name"]
+
+
 def current_key(sections):
     """The column holding the first match still to be played (the last column once all are decided)."""
     for section in sorted(sections, key=lambda s: (s["round"], BRACKET_ORDER.get(s.get("bracket"), 9))):
-        if any(m["status"] in ("pending", "reported", "disputed") and m["team1_id"] and m["team2_id"]
-               for m in section["matches"]):
+        if any(playable(m) for m in section["matches"]):
             return section_key(section)
     return section_key(sections[-1]) if sections else None
 

@@ -6,6 +6,7 @@ from tournament_service import bracket_view
 
 bp = Blueprint("tournament_pages", __name__)
 ROUND_KEY_MAX = 12
+FOLLOW_REFRESH_SECONDS = 20
 
 
 @bp.get("/")
@@ -21,6 +22,10 @@ def tournament_page():
     keys = {s["key"] for b in view.get("brackets", []) for s in b["rounds"]} | {
         s["key"] for s in view.get("rounds", [])}
     view["selected"] = chosen if chosen in keys else view["current"]
+    if request.args.get("follow") == "current":
+        # A screen at a venue: the matches being played, reloaded without JavaScript.
+        return render_template("follow.html", summary=summary, view=view,
+                               live=bracket_view.live_sections(view["sections"]), refresh=FOLLOW_REFRESH_SECONDS)
     return render_template("tournament.html", summary=summary, config=tournament.config, teams=teams,
                            standings=standings, view=view,
                            tiebreak_names=bracket_view.TIEBREAK_NAMES)

@@ -234,3 +234,15 @@ def test_every_stage_of_every_format_renders(make_server, fmt, teams, options):
         played += 1
     assert ok(client.get("/api/state"))["state"] == "COMPLETED"
     assert text(page(client).select_one(".champion")).startswith("Champion:")
+
+
+def test_the_venue_screen_follows_the_matches_being_played(make_server):
+    client = make_server(format="group_playoff", max_teams=8, min_teams=4, options={"groups": 2})
+    started(client, [f"V{n}" for n in range(1, 9)])
+    play_open(client)
+    soup = page(client, "?follow=current")
+    assert soup.select_one('meta[http-equiv="refresh"]')["content"] == "20"  # no JavaScript needed
+    assert [text(h) for h in soup.select("main h2")] == ["Group A, round 2", "Group B, round 2"]
+    open_now = ok(client.get("/api/matches"))["items"]
+    assert sorted(card["id"] for card in soup.select(".match-card")) == sorted(f"match-{m['id']}" for m in open_now)
+    assert page(client).select_one('.follow-link a')["href"] == "?follow=current"
