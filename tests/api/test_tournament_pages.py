@@ -246,3 +246,17 @@ def test_the_venue_screen_follows_the_matches_being_played(make_server):
     open_now = ok(client.get("/api/matches"))["items"]
     assert sorted(card["id"] for card in soup.select(".match-card")) == sorted(f"match-{m['id']}" for m in open_now)
     assert page(client).select_one('.follow-link a')["href"] == "?follow=current"
+
+
+def test_check_in_and_disqualification_show_on_the_page(make_server):
+    client = make_server(max_teams=4, options={"check_in": True})
+    ids = {name: ok(send(client, "POST", "/api/teams", {"name": name}), 201)["id"] for name in ("Ana", "Ben", "Cy")}
+    ok(send(client, "POST", f"/api/teams/{ids['Ana']}/check-in", {}))
+    badges = {text(li.select_one(".team-name")): text(li.select_one(".badge")) for li in page(client).select(".team-list li")}
+    assert badges == {"Ana": "checked in", "Ben": "not checked in", "Cy": "not checked in"}
+    ok(send(client, "POST", f"/api/teams/{ids['Ben']}/check-in", {}))
+    ok(send(client, "POST", "/api/start", {}))  # Cy, not checked in, is unregistered
+    ok(send(client, "POST", f"/api/teams/{ids['Ben']}/disqualify", {}))
+    rows = {text(r.select_one(".team-name")): r for r in page(client).select(".standings tbody tr")}
+    assert set(rows) == {"Ana", "Ben"}
+    assert "disqualified" in rows["Ben"]["class"] and text(rows["Ben"].select_one(".badge")) == "disqualified"
