@@ -217,14 +217,16 @@ def test_group_playoff_shows_the_groups_then_the_playoff(make_server):
 ])
 def test_every_stage_of_every_format_renders(make_server, fmt, teams, options):
     """From no team to the champion, byes, void matches and draws included: a page every time,
-    each decided match drawn with its winner."""
+    each decided match drawn with its winner, and a typed script shown as text wherever the
+    team's name appears (cards, cross-tables, standings, the champion)."""
     client = make_server(format=fmt, max_teams=8, min_teams=2, options=options)
     assert page(client).select_one(".empty")
-    started(client, [f"P{n}" for n in range(1, teams + 1)])
+    started(client, [XSS] + [f"P{n}" for n in range(2, teams + 1)])
     draw = options.get("allow_draws")
     played = 0
     while True:
         soup = page(client)
+        assert soup.find("script") is None and XSS in text(soup)
         completed = [m for s in ok(client.get("/api/bracket"))["sections"] for m in s["matches"]
                      if m["status"] == "completed" and m["winner"]]
         drawn = {card["id"] for card in soup.select(".match-card") if card.select_one(".winner")}
