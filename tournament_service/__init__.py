@@ -49,9 +49,10 @@ def create_app(config=None):
     app.after_request(add_security_headers)
     validation.install(app)
     register_error_handlers(app)
-    from tournament_service import api
+    from tournament_service import api, pages
 
     app.register_blueprint(api.bp)
+    app.register_blueprint(pages.bp)
     return app
 
 

@@ -2,13 +2,13 @@
 
 Each public view of `tournament_service.api` is listed here with what it takes and answers; the
 paths come from the rules the views are registered under. `tests/api/test_openapi.py` fails when
-a rule is neither described here nor listed in INTERNAL.
+a rule is neither described here nor listed in NOT_API.
 """
 from flask import Flask
 
 from shared import openapi as oa
 from shared.state_machine import ACTIONS, STATES
-from tournament_service import api
+from tournament_service import api, pages
 from tournament_service.engine.matches import STATUSES
 
 GATEWAY_PREFIX = "/t/{tournament_id}"
@@ -22,6 +22,11 @@ INTERNAL = {
     api.cancel: "the orchestrator forwards POST /api/v1/tournaments/{id}/cancel here",
     api.archive: "the orchestrator forwards POST /api/v1/tournaments/{id}/archive here",
 }
+# The HTML pages people read in a browser (`pages.py`): not part of the JSON API.
+PAGES = {
+    pages.tournament_page: "the tournament's page: teams, bracket and standings",
+}
+NOT_API = {**INTERNAL, **PAGES}
 
 ID = {"type": "string"}
 TEAM_ID = {"type": ["string", "null"], "description": "A team id (`team_3`), or null while the slot is empty."}

@@ -181,6 +181,15 @@ class Tournament:
             row["dropped"] = row["team_id"] in self.withdrawn - self.disqualified
         return rows
 
+    def group_standings(self):
+        """group_playoff: {group label: that group's own table}, named; {} for other formats and
+        before the start (the overall standings count playoff wins, not the group's)."""
+        if not self.seeded_team_ids or not hasattr(self.format, "group_tables"):
+            return {}
+        tables = self.format.group_tables(self._play())
+        return {label: [dict(row, name=self.teams[row["team_id"]]["name"]) for row in rows]
+                for label, rows in tables.items()}
+
     def standings_rules(self):
         """What the standings were ranked by, for a table's header."""
         options = self.options

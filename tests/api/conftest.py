@@ -1,13 +1,14 @@
 """In-process fixtures: a tournament server for a freshly registered tournament, whose writes are
 signed as the gateway signs them, and orchestrator test clients logged in as an organizer.
 """
+import json
 import uuid
 
 import pytest
 import sqlalchemy as sa
 
 from shared.db.tables import tournament_events
-from tests.api.helpers import (PASSWORD, SigningClient, assert_error, login, ok, register, send, use_bearer,
+from tests.api.helpers import (ORGANIZER, PASSWORD, SigningClient, assert_error, login, ok, register, send, use_bearer,
                                use_csrf)
 from tests.conftest import GATEWAY_SECRET, REDIS_URL
 from tests.support.registry import delete_registry_row, insert_registry_row
@@ -36,6 +37,33 @@ def tournament_app(tournament_id, database_url, redis_namespace):
     server.publisher.close()
     server.publisher.client.close()
     server.log.engine.dispose()
+
+
+@pytest.fixture
+def make_server(db_engine, database_url, redis_namespace):
+    """make_server(format=..., options={...}) -> a test client of a new REGISTRATION tournament."""
+    from tournament_service import create_app
+
+    made = []
+
+    def make(options=None, **row):
+        tournament_id = insert_registry_row(db_engine, organizer_id=ORGANIZER["id"],
+                                            options=json.dumps(options or {}), **row)
+        app = create_app({
+            "TOURNAMENT_ID": tournament_id, "DATABASE_URL": database_url, "REDIS_URL": REDIS_URL,
+            "REDIS_NAMESPACE": redis_namespace, "MIGRATE_ON_START": False, "TESTING": True,
+            "SSE_HEARTBEAT_SECONDS": 1.0, "GATEWAY_SECRET": GATEWAY_SECRET,
+        })
+        app.test_client_class = SigningClient
+        made.append((tournament_id, app))
+        return app.test_client()
+    yield make
+    for tournament_id, app in made:
+        server = app.extensions["tournament_server"]
+        server.publisher.close()
+        server.publisher.client.close()
+        server.log.engine.dispose()
+        delete_registry_row(db_engine, tournament_id)
 
 
 @pytest.fixture

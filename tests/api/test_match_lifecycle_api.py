@@ -4,40 +4,9 @@ confirms or disputes, the organizer settles, corrects, abandons and disqualifies
 Each tournament server runs in this process on the run's PostgreSQL and Redis (see conftest.py);
 writes carry identities signed as the gateway signs them, switched per request with `as_user`.
 """
-import json
-
 import pytest
 
-from tests.api.helpers import ORGANIZER, SigningClient, assert_error, ok, send
-from tests.conftest import GATEWAY_SECRET, REDIS_URL
-from tests.support.registry import delete_registry_row, insert_registry_row
-
-
-@pytest.fixture
-def make_server(db_engine, database_url, redis_namespace):
-    """make_server(format=..., options={...}) -> a test client of a new REGISTRATION tournament."""
-    from tournament_service import create_app
-
-    made = []
-
-    def make(options=None, **row):
-        tournament_id = insert_registry_row(db_engine, organizer_id=ORGANIZER["id"],
-                                            options=json.dumps(options or {}), **row)
-        app = create_app({
-            "TOURNAMENT_ID": tournament_id, "DATABASE_URL": database_url, "REDIS_URL": REDIS_URL,
-            "REDIS_NAMESPACE": redis_namespace, "MIGRATE_ON_START": False, "TESTING": True,
-            "SSE_HEARTBEAT_SECONDS": 1.0, "GATEWAY_SECRET": GATEWAY_SECRET,
-        })
-        app.test_client_class = SigningClient
-        made.append((tournament_id, app))
-        return app.test_client()
-    yield make
-    for tournament_id, app in made:
-        server = app.extensions["tournament_server"]
-        server.publisher.close()
-        server.publisher.client.close()
-        server.log.engine.dispose()
-        delete_registry_row(db_engine, tournament_id)
+from tests.api.helpers import ORGANIZER, assert_error, ok, send
 
 
 def as_user(client, user_id):

@@ -1,0 +1,33 @@
+"""The tournament page through a real orchestrator's gateway and its spawned server: the page and
+its stylesheet are reached under /t/<id>/, and what a team typed shows as text."""
+from bs4 import BeautifulSoup
+
+from tests.support.api import make_tournament, ok, play_round
+
+XSS = "<script>alert(1)</script>"
+
+
+def test_the_page_and_its_stylesheet_through_the_gateway(orchestrator):
+    api = orchestrator.api
+    tid = make_tournament(api, "REGISTRATION", teams=3, max_teams=4, name="Gateway Cup")["id"]
+    ok(api.post(f"/t/{tid}/api/teams", {"name": XSS}), 201)
+    anonymous = api.anonymous()
+
+    response = anonymous.get(f"/t/{tid}/")
+    assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/html")
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]  # no inline script or style
+    soup = BeautifulSoup(response.text, "html.parser")
+    assert soup.find("script") is None
+    assert XSS in [" ".join(n.get_text().split()) for n in soup.select(".team-list .team-name")]
+    css = anonymous.get(f"/t/{tid}/" + soup.select_one('link[rel="stylesheet"]')["href"])
+    assert css.status_code == 200 and css.headers["Content-Type"].startswith("text/css")
+    # Without the slash the page's relative links would miss the prefix: it redirects to it.
+    bare = anonymous.get(f"/t/{tid}", allow_redirects=False)
+    assert bare.status_code in (301, 308) and bare.headers["Location"] == f"/t/{tid}/"
+
+    ok(api.post(f"/t/{tid}/api/start"))
+    play_round(api, tid)
+    soup = BeautifulSoup(anonymous.get(f"/t/{tid}/?round=w2").text, "html.parser")
+    assert [h.get_text() for h in soup.select(".round-column h4")] == ["Semifinals", "Final"]
+    assert soup.select_one(".round-column.is-selected")["id"] == "round-w2"
+    assert len(soup.select("#round-w1 .winner")) == 2
