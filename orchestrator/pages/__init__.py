@@ -42,12 +42,16 @@ def page_globals():
 
 def error_page(status, code, message):
     """The HTML a browser gets for an error (JSON clients get the envelope; see shared/errors.py)."""
+    if code == "not_published":  # a DRAFT's own pages (/t/<id>/) before it is published
+        return render_template("tournament_not_started.html", status=status, message=message,
+                               tournament_id=(request.view_args or {}).get("tournament_id"))
     template = "404.html" if status == 404 else "error.html"
     return render_template(template, status=status, code=code, message=message)
 
 
-from orchestrator.pages import accounts, tournaments  # noqa: E402,F401  (their routes join bp)
+from orchestrator.pages import accounts, dashboard, manage, tournaments  # noqa: E402,F401  (their routes join bp)
 
 # Every page view: pages for people, not API operations (orchestrator/openapi.py leaves them out).
 VIEWS = (tournaments.home, tournaments.tournament_list, tournaments.tournament_detail, tournaments.lifecycle,
-         tournaments.tournament_new, tournaments.tournament_edit, accounts.login, accounts.register, accounts.logout)
+         tournaments.tournament_new, tournaments.tournament_edit, accounts.login, accounts.register, accounts.logout,
+         manage.restart_server, manage.decide_match, manage.subscription, dashboard.dashboard, dashboard.fleet_board)

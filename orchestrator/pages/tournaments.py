@@ -3,7 +3,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 
 from orchestrator import auth
 from orchestrator.api.tournaments import TOURNAMENT_FIELDS
-from orchestrator.pages import bp, forms
+from orchestrator.pages import bp, forms, manage
 from orchestrator.pages.accounts import login_required
 from orchestrator.services import registry
 from shared import formats
@@ -75,7 +75,10 @@ def _lifecycle_actions(tournament):
 @bp.get("/tournaments/<tournament_id>")
 def tournament_detail(tournament_id):
     tournament = auth.visible_tournament(tournament_id)
+    organizer = auth.is_organizer(auth.viewer(), tournament)
     return render_template("tournament_detail.html", tournament=tournament, details=tournament.to_dict(),
+                           manage=manage.management(tournament) if organizer else None,
+                           subscribed=manage.is_subscribed(auth.viewer(), tournament.id),
                            actions=_lifecycle_actions(tournament),
                            can_edit=auth.is_organizer(auth.viewer(), tournament) and tournament.state == sm.DRAFT,
                            format_names=forms.FORMAT_NAMES, labels=forms.LABELS)
