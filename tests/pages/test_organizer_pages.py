@@ -114,3 +114,62 @@ def test_a_drafts_own_pages_say_not_started_to_browsers_and_json_to_clients(clie
     assert "has not been published yet" in _text(page)
     as_json = client.get(f"/t/{tournament_id}/")
     assert as_json.status_code == 409 and as_json.get_json()["error"]["code"] == "not_published"
+
+
+class _Answer:
+    """A gateway answer read and closed at once (it is streamed: left open, its context lingers)."""
+
+    def __init__(self, response):
+        self.status_code, self.text = response.status_code, response.get_data(as_text=True)
+        response.close()
+
+    def get_json(self):
+        return json.loads(self.text)
+
+
+def _json_post(client, path, body=None):
+    csrf = client.get("/api/v1/auth/me").get_json()["csrf_token"]
+    return _Answer(client.post(path, json=body or {}, headers={"X-CSRF-Token": csrf}))
+
+
+def test_a_dispute_reaches_only_the_organizers_queue_and_is_decided_there(client, app):
+    """A real tournament server: two captains report different winners; the organizer's page shows
+    both reports side by side and its decision form settles the match through the server."""
+    log_in(client)
+    tournament_id = create_draft(client, name="Dispute Cup", max_teams="2")
+    assert post_form(client, f"/tournaments/{tournament_id}/publish", {}).status_code == 302
+    captains = []
+    for team in (XSS, "Blue"):
+        captain = app.test_client()
+        log_in(captain)
+        created = _json_post(captain, f"/t/{tournament_id}/api/teams", {"name": team})
+        assert created.status_code == 201, created.text
+        captains.append((captain, created.get_json()["id"]))
+    page = _page(client, tournament_id)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and XSS not in page and "RUNNING" in page
+    assert _json_post(client, f"/t/{tournament_id}/api/start").status_code == 200
+    match = _Answer(client.get(f"/t/{tournament_id}/api/matches")).get_json()["items"][0]
+    for captain, team_id in captains:
+        reported = _json_post(captain, f"/t/{tournament_id}/api/matches/{match['id']}/result", {"winner": team_id})
+        assert reported.status_code == 200, reported.text
+    page = _page(client, tournament_id)
+    queue = page[page.index("Dispute queue"):]
+    assert match["id"] in queue and "Blue says" in queue and "&lt;/script&gt; says" in queue
+    assert "Winner: Blue" in queue and "Winner: &lt;script&gt;" in queue  # both reports, side by side
+    assert f"/tournaments/{tournament_id}/matches/{match['id']}/decide" in page
+    app.config["PAGES_OVERDUE_MINUTES"] = 60
+    assert "Every playable match is within 60 minutes" in _page(client, tournament_id)
+    app.config["PAGES_OVERDUE_MINUTES"] = 0
+    overdue = _page(client, tournament_id)
+    assert "disputed for 0 min" in overdue[overdue.index("No result after 0 minutes"):]
+    outsider = captains[0][0]
+    assert "Dispute queue" not in _page(outsider, tournament_id)
+    assert post_form(outsider, f"/tournaments/{tournament_id}/matches/{match['id']}/decide",
+                     {"winner": captains[0][1]}).status_code == 403
+    refused = post_form(client, f"/tournaments/{tournament_id}/matches/{match['id']}/decide",
+                        {"winner": "team_99"}, follow_redirects=True)
+    assert "The winner must be one of the match" in _text(refused)
+    decided = post_form(client, f"/tournaments/{tournament_id}/matches/{match['id']}/decide",
+                        {"winner": captains[1][1], "score1": "", "score2": ""}, follow_redirects=True)
+    assert f"The result of {match['id']} is decided." in _text(decided)
+    assert client.get(f"/api/v1/tournaments/{tournament_id}").get_json()["champion"]["name"] == "Blue"
