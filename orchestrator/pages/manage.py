@@ -14,6 +14,8 @@ from shared import state_machine as sm
 from shared.errors import APIError
 
 OVERDUE_MINUTES = 15
+# A page waits this long for the tournament's server, not the API's 10 s: it says "not answering" instead.
+READ_TIMEOUT = 3
 
 
 def _from_server(tournament, path):
@@ -23,7 +25,7 @@ def _from_server(tournament, path):
     if not tournament.endpoint:
         return None, "The tournament's server is not answering right now."
     try:
-        return server_client.query(tournament.endpoint, tournament.id, path), None
+        return server_client.query(tournament.endpoint, tournament.id, path, timeout=READ_TIMEOUT), None
     except APIError as exc:
         return None, exc.message
 
