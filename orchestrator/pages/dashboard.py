@@ -12,14 +12,20 @@ from orchestrator.services import fleet, overview, subscriptions
 from shared.errors import APIError
 
 
+def _names(tournament_ids):
+    """{tournament id: its name} for links that read better than ids."""
+    if not tournament_ids:
+        return {}
+    return dict(db.session.query(Tournament.id, Tournament.name).filter(Tournament.id.in_(tournament_ids)))
+
+
 @bp.get("/dashboard")
 @login_required
 def dashboard():
     user = auth.viewer()
     followed = subscriptions.list_subscriptions(user.id)
     teams = overview.captained_teams(user.id)
-    wanted = {s.tournament_id for s in followed} | {t["tournament_id"] for t in teams}
-    names = {t.id: t.name for t in db.session.query(Tournament).filter(Tournament.id.in_(wanted))} if wanted else {}
+    names = _names({s.tournament_id for s in followed} | {t["tournament_id"] for t in teams})
     return render_template("dashboard.html", organized=overview.organized_tournaments(user.id), teams=teams,
                            followed=followed, names=names, notices=overview.recent_notifications(user.id))
 
@@ -32,8 +38,9 @@ def fleet_board():
     if not user.is_admin:
         raise APIError(403, "forbidden", "The fleet board is for admins.")
     rows = fleet.fleet(user)
+    names = _names({row["tournament_id"] for row in rows})
     for row in rows:
-        row["uptime"] = uptime(row["status"], row["started_at"])
+        row["uptime"], row["name"] = uptime(row["status"], row["started_at"]), names.get(row["tournament_id"])
     supervisor = current_app.extensions.get("supervisor")
     counts = {}
     for row in rows:

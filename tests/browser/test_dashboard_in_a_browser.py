@@ -60,5 +60,5 @@ def test_organizer_settles_a_dispute_and_a_follower_subscribes(contexts, db_engi
         conn.execute(sa.update(users).where(users.c.username_key == username.lower()).values(is_admin=True))
     organizer.reload()  # the nav asks who is logged in on each page
     organizer.get_by_role("link", name="Fleet").click()
-    organizer.get_by_role("link", name=tournament_id).wait_for()
+    organizer.get_by_role("link", name="Dispute Open").wait_for()
     check_page(organizer, "fleet")
