@@ -50,6 +50,14 @@ def signup():
     return _submit(command)
 
 
+@bp.post("/start")
+def start():
+    def command(actor):
+        _server().start(actor)
+        return "started"
+    return _submit(command)
+
+
 @bp.post("/teams/<team_id>/check-in")
 def check_in(team_id):
     def command(actor):

@@ -26,6 +26,7 @@ INTERNAL = {
 PAGES = {
     pages.tournament_page: "the tournament's page: teams, bracket and standings",
     forms.signup: "the page's signup form (a form body; the JSON API is POST /api/teams)",
+    forms.start: "the organizer's start button on the page (the JSON API is POST /api/start)",
     forms.check_in: "the page's check-in button (the JSON API is POST /api/teams/{team_id}/check-in)",
     forms.record_result: "the page's results form (the JSON API is POST /api/matches/{match_id}/result)",
 }

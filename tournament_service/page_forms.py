@@ -13,6 +13,7 @@ from tournament_service.engine.routing import playable
 NOTICES = {
     "signed_up": "Your team is signed up.",
     "checked_in": "Your team is checked in.",
+    "started": "The tournament has started: round 1 is on.",
     "reported": "Your result is reported; it counts once the other captain confirms it.",
     "disputed": "The reports differ: the match is disputed and the organizer decides.",
     "recorded": "The result is recorded.",
@@ -21,9 +22,10 @@ DRAW = "draw"
 
 
 def forms_for(tournament, actor, names):
-    """{"signup", "check_in": [teams], "matches": [match actions]} for `actor` on this page."""
+    """{"signup", "start", "check_in": [teams], "matches": [match actions]} for `actor` on this page."""
     mine = {team["id"] for team in tournament.team_list() if actor.user_id and team.get("captain") == actor.user_id}
-    forms = {"signup": False, "check_in": [], "matches": [], "logged_in": actor.user_id is not None}
+    forms = {"signup": False, "check_in": [], "matches": [], "logged_in": actor.user_id is not None,
+             "start": tournament.state == REGISTRATION and actor.is_organizer}
     if tournament.state == REGISTRATION and actor.user_id is not None:
         forms["signup"] = True
         if tournament.options.get("check_in"):

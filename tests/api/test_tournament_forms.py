@@ -151,3 +151,18 @@ def test_a_script_named_team_shows_as_text_in_the_forms(make_server):
     assert XSS not in html and "<b>" not in html
     soup = BeautifulSoup(html, "html.parser")
     assert XSS in text(soup.select_one("#results"))
+
+
+def test_only_the_organizer_gets_the_start_button_and_it_starts_through_the_command(make_server):
+    client = as_user(make_server(max_teams=4), ALICE)
+    client.post("/forms/signup", data={"name": "Dragons"})
+    assert not page(client, ALICE).select_one('form[action="forms/start"]')
+    assert client.post("/forms/start", data={}).status_code == 403  # Alice is no organizer
+    assert page(client, ORGANIZER, ["organizer"]).select_one('form[action="forms/start"]')
+    refused = as_user(client, ORGANIZER, ["organizer"]).post("/forms/start", data={})
+    assert refused.status_code == 409
+    assert BeautifulSoup(refused.get_data(as_text=True), "html.parser").select_one("#refusal")
+    assert ok(client.get("/api/state"))["state"] == "REGISTRATION"  # one team is not enough
+    client.post("/forms/signup", data={"name": "Bobcats"})
+    assert client.post("/forms/start", data={}).headers["Location"] == "/?notice=started"
+    assert ok(client.get("/api/state"))["state"] == "ACTIVE"
