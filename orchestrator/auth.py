@@ -214,7 +214,9 @@ def identity_headers(tournament, method, path):
     if user is not None:
         roles += ["admin"] if user.is_admin else []
         roles += ["organizer"] if is_organizer(user, tournament) else []
-    # Only a cookie session has page forms to protect; a Bearer client needs no token.
-    form_token = generate_csrf() if user is not None and not g.get("authenticated_by_bearer") else None
+    # Only the server's pages (not its /api/, nor the live stream) render forms, and only for a
+    # cookie session: a Bearer client has no forms and needs no token.
+    renders_forms = user is not None and not g.get("authenticated_by_bearer") and not path.startswith("/api/")
+    form_token = generate_csrf() if renders_forms else None
     return sign(current_app.config["GATEWAY_SECRET"], tournament.id, method, path,
                 {"id": user.id, "username": user.username} if user else None, roles, form_token=form_token)

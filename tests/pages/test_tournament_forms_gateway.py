@@ -80,3 +80,10 @@ def test_the_json_api_keeps_its_rules_for_form_bodies(published, captain):
     assert captain.post(f"/t/{published}/api/teams", data={"name": "X", "form_csrf": token}).status_code == 415
     assert captain.post("/api/v1/tournaments", data={"name": "X", "form_csrf": token}).status_code == 415
     assert teams(captain, published) == []
+
+
+
+def test_an_anonymous_visitor_gets_the_page_without_forms_or_a_token(app, published):
+    page = app.test_client().get(f"/t/{published}/", headers=HTML).get_data(as_text=True)
+    assert "Log in to sign a team up." in page
+    assert 'name="form_csrf"' not in page and "forms/signup" not in page
