@@ -14,6 +14,7 @@ from shared.db.engine import engine_options, migrate
 from shared.errors import register_error_handlers
 from shared.events import Channels
 from shared.http import add_security_headers
+from shared.identity import FORM_TOKEN_FIELD
 from shared.redis_client import connect, embedded_redis_url
 
 
@@ -88,7 +89,7 @@ def create_app(config=None):
     # Flask-WTF checks the pages' form posts only (orchestrator/pages calls csrf.protect()); the
     # JSON API keeps its own header token (orchestrator/auth.py).
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
-    app.config.setdefault("WTF_CSRF_FIELD_NAME", "form_csrf")
+    app.config.setdefault("WTF_CSRF_FIELD_NAME", FORM_TOKEN_FIELD)
     csrf.init_app(app)
     app.session_interface = BearerAwareSessionInterface()
     app.before_request(refuse_cross_site_writes)

@@ -9,9 +9,10 @@ import hmac
 import secrets
 from urllib.parse import urlsplit
 
-from flask import g, request, session
+from flask import current_app, g, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user, login_user, logout_user, user_loaded_from_request
+from flask_wtf.csrf import ValidationError, generate_csrf, validate_csrf
 
 from orchestrator.extensions import login_manager
 from orchestrator.services import accounts, registry
@@ -26,6 +27,9 @@ CSRF_EXEMPT = frozenset({"auth.login", "auth.register"})
 # form (orchestrator/pages), not JSON with the X-CSRF-Token header.
 FORM_BLUEPRINTS = frozenset({"pages"})
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded"})
+# The tournament servers' page forms, posted through the gateway to /t/<id>/forms/...: the gateway
+# checks their Flask-WTF token itself, then forwards the body as it came.
+SERVER_FORM_PREFIX = "/forms/"
 # The session remembers which login (API token record) it belongs to; it lives only as long as that.
 LOGIN_KEY = "login_id"
 
@@ -115,7 +119,7 @@ def refuse_cross_site_writes():
     if request.method in SAFE_METHODS:
         return
     has_body = bool(request.content_length) or "Transfer-Encoding" in request.headers
-    if request.blueprint in FORM_BLUEPRINTS:
+    if request.blueprint in FORM_BLUEPRINTS or posts_a_server_form():
         if has_body and request.mimetype not in FORM_TYPES:
             raise APIError(415, "unsupported_media_type", "Send the form as application/x-www-form-urlencoded.")
     elif has_body and not request.is_json:
@@ -135,10 +139,22 @@ def _from_another_site():
     return origin is not None and urlsplit(origin).netloc != request.host
 
 
+def posts_a_server_form():
+    """True for a write through the gateway to a tournament server's page form (SERVER_FORM_PREFIX)."""
+    if request.endpoint != "gateway.forward" or request.method in SAFE_METHODS:
+        return False
+    from orchestrator.gateway import server_path  # the gateway imports this module
+
+    return server_path(request.view_args.get("path", "")).startswith(SERVER_FORM_PREFIX)
+
+
 def protect_from_csrf():
     """before_request: refuse a cookie-authenticated write without the session's CSRF token.
 
-    The pages check their forms' own token instead (orchestrator/pages: Flask-WTF, every write)."""
+    The pages check their forms' own token instead (orchestrator/pages: Flask-WTF, every write);
+    for the tournament servers' page forms, which never see the session, it is checked here."""
+    if posts_a_server_form():
+        return _check_server_form_token()
     if request.method in SAFE_METHODS or request.endpoint in CSRF_EXEMPT or request.blueprint in FORM_BLUEPRINTS:
         return
     if not current_user.is_authenticated or g.get("authenticated_by_bearer"):
@@ -147,6 +163,19 @@ def protect_from_csrf():
     if not expected or not hmac.compare_digest(expected, sent):
         raise APIError(403, "csrf_failed", f"A cookie-authenticated write needs the {CSRF_HEADER} header "
                                            "from login or /api/v1/auth/me.")
+
+
+def _check_server_form_token():
+    """:raise 403: unless the form carries this session's Flask-WTF token. :raise 411: a form
+    without Content-Length (the body is read here, cached, and forwarded unchanged)."""
+    if request.content_length is None:
+        raise APIError(411, "length_required", "Send the form with a Content-Length.")
+    request.get_data(cache=True)  # read first, so parsing the form leaves the raw body to forward
+    try:
+        validate_csrf(request.form.get(current_app.config["WTF_CSRF_FIELD_NAME"]))
+    except ValidationError:
+        raise APIError(403, "csrf_failed", "This form has expired or did not come from this site: "
+                                           "reload the page and send it again.") from None
 
 
 def require_user():
@@ -180,12 +209,14 @@ def require_organizer(tournament):
 
 def identity_headers(tournament, method, path):
     """Signed headers telling `tournament`'s server who is calling, and as what, for this request."""
-    from flask import current_app
-
     user = viewer()
     roles = []
     if user is not None:
         roles += ["admin"] if user.is_admin else []
         roles += ["organizer"] if is_organizer(user, tournament) else []
+    # Only the server's pages (not its /api/, nor the live stream) render forms, and only for a
+    # cookie session: a Bearer client has no forms and needs no token.
+    renders_forms = user is not None and not g.get("authenticated_by_bearer") and not path.startswith("/api/")
+    form_token = generate_csrf() if renders_forms else None
     return sign(current_app.config["GATEWAY_SECRET"], tournament.id, method, path,
-                {"id": user.id, "username": user.username} if user else None, roles)
+                {"id": user.id, "username": user.username} if user else None, roles, form_token=form_token)

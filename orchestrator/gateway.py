@@ -35,8 +35,8 @@ _session = requests.Session()
 @bp.route("/t/<tournament_id>/<path:path>", methods=METHODS)
 def forward(tournament_id, path):
     tournament = visible_tournament(tournament_id)  # 404 for an unknown id or another's draft
-    server_path = _server_path(path)
-    if server_path in INTERNAL_PATHS:
+    target = server_path(path)
+    if target in INTERNAL_PATHS:
         raise APIError(404, "not_found", "No such path on a tournament server.")
     if not tournament.endpoint and tournament.state in ENDED_STATES:
         return _ended_view(tournament, path)
@@ -46,22 +46,22 @@ def forward(tournament_id, path):
                        "it is published.", {"state": DRAFT})
     if not tournament.endpoint:
         raise ServerUnavailable(tournament_id, f"it is not running (state {tournament.state})")
-    if server_path == LIVE_STREAM_PATH:
-        return stream_response(lambda: _forward(tournament, server_path))
-    return _forward(tournament, server_path)
+    if target == LIVE_STREAM_PATH:
+        return stream_response(lambda: _forward(tournament, target))
+    return _forward(tournament, target)
 
 
-def _forward(tournament, server_path):
+def _forward(tournament, target):
     headers = {k: v for k, v in request.headers.items() if k.lower() not in STRIPPED}
     # The server believes only what the gateway signs: never pass a client's own identity headers.
-    headers.update(identity_headers(tournament, request.method, server_path))
+    headers.update(identity_headers(tournament, request.method, target))
     headers["X-Forwarded-For"] = request.remote_addr or ""
     headers["X-Forwarded-Prefix"] = f"/t/{tournament.id}"
     body = _request_body()
     try:
         upstream = _session.request(
             # Quoted again: a `?` or `#` the client sent encoded stays in the path it was checked as.
-            request.method, f"http://{tournament.endpoint}{quote(server_path, safe=PATH_SAFE)}", params=request.args,
+            request.method, f"http://{tournament.endpoint}{quote(target, safe=PATH_SAFE)}", params=request.args,
             data=body or None, headers=headers,
             # Connect fast or report the server down; reads may wait out SSE heartbeats.
             stream=True, allow_redirects=False, timeout=(2, 60))
@@ -97,7 +97,7 @@ def _request_body():
     return body
 
 
-def _server_path(path):
+def server_path(path):
     """`path` as the server will route it: empty and `.` segments dropped, `..` resolved.
 
     What the gateway checks and signs is then exactly what the server serves.
@@ -121,7 +121,7 @@ def _gateway_location(tournament_id, location):
     target = urlsplit(location)
     if not target.scheme and not target.netloc and not target.path.startswith("/"):
         return location  # relative to the current path, which is already under /t/<id>/
-    return urlunsplit(("", "", f"/t/{tournament_id}{_server_path(target.path)}", target.query, target.fragment))
+    return urlunsplit(("", "", f"/t/{tournament_id}{server_path(target.path)}", target.query, target.fragment))
 
 
 @bp.after_app_request

@@ -1,7 +1,8 @@
 """The caller's identity as the gateway vouches for it to a tournament server.
 
 The gateway sends `X-Platform-Identity` (base64url JSON: user id, username, roles, tournament id,
-method, path, issue time, nonce) and `X-Platform-Signature` (HMAC-SHA256 of that text with a
+method, path, issue time, nonce, and for a logged-in browser the page-form CSRF token `ft` that the
+server echoes into the forms it renders) and `X-Platform-Signature` (HMAC-SHA256 of that text with a
 secret only the orchestrator and the servers know). A server accepts a write only with a valid,
 fresh signature made for this tournament, method and path, and never the same nonce twice, so a
 request captured on the wire or sent straight to the server's port gets nothing.
@@ -17,6 +18,8 @@ import time
 
 IDENTITY_HEADER = "X-Platform-Identity"
 SIGNATURE_HEADER = "X-Platform-Signature"
+# The field of a page form that carries its CSRF token (the orchestrator's Flask-WTF field name).
+FORM_TOKEN_FIELD = "form_csrf"
 MAX_AGE_SECONDS = 30
 
 
@@ -24,13 +27,16 @@ class InvalidIdentity(Exception):
     """A signed identity that is missing, forged, stale, replayed or made for another request."""
 
 
-def sign(secret, tournament_id, method, path, user=None, roles=(), now=None):
-    """The two headers that vouch for `user` ({"id", "username"} or None) on this one request."""
+def sign(secret, tournament_id, method, path, user=None, roles=(), now=None, form_token=None):
+    """The two headers that vouch for `user` ({"id", "username"} or None) on this one request.
+
+    `form_token` is the caller's session form token, for the server to put into its page forms:
+    it never sees the session, and the signature keeps anyone else from choosing the token."""
     claims = {
         "tid": tournament_id, "m": method.upper(), "p": path,
         "uid": user["id"] if user else None, "un": user["username"] if user else None,
         "roles": sorted(roles), "iat": int(time.time() if now is None else now),
-        "nonce": secrets.token_hex(12),
+        "nonce": secrets.token_hex(12), "ft": form_token,
     }
     text = base64.urlsafe_b64encode(json.dumps(claims, separators=(",", ":")).encode()).decode()
     return {IDENTITY_HEADER: text, SIGNATURE_HEADER: _mac(secret, text)}

@@ -47,12 +47,14 @@ def create_app(config=None):
         app.config["GATEWAY_SECRET"], app.config["TOURNAMENT_ID"],
         first_use=_nonce_store(publisher.client, server.channels, app.config["TOURNAMENT_ID"]))
     app.after_request(add_security_headers)
-    validation.install(app)
+    # The page's forms post form bodies (tournament_service/forms.py reads their fields); all else is JSON.
+    validation.install(app, form_blueprints=("tournament_forms",))
     register_error_handlers(app)
-    from tournament_service import api, pages
+    from tournament_service import api, forms, pages
 
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(forms.bp)
     return app
 
 

@@ -8,7 +8,7 @@ from flask import Flask
 
 from shared import openapi as oa
 from shared.state_machine import ACTIONS, STATES
-from tournament_service import api, pages
+from tournament_service import api, forms, pages
 from tournament_service.engine.matches import STATUSES
 
 GATEWAY_PREFIX = "/t/{tournament_id}"
@@ -25,6 +25,10 @@ INTERNAL = {
 # The HTML pages people read in a browser (`pages.py`): not part of the JSON API.
 PAGES = {
     pages.tournament_page: "the tournament's page: teams, bracket and standings",
+    forms.signup: "the page's signup form (a form body; the JSON API is POST /api/teams)",
+    forms.start: "the organizer's start button on the page (the JSON API is POST /api/start)",
+    forms.check_in: "the page's check-in button (the JSON API is POST /api/teams/{team_id}/check-in)",
+    forms.record_result: "the page's results form (the JSON API is POST /api/matches/{match_id}/result)",
 }
 NOT_API = {**INTERNAL, **PAGES}
 
