@@ -22,9 +22,12 @@ AXE = Path(__file__).parent / "vendor" / "axe-core-4.11.0" / "axe.min.js"
 WIDTHS = (1280, 360)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def site(platform_env, tmp_path_factory):
-    """The URL of one orchestrator process for the browser tests (its servers on their own ports)."""
+    """The URL of one orchestrator process for the browser tests (its servers on their own ports).
+
+    Package-scoped: a live orchestrator outside its tests would take part in later ones (it would
+    hold the supervisor lease and be handed the fleet of an orchestrator that stops)."""
     port, low = free_port(), 40000 + os.getpid() % 5000
     proc = Proc(["orchestrator", "--port", str(port)], _orchestrator_env(platform_env, (low, low + 30)),
                 str(tmp_path_factory.mktemp("browser") / "orchestrator.log"))
