@@ -51,3 +51,7 @@ from orchestrator.pages import accounts, tournaments  # noqa: E402,F401  (their 
 # Every page view: pages for people, not API operations (orchestrator/openapi.py leaves them out).
 VIEWS = (tournaments.home, tournaments.tournament_list, tournaments.tournament_detail, tournaments.lifecycle,
          tournaments.tournament_new, tournaments.tournament_edit, accounts.login, accounts.register, accounts.logout)
+
+from orchestrator.pages import leaderboard as leaderboard_pages  # noqa: E402  (its routes join bp)
+
+VIEWS += leaderboard_pages.VIEWS

@@ -10,12 +10,18 @@ import pytest
 from openskill.models import PlackettLuce
 
 from tests.api.helpers import assert_error
-from tests.support.played import PlayedTournament, play_tournament
+from tests.support.played import delete_written, PlayedTournament, play_tournament
 
 
 @pytest.fixture
 def game():
     return "game " + uuid.uuid4().hex[:8]
+
+
+@pytest.fixture(autouse=True)
+def remove_played_tournaments(db_engine):
+    yield
+    delete_written(db_engine)
 
 
 def board(client, game, **params):

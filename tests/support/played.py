@@ -15,6 +15,18 @@ from tournament_service.engine.routing import playable
 from tournament_service.tournament import Tournament
 
 
+# Every tournament written, so a fixture can remove them (other tests list the run's tournaments).
+WRITTEN = []
+
+
+def delete_written(engine):
+    """Remove every tournament written here (registry rows and logs)."""
+    with engine.begin() as conn:
+        conn.execute(sa.delete(tournament_events).where(tournament_events.c.tournament_id.in_(WRITTEN)))
+        conn.execute(sa.delete(tournaments).where(tournaments.c.id.in_(WRITTEN)))
+    WRITTEN.clear()
+
+
 def first_named_wins(name1, name2):
     return name1
 
@@ -77,6 +89,7 @@ class PlayedTournament:
             conn.execute(sa.insert(tournament_events), [
                 {"tournament_id": self.id, "seq": e["seq"], "type": e["type"], "payload": events.encode(e),
                  "created_at": now} for e in self.log])
+        WRITTEN.append(self.id)
         return self.id
 
 
