@@ -10,6 +10,7 @@ import base64
 import binascii
 import json
 import threading
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 
@@ -23,25 +24,38 @@ from shared.errors import APIError
 ENDED = (sm.COMPLETED, sm.ARCHIVED)
 _LOGGED = (events.TEAM_REGISTERED, events.MATCH_RESULT, events.RESULT_CORRECTED, events.TOURNAMENT_COMPLETED)
 _CACHED_GAMES = 64
+_CACHED_TOURNAMENTS = 20_000
 
 
 class BoardCache:
-    """Computed boards per game, each with the set of ended tournaments it was computed from."""
+    """Per app: each ended tournament's rated matches (they never change once it completed), and
+    per game the board computed from a set of ended tournaments."""
 
     def __init__(self):
-        self._boards = {}
+        self.results = {}  # tournament id -> (completion key, [PlayedMatch])
+        self._boards = {}  # game key -> Board
         self._lock = threading.Lock()
 
-    def get(self, game_key, ended_ids):
+    def board(self, game_key):
         with self._lock:
-            entry = self._boards.get(game_key)
-        return entry[1] if entry is not None and entry[0] == ended_ids else None
+            return self._boards.get(game_key)
 
-    def put(self, game_key, ended_ids, board):
+    def put(self, game_key, board):
         with self._lock:
             if len(self._boards) >= _CACHED_GAMES and game_key not in self._boards:
                 self._boards.pop(next(iter(self._boards)))
-            self._boards[game_key] = (ended_ids, board)
+            self._boards[game_key] = board
+            if len(self.results) > _CACHED_TOURNAMENTS:  # rare: start again rather than track use
+                self.results.clear()
+
+
+@dataclass(frozen=True)
+class Board:
+    """A game's ratings (never changed once made) and the ended tournaments they fold."""
+
+    ended: frozenset
+    last: tuple  # the completion key of the last tournament folded
+    ratings: dict
 
 
 def ended_tournament_ids(game):
@@ -51,10 +65,11 @@ def ended_tournament_ids(game):
                                           tournaments.c.state.in_(ENDED))).scalars())
 
 
-def load_matches(tournament_ids):
-    """The rated matches of these tournaments, tournaments in the order they completed."""
+def tournament_results(tournament_ids):
+    """{id: (completion key, its rated matches)} read from the tournaments' logs; the key orders
+    tournaments by when they completed (the timestamp of tournament_completed, then the id)."""
     if not tournament_ids:
-        return []
+        return {}
     names = dict(db.session.execute(sa.select(tournaments.c.id, tournaments.c.name)
                                     .where(tournaments.c.id.in_(tournament_ids))).all())
     logs = {tournament_id: [] for tournament_id in tournament_ids}
@@ -64,20 +79,30 @@ def load_matches(tournament_ids):
         .order_by(tournament_events.c.tournament_id, tournament_events.c.seq))
     for tournament_id, payload in rows:
         logs[tournament_id].append(json.loads(payload))
-    # A tournament's matches go in when it completed: the timestamp of its tournament_completed.
-    finished = sorted(logs, key=lambda t: (next((e["timestamp"] for e in reversed(logs[t])
-                                                 if e["type"] == events.TOURNAMENT_COMPLETED), ""), t))
-    return [match for t in finished for match in ratings.played_matches(t, names[t], logs[t])]
+    return {t: ((next((e["timestamp"] for e in reversed(log) if e["type"] == events.TOURNAMENT_COMPLETED), ""), t),
+                ratings.played_matches(t, names[t], log)) for t, log in logs.items()}
 
 
 def board_of(game, cache):
-    """{team key: TeamRating} of `game`, from `cache` when no tournament of it ended since."""
+    """{team key: TeamRating} of `game`. From `cache` when no tournament of it ended since; when
+    some did, after all those folded so far (the usual case), only their matches are folded in;
+    otherwise everything is folded again."""
     game_key = " ".join(game.split()).casefold()
     ended = ended_tournament_ids(game)
-    board = cache.get(game_key, ended)
-    if board is None:
-        board = ratings.rate(load_matches(ended))
-        cache.put(game_key, ended, board)
+    known = cache.board(game_key)
+    if known is not None and known.ended == ended:
+        return known.ratings
+    results = cache.results
+    results.update(tournament_results(ended - results.keys()))
+    order = sorted(ended, key=lambda t: results[t][0])
+    new = [t for t in order if known is None or t not in known.ended]
+    if known is not None and known.ended <= ended and results[new[0]][0] > known.last:
+        board = ratings.copy_board(known.ratings)
+    else:
+        board, new = {}, order
+    for t in new:
+        ratings.rate(results[t][1], board)
+    cache.put(game_key, Board(ended, results[order[-1]][0] if order else ("", ""), board))
     return board
 
 

@@ -12,7 +12,7 @@ a recompute is a function of the logs alone and a corrected result corrects ever
   disqualified or dropped team's open match, `forfeit` set) and an abandoned match (a double
   forfeit, `match_abandoned`) were never played: they don't rate and don't count as matches.
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from openskill.models import PlackettLuce
 
@@ -87,9 +87,10 @@ class TeamRating:
         return self.wins + self.losses + self.draws
 
 
-def rate(matches):
-    """{team key: TeamRating} after folding `matches` (PlayedMatch, in the order played)."""
-    board = {}
+def rate(matches, board=None):
+    """{team key: TeamRating} after folding `matches` (PlayedMatch, in the order played) into
+    `board` (changed in place), or into an empty board."""
+    board = {} if board is None else board
     for match in matches:
         one = board.setdefault(team_key(match.team1), TeamRating(match.team1))
         two = board.setdefault(team_key(match.team2), TeamRating(match.team2))
@@ -111,6 +112,11 @@ def rate(matches):
 
 
 _TALLY = {"win": "wins", "loss": "losses", "draw": "draws"}
+
+
+def copy_board(board):
+    """A copy of `board` that folding more matches into leaves `board` as it was."""
+    return {key: replace(rating, history=list(rating.history)) for key, rating in board.items()}
 
 
 def ranked(board):

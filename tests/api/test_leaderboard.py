@@ -9,6 +9,7 @@ from urllib.parse import quote
 import pytest
 from openskill.models import PlackettLuce
 
+from orchestrator.services import leaderboard
 from tests.api.helpers import assert_error
 from tests.support.played import delete_written, PlayedTournament, play_tournament
 
@@ -131,13 +132,42 @@ def test_only_completed_and_archived_tournaments_count(client, db_engine, game):
     assert {item["team"] for item in board(client, game)["items"]} == {"Done", "Over", "Archived", "Past"}
 
 
-def test_a_newly_completed_tournament_changes_the_cached_board(client, db_engine, game):
-    play_tournament(db_engine, game, ["Old", "Timer"])
+def fresh_board(app, game):
+    """The board computed from nothing, with a cache of its own."""
+    with app.app_context():
+        board = leaderboard.board_of(game, leaderboard.BoardCache())
+        return {key: (rating.mu, rating.sigma, rating.matches) for key, rating in board.items()}
+
+
+def cached_board(client, app, game):
+    board(client, game)
+    with app.app_context():
+        cached = leaderboard.board_of(game, app.extensions["leaderboard"])
+        return {key: (rating.mu, rating.sigma, rating.matches) for key, rating in cached.items()}
+
+
+def test_a_newly_completed_tournament_is_folded_into_the_cached_board(client, app, db_engine, game):
+    play_tournament(db_engine, game, ["Old", "Timer", "New", "Comer"])
     before = board(client, game)["items"]
-    play_tournament(db_engine, game, ["Timer", "Old"])
+    play_tournament(db_engine, game, ["Timer", "Old", "Comer", "New"])
 
     after = by_team(board(client, game)["items"])
-    assert len(before) == 2 and after["Old"]["matches"] == 2 and after["Old"]["mu"] != by_team(before)["Old"]["mu"]
+    assert len(before) == 4 and after["Old"]["matches"] == 4 and after["Old"]["mu"] != by_team(before)["Old"]["mu"]
+    assert cached_board(client, app, game) == fresh_board(app, game)
+
+
+def test_a_tournament_seen_late_goes_in_its_place_by_completion(client, app, db_engine, game):
+    """The registry can show a tournament COMPLETED after one that completed later: the board is
+    then folded again in completion order, not appended to."""
+    earlier = PlayedTournament(game, ["Ann", "Bob"]).start().play_out()
+    later = PlayedTournament(game, ["Bob", "Ann"]).start().play_out()
+    later.write(db_engine)
+    board(client, game)
+    earlier.write(db_engine)
+
+    assert cached_board(client, app, game) == fresh_board(app, game)
+    history = client.get(f"/api/v1/leaderboard/teams/Ann?game={quote(game)}").get_json()["history"]
+    assert [h["tournament_id"] for h in history] == [earlier.id, later.id]
 
 
 def test_pages_walk_the_whole_board_in_order(client, db_engine, game):
