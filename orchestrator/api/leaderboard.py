@@ -18,6 +18,10 @@ class TeamName:
 
 
 class TeamNameConverter(BaseConverter):
+    # The rest of the path: a name may hold a slash ("AC/DC"), sent as %2F or as it is.
+    regex = ".+"
+    part_isolating = False
+
     def to_python(self, value):
         return TeamName(value)
 

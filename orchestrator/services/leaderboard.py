@@ -87,7 +87,7 @@ def board_of(game, cache):
     """{team key: TeamRating} of `game`. From `cache` when no tournament of it ended since; when
     some did, after all those folded so far (the usual case), only their matches are folded in;
     otherwise everything is folded again."""
-    game_key = " ".join(game.split()).casefold()
+    game_key = game.lower()  # as the registry query matches it
     ended = ended_tournament_ids(game)
     known = cache.board(game_key)
     if known is not None and known.ended == ended:

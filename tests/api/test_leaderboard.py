@@ -220,6 +220,13 @@ def test_a_team_history_refuses_bad_names_and_answers_404_for_unknown_teams(clie
     assert client.get(f"/api/v1/leaderboard/teams/known?game={quote(game)}").status_code == 200
 
 
+def test_a_team_whose_name_holds_a_slash_has_its_history(client, db_engine, game):
+    play_tournament(db_engine, game, ["AC/DC", "Queen"])
+    for path in ("AC/DC", quote("ac/dc", safe="")):
+        response = client.get(f"/api/v1/leaderboard/teams/{path}", query_string={"game": game})
+        assert response.status_code == 200 and response.get_json()["team"] == "AC/DC"
+
+
 def test_games_lists_games_with_ended_tournaments(client, db_engine, game):
     play_tournament(db_engine, game, ["One", "Two"])
     play_tournament(db_engine, game, ["One", "Two"])
