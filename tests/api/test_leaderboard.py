@@ -3,6 +3,7 @@
 Tournaments are played with the aggregate and written to the real PostgreSQL (tests/support/played.py);
 each test has a game of its own, so the run's other tournaments never mix in.
 """
+import time
 import uuid
 from urllib.parse import quote
 
@@ -160,6 +161,7 @@ def test_a_tournament_seen_late_goes_in_its_place_by_completion(client, app, db_
     """The registry can show a tournament COMPLETED after one that completed later: the board is
     then folded again in completion order, not appended to."""
     earlier = PlayedTournament(game, ["Ann", "Bob"]).start().play_out()
+    time.sleep(0.01)  # completion times are in milliseconds: the two must not tie
     later = PlayedTournament(game, ["Bob", "Ann"]).start().play_out()
     later.write(db_engine)
     board(client, game)
