@@ -113,12 +113,13 @@ def create_app(config=None):
     from orchestrator import gateway, pages
 
     register_error_handlers(app, on_server_error=db.session.rollback, html_page=pages.error_page)
-    from orchestrator.api import auth, docs, events, health, servers, subscriptions, tournaments
+    from orchestrator.api import auth, docs, events, health, leaderboard, servers, subscriptions, tournaments
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(servers.bp)
     app.register_blueprint(subscriptions.bp)
     app.register_blueprint(tournaments.bp)
+    app.register_blueprint(leaderboard.bp)
     app.register_blueprint(events.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(docs.bp)

@@ -6,7 +6,7 @@ registered under. `tests/api/test_openapi.py` fails when a rule is neither descr
 in NOT_API.
 """
 from orchestrator import gateway, pages
-from orchestrator.api import auth, docs, events, health, servers, subscriptions, tournaments
+from orchestrator.api import auth, docs, events, health, leaderboard, servers, subscriptions, tournaments
 from shared import formats
 from shared import openapi as oa
 from shared.state_machine import STATES
@@ -32,6 +32,8 @@ TAGS = [
     {"name": "subscriptions", "description": "Tournaments a user follows (their notifications)."},
     {"name": "feeds", "description": "Server-Sent Events."},
     {"name": "fleet", "description": "The tournament servers."},
+    {"name": "leaderboard", "description": "Team ratings per game (openskill, Plackett-Luce) across COMPLETED "
+                                           "and ARCHIVED tournaments."},
     {"name": "operations", "description": "Health, and this document."},
     *tournament_openapi.TAGS,
 ]
@@ -139,6 +141,8 @@ SCHEMAS["TournamentCreate"] = {**SCHEMAS["TournamentInput"], "required": ["name"
 PATH_PARAMS = {
     "tournament_id": oa.path_param("tournament_id", "A tournament's id.", "t_0a1b2c3d4e", TOURNAMENT_ID),
     "token_id": oa.path_param("token_id", "One of the caller's tokens.", 1, {"type": "integer", "minimum": 0}),
+    "team_name": oa.path_param("team_name", "A team's name, percent-encoded; case and runs of whitespace "
+                               "don't matter.", "Red Fox", {"type": "string", "minLength": 1, "maxLength": 300}),
     "user_id": oa.path_param("user_id", "The caller's own user id.", 1, {"type": "integer", "minimum": 0}),
 }
 LIMITED = {"Retry-After": {"schema": {"type": "integer"}, "description": "On 429: seconds to wait."}}
@@ -246,6 +250,46 @@ DESCRIBED = [
     (docs.api_docs, {"get": _op("This document, to read and try out in a browser", {"200": {
         "description": "An HTML page", "content": {"text/html": {"schema": {"type": "string"}}}}},
         "operations", oa.NO_LOGIN)}),
+]
+GAME_PARAM = {**oa.query_param("game", "The game (case-insensitive).", TOURNAMENT_FIELDS["game"]),
+              "required": True}
+_RATING = {"rank": {"type": "integer", "minimum": 1}, "team": {"type": "string"},
+           "mu": {"type": "number", "description": "The rating's mean; the board is ordered by it."},
+           "sigma": {"type": "number", "description": "Its uncertainty."},
+           "ordinal": {"type": "number", "description": "mu - 3 sigma, the conservative estimate."},
+           "matches": {"type": "integer"}, "wins": {"type": "integer"}, "losses": {"type": "integer"},
+           "draws": {"type": "integer"}, "last_played": ISO_TIME}
+SCHEMAS["Rating"] = {"type": "object", "required": list(_RATING), "properties": _RATING}
+SCHEMAS["LeaderboardPage"] = oa.items_of("Rating", game={"type": "string"}, next_cursor={
+    "type": ["string", "null"], "description": "Pass as `?cursor=` for the next page; null on the last."})
+SCHEMAS["TeamHistory"] = {"type": "object", "required": [*_RATING, "game", "history"], "properties": {
+    **_RATING, "game": {"type": "string"}, "history": {"type": "array", "items": {
+        "type": "object", "description": "The team's rating after one match, oldest first.",
+        "required": ["tournament_id", "tournament_name", "match_id", "opponent", "result", "mu", "sigma",
+                     "ordinal", "played_at"],
+        "properties": {"tournament_id": TOURNAMENT_ID, "tournament_name": {"type": "string"},
+                       "match_id": {"type": "string"}, "opponent": {"type": "string"},
+                       "result": {"enum": ["win", "loss", "draw"]}, "mu": {"type": "number"},
+                       "sigma": {"type": "number"}, "ordinal": {"type": "number"}, "played_at": ISO_TIME}}}}}
+RATING_NOTE = ("Recomputed from the ended tournaments' logs: a corrected result counts as corrected. A team is "
+               "its name (case-insensitive, whitespace collapsed). Draws rate as ties; byes, forfeits and "
+               "abandoned matches don't rate.")
+DESCRIBED += [
+    (leaderboard.list_ratings, {"get": _op(
+        "A game's leaderboard: teams by rating (mu), best first", {"200": _json("A page", "LeaderboardPage")},
+        "leaderboard", oa.OPTIONAL_LOGIN, errors=(400,), description=RATING_NOTE, parameters=[
+            GAME_PARAM,
+            oa.query_param("limit", "Page size (default 50).", {"type": "integer", "minimum": 1, "maximum": 100}),
+            oa.query_param("cursor", "`next_cursor` of the previous page.", {"type": "string"})])}),
+    (leaderboard.list_games, {"get": _op(
+        "Games with ended tournaments, most tournaments first", {"200": oa.json_response("OK", {
+            "type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": {
+                "type": "object", "required": ["game", "tournaments"],
+                "properties": {"game": {"type": "string"}, "tournaments": {"type": "integer"}}}}}})},
+        "leaderboard", oa.OPTIONAL_LOGIN)}),
+    (leaderboard.team_history, {"get": _op(
+        "A team's rating and its rating after each of its matches in a game", {"200": _json("OK", "TeamHistory")},
+        "leaderboard", oa.OPTIONAL_LOGIN, errors=(400, 404), description=RATING_NOTE, parameters=[GAME_PARAM])}),
 ]
 SCHEMAS["Readiness"] = {"type": "object", "required": ["status", "checks"], "properties": {
     "status": {"enum": ["ready", "not_ready"]},

@@ -55,3 +55,7 @@ from orchestrator.pages import accounts, dashboard, manage, tournaments  # noqa:
 VIEWS = (tournaments.home, tournaments.tournament_list, tournaments.tournament_detail, tournaments.lifecycle,
          tournaments.tournament_new, tournaments.tournament_edit, accounts.login, accounts.register, accounts.logout,
          manage.restart_server, manage.decide_match, manage.subscription, dashboard.dashboard, dashboard.fleet_board)
+
+from orchestrator.pages import leaderboard as leaderboard_pages  # noqa: E402  (its routes join bp)
+
+VIEWS += leaderboard_pages.VIEWS
