@@ -36,16 +36,23 @@ def render_page(actor, form_token, notice=None, refusal=None, status=200):
     """The tournament page for `actor`, with their forms (carrying `form_token`), a notice of what
     just succeeded or a `refusal` ({"message", "fields"}) of what did not."""
     tournament = current_app.extensions["tournament_server"].tournament
+    follow = request.method == "GET" and request.args.get("follow") == "current"
+    chosen = (request.args.get("round") or "")[:ROUND_KEY_MAX]
+    return page_html(tournament, actor, form_token, chosen, follow, notice, refusal), status
+
+
+def page_html(tournament, actor, form_token, chosen="", follow=False, notice=None, refusal=None):
+    """The HTML of `tournament`'s page as `actor` sees it, round `chosen` selected (an app context
+    is needed for the templates); `follow`: the venue screen instead."""
     summary = tournament.summary()
     teams = tournament.team_list()
     standings = {"items": tournament.standings(), **tournament.standings_rules()}
     view = bracket_view.picture(summary, teams, tournament.bracket(), standings, tournament.group_standings())
     # An unknown tab is not an error on a page: the current round is shown instead.
-    chosen = (request.args.get("round") or "")[:ROUND_KEY_MAX]
     keys = {s["key"] for b in view.get("brackets", []) for s in b["rounds"]} | {
         s["key"] for s in view.get("rounds", [])}
     view["selected"] = chosen if chosen in keys else view["current"]
-    if request.method == "GET" and request.args.get("follow") == "current":
+    if follow:
         # A screen at a venue: the matches being played, reloaded without JavaScript.
         return render_template("follow.html", summary=summary, view=view,
                                live=bracket_view.live_sections(view["sections"]), refresh=FOLLOW_REFRESH_SECONDS)
@@ -53,4 +60,4 @@ def render_page(actor, form_token, notice=None, refusal=None, status=200):
     return render_template("tournament.html", summary=summary, config=tournament.config, teams=teams,
                            standings=standings, view=view, tiebreak_names=bracket_view.TIEBREAK_NAMES,
                            actor=actor, forms=forms, form_token=form_token, token_field=FORM_TOKEN_FIELD,
-                           notice=notice, refusal=refusal), status
+                           notice=notice, refusal=refusal)
