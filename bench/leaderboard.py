@@ -15,14 +15,14 @@ import time
 import uuid
 from pathlib import Path
 
-import sqlalchemy as sa
 from flask import Flask
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.harness import MAINTENANCE_URL, parse_args, print_header, write_results  # noqa: E402
+from bench.harness import parse_args, print_header, write_results  # noqa: E402
 from orchestrator.extensions import db  # noqa: E402
 from orchestrator.services import leaderboard, ratings  # noqa: E402
-from shared.db.engine import make_engine, migrate  # noqa: E402
+from shared.db.engine import make_engine  # noqa: E402
+from tests.support.services import scratch_database  # noqa: E402
 from tests.support.played import PlayedTournament  # noqa: E402
 
 GAME = "bench game"
@@ -59,58 +59,48 @@ def main():
     parser.add_argument("--name", default="leaderboard", help="results file name")
     args = parse_args(parser, smoke={"tournaments": 3, "teams": 8, "pool": 12, "name": "leaderboard_smoke"})
     info = print_header("leaderboard full recompute", vars(args))
-    name = f"bench_board_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(MAINTENANCE_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = sa.engine.make_url(MAINTENANCE_URL).set(database=name).render_as_string(hide_password=False)
-    engine = None
-    try:
-        migrate(url)
+    with scratch_database(f"bench_board_{uuid.uuid4().hex[:8]}") as url:
         engine = make_engine(url)
-        setup, (match_count, met) = timed(lambda: play_all(engine, args))
-        print(f"played and wrote {args.tournaments} x {args.teams} teams ({match_count} results) in {setup:.1f} s")
-        app = Flask(__name__)
-        app.config.update(SQLALCHEMY_DATABASE_URI=url)
-        db.init_app(app)
-        with app.app_context():
-            ended = leaderboard.ended_tournament_ids(GAME)
-            load, results = timed(lambda: leaderboard.tournament_results(ended))
-            played = [m for _key, matches in sorted(results.values()) for m in matches]
-            rate, board = timed(lambda: ratings.rate(played))
-            cache = leaderboard.BoardCache()
-            cold, _ = timed(lambda: leaderboard.leaderboard(GAME, cache, 50))
-            warm, (page, _cursor) = timed(lambda: leaderboard.leaderboard(GAME, cache, 50), repeat=20)
-            # One more tournament completes: only its log is read and its matches folded in.
-            rng = random.Random(8)
-            extra = PlayedTournament(GAME, rng.sample(sorted(met), args.teams), args.format).start()
-            extra.play_out(lambda one, two: rng.choice((one, two))).write(engine)
-            one_more, _ = timed(lambda: leaderboard.leaderboard(GAME, cache, 50))
-            again = ratings.rate([m for _key, matches in sorted(leaderboard.tournament_results(
-                leaderboard.ended_tournament_ids(GAME)).values()) for m in matches])
-            incremental_right = {k: (r.mu, r.sigma) for k, r in leaderboard.board_of(GAME, cache).items()} == {
-                k: (r.mu, r.sigma) for k, r in again.items()}
-            db.session.remove()
-        if (len(played) != match_count or set(r.team for r in board.values()) != met
-                or len(page) != min(50, len(met)) or not incremental_right):
-            print(f"wrong board: {len(played)} rated matches of {match_count}, {len(board)} teams of {len(met)}, "
-                  f"incremental fold equal to a full one: {incremental_right}")
-            return 1
-        print(f"full recompute (cold read of the first page): {cold * 1000:.0f} ms = reading the logs "
-              f"{load * 1000:.0f} ms + rating {len(played)} matches {rate * 1000:.0f} ms "
-              f"({len(played) / rate:,.0f} matches/s); a cached read {warm * 1000:.1f} ms; "
-              f"the first read after one more tournament completed {one_more * 1000:.0f} ms")
-        write_results(args.name, {"machine": info, "parameters": vars(args), "figures": {
-            "rated_matches": len(played), "teams": len(board), "full_recompute_ms": cold * 1000,
-            "read_logs_ms": load * 1000, "rate_ms": rate * 1000, "cached_read_ms": warm * 1000,
-            "one_more_tournament_ms": one_more * 1000}})
-        return 0
-    finally:
-        if engine is not None:
+        try:
+            setup, (match_count, met) = timed(lambda: play_all(engine, args))
+            print(f"played and wrote {args.tournaments} x {args.teams} teams ({match_count} results) in {setup:.1f} s")
+            app = Flask(__name__)
+            app.config.update(SQLALCHEMY_DATABASE_URI=url)
+            db.init_app(app)
+            with app.app_context():
+                ended = leaderboard.ended_tournament_ids(GAME)
+                load, results = timed(lambda: leaderboard.tournament_results(ended))
+                played = [m for _key, matches in sorted(results.values()) for m in matches]
+                rate, board = timed(lambda: ratings.rate(played))
+                cache = leaderboard.BoardCache()
+                cold, _ = timed(lambda: leaderboard.leaderboard(GAME, cache, 50))
+                warm, (page, _cursor) = timed(lambda: leaderboard.leaderboard(GAME, cache, 50), repeat=20)
+                # One more tournament completes: only its log is read and its matches folded in.
+                rng = random.Random(8)
+                extra = PlayedTournament(GAME, rng.sample(sorted(met), args.teams), args.format).start()
+                extra.play_out(lambda one, two: rng.choice((one, two))).write(engine)
+                one_more, _ = timed(lambda: leaderboard.leaderboard(GAME, cache, 50))
+                again = ratings.rate([m for _key, matches in sorted(leaderboard.tournament_results(
+                    leaderboard.ended_tournament_ids(GAME)).values()) for m in matches])
+                incremental_right = {k: (r.mu, r.sigma) for k, r in leaderboard.board_of(GAME, cache).items()} == {
+                    k: (r.mu, r.sigma) for k, r in again.items()}
+                db.session.remove()
+            if (len(played) != match_count or set(r.team for r in board.values()) != met
+                    or len(page) != min(50, len(met)) or not incremental_right):
+                print(f"wrong board: {len(played)} rated matches of {match_count}, {len(board)} teams of {len(met)}, "
+                      f"incremental fold equal to a full one: {incremental_right}")
+                return 1
+            print(f"full recompute (cold read of the first page): {cold * 1000:.0f} ms = reading the logs "
+                  f"{load * 1000:.0f} ms + rating {len(played)} matches {rate * 1000:.0f} ms "
+                  f"({len(played) / rate:,.0f} matches/s); a cached read {warm * 1000:.1f} ms; "
+                  f"the first read after one more tournament completed {one_more * 1000:.0f} ms")
+            write_results(args.name, {"machine": info, "parameters": vars(args), "figures": {
+                "rated_matches": len(played), "teams": len(board), "full_recompute_ms": cold * 1000,
+                "read_logs_ms": load * 1000, "rate_ms": rate * 1000, "cached_read_ms": warm * 1000,
+                "one_more_tournament_ms": one_more * 1000}})
+            return 0
+        finally:
             engine.dispose()
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 if __name__ == "__main__":

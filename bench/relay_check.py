@@ -19,10 +19,11 @@ from pathlib import Path
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.harness import MAINTENANCE_URL, parse_args, print_header, write_results  # noqa: E402
+from bench.harness import parse_args, print_header, write_results  # noqa: E402
 from orchestrator.relay import stored_payload  # noqa: E402
 from shared import events  # noqa: E402
-from shared.db.engine import make_engine, migrate  # noqa: E402
+from shared.db.engine import make_engine  # noqa: E402
+from tests.support.services import scratch_database  # noqa: E402
 from shared.db.tables import tournament_events  # noqa: E402
 from shared.pubsub import FeedHub  # noqa: E402
 from tests.support.big_events import write_registered_tournament  # noqa: E402
@@ -47,40 +48,30 @@ def main():
     parser.add_argument("--name", default="relay_check", help="results file name")
     args = parse_args(parser, smoke={"events": 300, "batch": 10, "name": "relay_check_smoke"})
     info = print_header("relay check against the log", vars(args))
-    name = f"bench_relay_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(MAINTENANCE_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = sa.engine.make_url(MAINTENANCE_URL).set(database=name).render_as_string(hide_password=False)
-    engine = None
-    try:
-        migrate(url)
+    with scratch_database(f"bench_relay_{uuid.uuid4().hex[:8]}") as url:
         engine = make_engine(url)
-        # A published tournament's log as a server writes it: its publication (two events), then
-        # registrations.
-        tournament_id, _seq = write_registered_tournament(engine, "round_robin", max(1, args.events - 2))
-        with engine.connect() as conn:
-            texts = list(conn.execute(sa.select(tournament_events.c.payload).where(
-                tournament_events.c.tournament_id == tournament_id).order_by(tournament_events.c.seq)).scalars())
-        if len(texts) != max(3, args.events):
-            raise RuntimeError(f"the log holds {len(texts)} events, not {args.events}")
-        channels = events.Channels("bench:")
-        channel = channels.tournament_events(tournament_id)
-        trusting = timed_dispatch(FeedHub(), channel, texts)
-        record = stored_payload(channels, engine)
-        checking = timed_dispatch(FeedHub(record=record), channel, texts)
-        batched = timed_dispatch(FeedHub(record=record), channel, texts, args.batch)
-        print(f"per event: trusting the message {trusting:.0f} us; checking it against the log {checking:.0f} us "
-              f"one at a time, {batched:.0f} us in batches of {args.batch} (once per orchestrator process)")
-        write_results(args.name, {"machine": info, "parameters": vars(args), "figures": {
-            "us_per_event_trusting": trusting, "us_per_event_checking_one_at_a_time": checking,
-            "us_per_event_checking_in_batches": batched}})
-    finally:
-        if engine is not None:
+        try:
+            # A published tournament's log as a server writes it: its publication (two events), then
+            # registrations.
+            tournament_id, _seq = write_registered_tournament(engine, "round_robin", max(1, args.events - 2))
+            with engine.connect() as conn:
+                texts = list(conn.execute(sa.select(tournament_events.c.payload).where(
+                    tournament_events.c.tournament_id == tournament_id).order_by(tournament_events.c.seq)).scalars())
+            if len(texts) != max(3, args.events):
+                raise RuntimeError(f"the log holds {len(texts)} events, not {args.events}")
+            channels = events.Channels("bench:")
+            channel = channels.tournament_events(tournament_id)
+            trusting = timed_dispatch(FeedHub(), channel, texts)
+            record = stored_payload(channels, engine)
+            checking = timed_dispatch(FeedHub(record=record), channel, texts)
+            batched = timed_dispatch(FeedHub(record=record), channel, texts, args.batch)
+            print(f"per event: trusting the message {trusting:.0f} us; checking it against the log {checking:.0f} us "
+                  f"one at a time, {batched:.0f} us in batches of {args.batch} (once per orchestrator process)")
+            write_results(args.name, {"machine": info, "parameters": vars(args), "figures": {
+                "us_per_event_trusting": trusting, "us_per_event_checking_one_at_a_time": checking,
+                "us_per_event_checking_in_batches": batched}})
+        finally:
             engine.dispose()
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 if __name__ == "__main__":
