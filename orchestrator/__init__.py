@@ -90,6 +90,10 @@ def create_app(config=None):
     # JSON API keeps its own header token (orchestrator/auth.py).
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
     app.config.setdefault("WTF_CSRF_FIELD_NAME", FORM_TOKEN_FIELD)
+    # A form token lives as long as the session that holds its secret (itself bound to a login
+    # token that logout or expiry ends), not one hour: a results form left open at a venue all
+    # afternoon must still post. OWASP's synchronizer-token pattern is per session.
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     csrf.init_app(app)
     app.session_interface = BearerAwareSessionInterface()
     app.before_request(refuse_cross_site_writes)

@@ -112,9 +112,17 @@ class Channels:
     def user_notifications(self, user_id):
         return f"{self.namespace}user:{user_id}:notifications"
 
+    def tournament_chat(self, tournament_id):
+        """A tournament's chat: its messages and their deletions (stored in `chat_messages`)."""
+        return f"{self.namespace}tournament:{tournament_id}:chat"
+
     @property
     def tournament_events_pattern(self):
         return f"{self.namespace}tournament:*:events"
+
+    @property
+    def tournament_chat_pattern(self):
+        return f"{self.namespace}tournament:*:chat"
 
     @property
     def user_notifications_pattern(self):
@@ -124,9 +132,10 @@ class Channels:
         """A key private to one tournament's server (`t:{id}:{name}`)."""
         return f"{self.namespace}t:{tournament_id}:{name}"
 
-    def tournament_id_of(self, channel):
-        """The tournament id in a `tournament:{id}:events` channel name, else None."""
-        prefix, suffix = f"{self.namespace}tournament:", ":events"
+    def tournament_id_of(self, channel, suffix=":events"):
+        """The tournament id in a `tournament:{id}:events` channel name (`suffix=":chat"`: a chat
+        channel's), else None."""
+        prefix = f"{self.namespace}tournament:"
         if channel.startswith(prefix) and channel.endswith(suffix) and len(channel) > len(prefix) + len(suffix):
             return channel[len(prefix):-len(suffix)]
         return None
