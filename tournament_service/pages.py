@@ -1,7 +1,12 @@
 """The tournament's own pages, reached through the gateway at /t/<id>/: server-rendered HTML that
-works without JavaScript, drawn from the same reads the API answers (`api.py`)."""
+works without JavaScript, drawn from the same reads the API answers (`api.py`).
+
+With JavaScript, parts of the page refetch themselves from `/fragments/<name>` when the page's
+stream says the tournament changed: the same partial templates the page includes, rendered once per
+change of the tournament for every viewer alike (see `FragmentCache`)."""
 from flask import Blueprint, current_app, render_template, request
 
+from shared.errors import APIError
 from shared.identity import FORM_TOKEN_FIELD, InvalidIdentity
 from tournament_service import bracket_view, page_forms
 from tournament_service.permissions import ANONYMOUS, Actor
@@ -41,23 +46,76 @@ def render_page(actor, form_token, notice=None, refusal=None, status=200):
     return page_html(tournament, actor, form_token, chosen, follow, notice, refusal), status
 
 
-def page_html(tournament, actor, form_token, chosen="", follow=False, notice=None, refusal=None):
-    """The HTML of `tournament`'s page as `actor` sees it, round `chosen` selected (an app context
-    is needed for the templates); `follow`: the venue screen instead."""
+def page_context(tournament):
+    """What every viewer of the page sees alike: summary, config, teams, standings, the picture
+    (`view`, no round selected yet) and the names of the tiebreaks."""
     summary = tournament.summary()
     teams = tournament.team_list()
     standings = {"items": tournament.standings(), **tournament.standings_rules()}
     view = bracket_view.picture(summary, teams, tournament.bracket(), standings, tournament.group_standings())
-    # An unknown tab is not an error on a page: the current round is shown instead.
-    keys = {s["key"] for b in view.get("brackets", []) for s in b["rounds"]} | {
+    view["keys"] = {s["key"] for b in view.get("brackets", []) for s in b["rounds"]} | {
         s["key"] for s in view.get("rounds", [])}
-    view["selected"] = chosen if chosen in keys else view["current"]
+    view["live"] = bracket_view.live_sections(view["sections"])
+    return {"summary": summary, "config": tournament.config, "teams": teams, "standings": standings, "view": view,
+            "tiebreak_names": bracket_view.TIEBREAK_NAMES, "refresh": FOLLOW_REFRESH_SECONDS}
+
+
+def with_round(context, chosen):
+    """`context` with round `chosen` selected; an unknown tab is not an error on a page: the
+    current round is shown instead."""
+    view = context["view"]
+    return dict(context, view=dict(view, selected=chosen if chosen in view["keys"] else view["current"]))
+
+
+def page_html(tournament, actor, form_token, chosen="", follow=False, notice=None, refusal=None):
+    """The HTML of `tournament`'s page as `actor` sees it, round `chosen` selected (an app context
+    is needed for the templates); `follow`: the venue screen instead."""
+    context = with_round(page_context(tournament), chosen)
     if follow:
-        # A screen at a venue: the matches being played, reloaded without JavaScript.
-        return render_template("follow.html", summary=summary, view=view,
-                               live=bracket_view.live_sections(view["sections"]), refresh=FOLLOW_REFRESH_SECONDS)
-    forms = page_forms.forms_for(tournament, actor, view["names"])
-    return render_template("tournament.html", summary=summary, config=tournament.config, teams=teams,
-                           standings=standings, view=view, tiebreak_names=bracket_view.TIEBREAK_NAMES,
-                           actor=actor, forms=forms, form_token=form_token, token_field=FORM_TOKEN_FIELD,
-                           notice=notice, refusal=refusal)
+        # A screen at a venue: the matches being played (live with JavaScript, reloaded without).
+        return render_template("follow.html", **context)
+    forms = page_forms.forms_for(tournament, actor, context["view"]["names"])
+    return render_template("tournament.html", **context, chosen=chosen, actor=actor, forms=forms,
+                           form_token=form_token, token_field=FORM_TOKEN_FIELD, notice=notice, refusal=refusal)
+
+
+# The parts of the page that refresh themselves: one partial template each, the one the page includes.
+FRAGMENTS = {"head": "_head.html", "teams": "_team_list.html", "bracket": "_bracket.html",
+             "standings": "_standings_area.html", "follow": "_follow.html"}
+
+
+class FragmentCache:
+    """The fragments as rendered for the tournament's current seq: a thousand viewers refetching
+    the bracket after one result cost one rendering, then a dictionary lookup each.
+
+    The fragments show nothing that depends on the viewer (their forms are not fragments), so one
+    rendering per (fragment, round shown) serves everyone; all is dropped when the seq moves. An
+    unknown `?round=` shows the current round, so it is cached as that one.
+    """
+
+    def __init__(self):
+        self.tournament, self.seq, self.context, self.html = None, None, None, {}
+
+    def get(self, tournament, name, chosen):
+        """The HTML of fragment `name` with round `chosen` selected, rendered at most once per seq."""
+        if tournament is not self.tournament or tournament.seq != self.seq or self.context is None:
+            self.tournament, self.seq, self.html = tournament, tournament.seq, {}
+            self.context = page_context(tournament)
+        context = with_round(self.context, chosen)
+        key = (name, context["view"]["selected"])
+        if key not in self.html:
+            self.html[key] = render_template(FRAGMENTS[name], **context)
+        return self.html[key]
+
+
+@bp.get("/fragments/<name>")
+def fragment(name):
+    """One part of the page (`FRAGMENTS`), as the page shows it now, for the page's own refresh;
+    `?round=` as on the page. :raise 404: for a name that is no fragment."""
+    if name not in FRAGMENTS:
+        raise APIError(404, "not_found", f"No fragment {name!r}; there are {', '.join(FRAGMENTS)}.")
+    tournament = current_app.extensions["tournament_server"].tournament
+    cache = current_app.extensions.setdefault("fragment_cache", FragmentCache())
+    html = cache.get(tournament, name, (request.args.get("round") or "")[:ROUND_KEY_MAX])
+    # Always asked again: the answer changes with every result.
+    return html, 200, {"Cache-Control": "no-cache"}
