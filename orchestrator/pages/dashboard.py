@@ -5,7 +5,7 @@ from flask import current_app, render_template
 from orchestrator import auth
 from orchestrator.models import Tournament
 from orchestrator.extensions import db
-from orchestrator.pages import bp
+from orchestrator.pages import bp, live
 from orchestrator.pages.accounts import login_required
 from orchestrator.pages.manage import uptime
 from orchestrator.services import fleet, overview, subscriptions
@@ -26,8 +26,10 @@ def dashboard():
     followed = subscriptions.list_subscriptions(user.id)
     teams = overview.captained_teams(user.id)
     names = _names({s.tournament_id for s in followed} | {t["tournament_id"] for t in teams})
+    notices = overview.recent_notifications(user.id)
+    live.mark_notifications_seen(notices)  # the badge counts from here
     return render_template("dashboard.html", organized=overview.organized_tournaments(user.id), teams=teams,
-                           followed=followed, names=names, notices=overview.recent_notifications(user.id))
+                           followed=followed, names=names, notices=notices)
 
 
 @bp.get("/fleet")

@@ -5,13 +5,14 @@ from orchestrator import auth
 from orchestrator.api.tournaments import TOURNAMENT_FIELDS
 from orchestrator.pages import bp, forms, manage
 from orchestrator.pages.accounts import login_required
-from orchestrator.services import registry
+from orchestrator.services import overview, registry
 from shared import formats
 from shared import state_machine as sm
 from shared import validation as v
 from shared.errors import APIError
 
 HOME_STATES = (sm.REGISTRATION, sm.ACTIVE, sm.COMPLETED, sm.DRAFT)
+ANNOUNCEMENTS_SHOWN = 10
 PAGE_SIZE = 20
 # The lifecycle buttons, in the order shown, with what each does in words.
 LIFECYCLE = {
@@ -26,11 +27,18 @@ def _spawner():
     return current_app.extensions["spawner"]
 
 
+def home_context():
+    """The home page's live part: the newest announcements, and tournaments by state (a few of
+    each, newest first)."""
+    sections = [(state, registry.list_tournaments(state, None, 10, None, auth.viewer())[0]) for state in HOME_STATES]
+    return {"sections": [(state, items) for state, items in sections if items],
+            "announcements": overview.recent_announcements(ANNOUNCEMENTS_SHOWN)}
+
+
 @bp.get("/")
 def home():
-    """Tournaments by state, a few of each, newest first."""
-    sections = [(state, registry.list_tournaments(state, None, 10, None, auth.viewer())[0]) for state in HOME_STATES]
-    return render_template("home.html", sections=[(state, items) for state, items in sections if items])
+    """Tournaments by state and the global feed's news."""
+    return render_template("home.html", **home_context())
 
 
 def _text_filter(name, max_len, problems):
@@ -72,16 +80,20 @@ def _lifecycle_actions(tournament):
     return [(action, label) for action, (label, _done) in LIFECYCLE.items() if action in allowed]
 
 
-@bp.get("/tournaments/<tournament_id>")
-def tournament_detail(tournament_id):
+def detail_context(tournament_id):
+    """Everything a tournament's page shows its viewer. :raise 404: for an unknown id or another's draft."""
     tournament = auth.visible_tournament(tournament_id)
     organizer = auth.is_organizer(auth.viewer(), tournament)
-    return render_template("tournament_detail.html", tournament=tournament, details=tournament.to_dict(),
-                           manage=manage.management(tournament) if organizer else None,
-                           subscribed=manage.is_subscribed(auth.viewer(), tournament.id),
-                           actions=_lifecycle_actions(tournament),
-                           can_edit=auth.is_organizer(auth.viewer(), tournament) and tournament.state == sm.DRAFT,
-                           format_names=forms.FORMAT_NAMES, labels=forms.LABELS)
+    return {"tournament": tournament, "details": tournament.to_dict(),
+            "manage": manage.management(tournament) if organizer else None,
+            "subscribed": manage.is_subscribed(auth.viewer(), tournament.id),
+            "actions": _lifecycle_actions(tournament), "can_edit": organizer and tournament.state == sm.DRAFT,
+            "format_names": forms.FORMAT_NAMES, "labels": forms.LABELS}
+
+
+@bp.get("/tournaments/<tournament_id>")
+def tournament_detail(tournament_id):
+    return render_template("tournament_detail.html", **detail_context(tournament_id))
 
 
 def refusal(exc):

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from orchestrator.extensions import db
 from orchestrator.models import Tournament
 from shared import events
-from shared.db.tables import notifications, tournament_events
+from shared.db.tables import announcements, notifications, tournament_events
 
 OPEN_STATUSES = ("pending", "reported", "disputed")
 
@@ -47,6 +47,23 @@ def recent_notifications(user_id, limit=50):
                               .where(table.user_id == user_id).order_by(table.seq.desc()).limit(limit)).all()
     return [{"seq": seq, "type": kind, "tournament_id": tid, "event": json.loads(payload), "created_at": at}
             for seq, kind, tid, payload, at in rows]
+
+
+def notifications_after(user_id, seq, limit):
+    """How many of the user's notifications came after `seq`, counted up to `limit` (an index range
+    scan of at most `limit` rows: the badge shows "99+" past that)."""
+    table = notifications.c
+    newer = sa.select(table.seq).where(table.user_id == user_id, table.seq > seq).limit(limit).subquery()
+    return db.session.execute(sa.select(sa.func.count()).select_from(newer)).scalar()
+
+
+def recent_announcements(limit=10):
+    """The global feed's newest announcements, newest first: [{seq, type, tournament_id, event}]."""
+    table = announcements.c
+    rows = db.session.execute(sa.select(table.seq, table.type, table.tournament_id, table.payload)
+                              .order_by(table.seq.desc()).limit(limit)).all()
+    return [{"seq": seq, "type": kind, "tournament_id": tid, "event": json.loads(payload)}
+            for seq, kind, tid, payload in rows]
 
 
 def _playable(match):
