@@ -109,7 +109,17 @@ def test_the_home_page_shows_a_new_tournaments_announcement_live(contexts):
     organizer = contexts().page()
     _register_and_log_in(organizer)
     name = f"Live News {uuid.uuid4().hex[:6]}"
-    _tournament(organizer, name, 8)
+    tournament_id = _tournament(organizer, name, 8, publish=False)
+    # The organizer's own page of the draft follows too: its state, and only the buttons it allows.
+    organizer.goto(f"/tournaments/{tournament_id}")
+    _stream_open(organizer)
+    organizer.evaluate(f"{MARKER} = 'kept'")
+    expect(organizer.get_by_role("button", name="Publish")).to_have_count(1)
+    _api_post(organizer, f"/api/v1/tournaments/{tournament_id}/publish")
+    expect(organizer.locator("#tournament-live .meta .state")).to_have_text("REGISTRATION")
+    expect(organizer.get_by_role("button", name="Publish")).to_have_count(0)
+    expect(organizer.get_by_role("heading", name="Teams")).to_be_visible()  # the organizer's panel, live
+    _not_reloaded(organizer)
     news = home.locator(".announcements li").filter(has_text=name)
     expect(news).to_contain_text(f"{name} is open for registration")
     expect(home.locator("#home-live .cards").get_by_role("link", name=name)).to_be_visible()

@@ -52,7 +52,11 @@ def test_organizer_registers_creates_and_publishes_a_tournament_from_the_pages(c
     page.get_by_role("button", name="Save").click()
     page.get_by_role("heading", name="Autumn Open 2026").wait_for()
     detail_url = page.url
-    stale = organizer.page()  # a second tab still showing the DRAFT with its Publish button
+    # A second tab still showing the DRAFT with its Publish button: without JavaScript, since a
+    # live page would drop the button the moment the tournament is published.
+    frozen = contexts(javascript=False)
+    frozen.context.add_cookies(organizer.context.cookies())
+    stale = frozen.page()
     stale.goto(detail_url)
     page.get_by_role("button", name="Publish").click()
     page.get_by_text("The tournament was published.").wait_for()
