@@ -1,5 +1,5 @@
 """The tournament page's live fragments under a herd: after one event every viewer refetches the
-bracket; the first request renders it (`pages.page_context` + the partial), the others are served
+bracket, standings and head (one request, as the page asks); the first request renders them (`pages.page_context` + the partial), the others are served
 from `pages.FragmentCache`. Measured in this process through Flask's test client (no gateway, no
 database: the aggregate is driven purely, as bench.tournament_page does).
 
@@ -26,13 +26,13 @@ def app_for(tournament):
 
 
 def herd(app, viewers):
-    """(first request s, [later requests s], bytes): `viewers` GETs of the bracket fragment after a change."""
+    """(first request s, [later requests s], bytes): `viewers` GETs of the page's parts after a change."""
     client = app.test_client()
     app.extensions.pop("fragment_cache", None)  # as after an event: nothing rendered for this seq
     times = []
     for _ in range(viewers):
         start = time.perf_counter()
-        response = client.get("/fragments/bracket")
+        response = client.get("/fragments/bracket?also=standings,head")
         times.append(time.perf_counter() - start)
         if response.status_code != 200:
             raise SystemExit(f"fragment answered {response.status_code}")

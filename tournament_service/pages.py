@@ -110,12 +110,19 @@ class FragmentCache:
 
 @bp.get("/fragments/<name>")
 def fragment(name):
-    """One part of the page (`FRAGMENTS`), as the page shows it now, for the page's own refresh;
-    `?round=` as on the page. :raise 404: for a name that is no fragment."""
-    if name not in FRAGMENTS:
-        raise APIError(404, "not_found", f"No fragment {name!r}; there are {', '.join(FRAGMENTS)}.")
+    """One part of the page (`FRAGMENTS`) as the page shows it now, followed by those `?also=`
+    names (comma-separated): the page refreshes all its parts with one request per event (htmx's
+    hx-select and hx-select-oob pick them out of the answer). `?round=` as on the page.
+
+    :raise 404: for a name that is no fragment."""
+    also = request.args.get("also")
+    wanted = [name] + (also.split(",") if also else [])
+    unknown = [each for each in wanted if each not in FRAGMENTS]
+    if unknown or len(wanted) > len(FRAGMENTS):
+        raise APIError(404, "not_found", f"No fragment {(unknown or [also])[0]!r}; there are {', '.join(FRAGMENTS)}.")
     tournament = current_app.extensions["tournament_server"].tournament
     cache = current_app.extensions.setdefault("fragment_cache", FragmentCache())
-    html = cache.get(tournament, name, (request.args.get("round") or "")[:ROUND_KEY_MAX])
+    chosen = (request.args.get("round") or "")[:ROUND_KEY_MAX]
+    html = "\n".join(cache.get(tournament, each, chosen) for each in wanted)
     # Always asked again: the answer changes with every result.
     return html, 200, {"Cache-Control": "no-cache"}

@@ -24,16 +24,16 @@
     return found;
   }
 
-  document.addEventListener("htmx:beforeSwap", function (event) {
+  function keep(event) {
     var target = event.detail.target;
     if (!target || !target.id) { return; }
     kept[target.id] = {
       x: window.scrollX, y: window.scrollY,
       boxes: scrollers(target).map(function (box) { return [box.scrollLeft, box.scrollTop]; })
     };
-  });
+  }
 
-  document.addEventListener("htmx:afterSwap", function (event) {
+  function restore(event) {
     var target = event.detail.target;
     var id = target && target.id;
     var place = id && kept[id];
@@ -49,5 +49,11 @@
       });
     }
     if (window.scrollX !== place.x || window.scrollY !== place.y) { window.scrollTo(place.x, place.y); }
-  });
+  }
+
+  // A part swapped as the answer's main content, or out of band (hx-select-oob) along with it.
+  document.addEventListener("htmx:beforeSwap", keep);
+  document.addEventListener("htmx:oobBeforeSwap", keep);
+  document.addEventListener("htmx:afterSwap", restore);
+  document.addEventListener("htmx:oobAfterSwap", restore);
 }());

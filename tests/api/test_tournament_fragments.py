@@ -33,9 +33,9 @@ def test_the_bracket_fragment_keeps_the_round_shown_and_moves_with_results(make_
     client = make_server(max_teams=4, min_teams=2)
     started(client, ["A", "B", "C", "D"])
     soup = page(client, "?round=w1")
-    assert soup.select_one("#bracket")["hx-get"] == "fragments/bracket?round=w1"
+    assert soup.select_one("#bracket")["hx-get"] == "fragments/bracket?also=standings%2Chead&round=w1"
     play_open(client)  # round 1 decided: the current round is now the final
-    assert page(client).select_one("#bracket")["hx-get"] == "fragments/bracket?round=w2"
+    assert page(client).select_one("#bracket")["hx-get"] == "fragments/bracket?also=standings%2Chead&round=w2"
     bracket = fragment(client, "bracket", "?round=w1")
     assert bracket.select_one(".round-column.is-selected")["id"] == "round-w1"  # the viewer's tab stays
     final = bracket.select_one("#round-w2 .match-card")
@@ -70,10 +70,19 @@ def test_the_venue_screen_refreshes_its_matches_from_a_fragment(make_server):
     assert len(cards) == 1 and [text(n) for n in cards[0].select(".team-name")] == ["A", "B"]
 
 
+def test_several_fragments_come_in_one_answer_in_the_order_asked(make_server):
+    client = make_server(max_teams=4)
+    ok(send(client, "POST", "/api/teams", {"name": "Ana"}), 201)
+    both = fragment(client, "teams", "?also=head")
+    assert [tag["id"] for tag in both.find_all(recursive=False)] == ["teams", "tournament-head"]
+    assert str(both.find(id="teams")) == str(fragment(client, "teams").find(id="teams"))
+
+
 def test_an_unknown_fragment_is_a_404_in_the_error_envelope(make_server):
     client = make_server()
-    response = client.get("/fragments/results")
-    assert response.status_code == 404 and response.get_json()["error"]["code"] == "not_found"
+    for path in ("/fragments/results", "/fragments/head?also=results", "/fragments/head?also=" + ",".join(["head"] * 5)):
+        response = client.get(path)
+        assert response.status_code == 404 and response.get_json()["error"]["code"] == "not_found"
 
 
 def test_a_fragment_is_rendered_once_per_change_whoever_asks(make_server, monkeypatch):

@@ -52,21 +52,27 @@ def own_scripts_only(soup):
                for script in soup.find_all("script"))
 
 
-# The live parts of the page: their element's id, and the fragment each refreshes itself from.
+# The live parts of the page: their element's id, and the fragment each is drawn from.
 LIVE_PARTS = {"tournament-head": "head", "teams": "teams", "bracket": "bracket", "standings": "standings"}
 
 
 def assert_fragments_match(client, soup):
-    """Every live part of the page refreshes itself from a fragment that is that very part now."""
-    for element_id, name in LIVE_PARTS.items():
-        part = soup.find(id=element_id)
-        if part is None:
-            continue
-        assert part["hx-get"].startswith(f"fragments/{name}")
-        assert "sse:tournament" in part["hx-trigger"] and "live:resync from:body" in part["hx-trigger"]
-        response = client.get("/" + part["hx-get"])
-        assert response.status_code == 200 and response.mimetype == "text/html"
-        assert str(BeautifulSoup(response.get_data(as_text=True), "html.parser").find(id=element_id)) == str(part)
+    """Every live part of the page is, element for element, its fragment now; and one element
+    refreshes them all with one request per event (the others come out of its answer)."""
+    shown = {element_id: soup.find(id=element_id) for element_id in LIVE_PARTS if soup.find(id=element_id)}
+    for element_id, part in shown.items():
+        answer = client.get(f"/fragments/{LIVE_PARTS[element_id]}")
+        assert answer.status_code == 200 and answer.mimetype == "text/html"
+        assert str(BeautifulSoup(answer.get_data(as_text=True), "html.parser").find(id=element_id)) == str(part)
+    drivers = soup.select("[hx-trigger]")
+    assert len(drivers) == 1 and drivers[0]["hx-trigger"] == "sse:tournament, live:resync from:body"
+    driver = drivers[0]
+    refreshed = BeautifulSoup(client.get("/" + driver["hx-get"]).get_data(as_text=True), "html.parser")
+    picked = [driver.get("hx-select", "#" + driver["id"])] + [
+        s for s in driver.get("hx-select-oob", "").split(",") if s]
+    assert sorted(picked) == sorted("#" + element_id for element_id in shown)
+    for element_id, part in shown.items():
+        assert str(refreshed.find(id=element_id)) == str(part)
 
 
 def column_titles(soup, bracket):
