@@ -17,7 +17,12 @@ def test_the_page_and_its_stylesheet_through_the_gateway(orchestrator):
     assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/html")
     assert "default-src 'self'" in response.headers["Content-Security-Policy"]  # no inline script or style
     soup = BeautifulSoup(response.text, "html.parser")
-    assert soup.find("script") is None
+    # Its scripts are same-site files, none inline: htmx from the orchestrator, its glue relative.
+    scripts = [script["src"] for script in soup.find_all("script") if not script.string]
+    assert len(scripts) == len(soup.find_all("script")) == 4
+    for src in scripts:
+        script = anonymous.get(src if src.startswith("/") else f"/t/{tid}/{src}")
+        assert script.status_code == 200 and "javascript" in script.headers["Content-Type"], src
     assert XSS in [" ".join(n.get_text().split()) for n in soup.select(".team-list .team-name")]
     css = anonymous.get(f"/t/{tid}/" + soup.select_one('link[rel="stylesheet"]')["href"])
     assert css.status_code == 200 and css.headers["Content-Type"].startswith("text/css")
@@ -31,3 +36,8 @@ def test_the_page_and_its_stylesheet_through_the_gateway(orchestrator):
     assert [h.get_text() for h in soup.select(".round-column h4")] == ["Semifinals", "Final"]
     assert soup.select_one(".round-column.is-selected")["id"] == "round-w2"
     assert len(soup.select("#round-w1 .winner")) == 2
+    # Its live parts refresh through the gateway too, in one request: the bracket, standings, head.
+    driver = soup.select_one("#bracket")
+    parts = BeautifulSoup(anonymous.get(f"/t/{tid}/" + driver["hx-get"]).text, "html.parser")
+    assert str(parts.find(id="bracket")) == str(driver)
+    assert parts.find(id="standings") is not None and parts.find(id="tournament-head") is not None
