@@ -5,6 +5,7 @@ same templates answer `/t/<id>/` after the server is gone.
 """
 import base64
 import mimetypes
+import time
 from pathlib import Path
 
 from flask import Blueprint, current_app, jsonify
@@ -46,6 +47,8 @@ def final_pages(tournament):
         if len(pages) - 2 >= MAX_TABS or size + len(pages[PAGE]) > MAX_PAGE_BYTES:
             left_out.append(key)
             continue
+        # Between pages, let health checks and reads be answered (this yields to gevent's hub when served).
+        time.sleep(0)
         pages[f"round={key}"] = html = page_html(tournament, ANONYMOUS, None, chosen=key)
         size += len(html)
     return {"pages": pages, "left_out": left_out}
