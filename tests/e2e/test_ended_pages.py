@@ -134,6 +134,7 @@ def test_a_snapshot_kept_before_pages_were_still_gives_a_readable_page(api, data
             assert _texts(page, "h1") == ["Old Cup"]
             assert "its page was not kept" in page.get_text()
             assert _texts(page, ".final-standings li")[0] == "Team 1"
+            assert [li.get("value") for li in page.select(".final-standings li")] == ["1", "2", "3", "3"]
             links = [a["href"] for a in page.select("main ul a")]
             assert links == ["api/state", "api/teams", "api/matches", "api/standings", "api/bracket"]
             for link in links:
@@ -146,3 +147,12 @@ def test_a_snapshot_kept_before_pages_were_still_gives_a_readable_page(api, data
         assert "Nothing of its bracket was kept." in page.get_text()
     finally:
         engine.dispose()
+
+
+def test_a_tournament_cancelled_while_registering_says_so(api):
+    tid = make_tournament(api, "REGISTRATION", teams=2, name="Never Played")["id"]
+    ok(api.post(f"/api/v1/tournaments/{tid}/cancel"))
+    page = _soup(api.anonymous().get(f"/t/{tid}/"))
+    assert _texts(page, ".meta .state") == ["Cancelled"]
+    assert _texts(page, ".empty") == ["It was cancelled before it started."]
+    assert not page.select("form")  # no signup form once it is over
