@@ -9,6 +9,7 @@ from tournament_service.permissions import ANONYMOUS, Actor
 bp = Blueprint("tournament_pages", __name__)
 ROUND_KEY_MAX = 12
 FOLLOW_REFRESH_SECONDS = 20
+OVER = ("COMPLETED", "ARCHIVED", "CANCELLED")
 
 
 def page_viewer():
@@ -44,20 +45,28 @@ def render_page(actor, form_token, notice=None, refusal=None, status=200):
 def page_html(tournament, actor, form_token, chosen="", follow=False, notice=None, refusal=None):
     """The HTML of `tournament`'s page as `actor` sees it, round `chosen` selected (an app context
     is needed for the templates); `follow`: the venue screen instead."""
-    summary = tournament.summary()
-    teams = tournament.team_list()
-    standings = {"items": tournament.standings(), **tournament.standings_rules()}
-    view = bracket_view.picture(summary, teams, tournament.bracket(), standings, tournament.group_standings())
+    summary, teams, standings, view = page_view(tournament)
     # An unknown tab is not an error on a page: the current round is shown instead.
     keys = {s["key"] for b in view.get("brackets", []) for s in b["rounds"]} | {
         s["key"] for s in view.get("rounds", [])}
     view["selected"] = chosen if chosen in keys else view["current"]
     if follow:
         # A screen at a venue: the matches being played, reloaded without JavaScript.
+        # Once it is over nothing changes: no reload.
+        refresh = None if summary["state"] in OVER else FOLLOW_REFRESH_SECONDS
         return render_template("follow.html", summary=summary, view=view,
-                               live=bracket_view.live_sections(view["sections"]), refresh=FOLLOW_REFRESH_SECONDS)
+                               live=bracket_view.live_sections(view["sections"]), refresh=refresh)
     forms = page_forms.forms_for(tournament, actor, view["names"])
     return render_template("tournament.html", summary=summary, config=tournament.config, teams=teams,
                            standings=standings, view=view, tiebreak_names=bracket_view.TIEBREAK_NAMES,
                            actor=actor, forms=forms, form_token=form_token, token_field=FORM_TOKEN_FIELD,
                            notice=notice, refusal=refusal)
+
+
+def page_view(tournament):
+    """(summary, teams, standings, bracket picture): what the page draws of `tournament`."""
+    summary = tournament.summary()
+    teams = tournament.team_list()
+    standings = {"items": tournament.standings(), **tournament.standings_rules()}
+    view = bracket_view.picture(summary, teams, tournament.bracket(), standings, tournament.group_standings())
+    return summary, teams, standings, view

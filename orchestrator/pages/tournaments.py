@@ -5,7 +5,7 @@ from orchestrator import auth
 from orchestrator.api.tournaments import TOURNAMENT_FIELDS
 from orchestrator.pages import bp, forms, manage
 from orchestrator.pages.accounts import login_required
-from orchestrator.services import registry
+from orchestrator.services import fleet, overview, registry
 from shared import formats
 from shared import state_machine as sm
 from shared import validation as v
@@ -28,9 +28,13 @@ def _spawner():
 
 @bp.get("/")
 def home():
-    """Tournaments by state, a few of each, newest first."""
+    """Tournaments by state, a few of each, newest first; how many there are in each published state
+    and how many servers run or have failed."""
     sections = [(state, registry.list_tournaments(state, None, 10, None, auth.viewer())[0]) for state in HOME_STATES]
-    return render_template("home.html", sections=[(state, items) for state, items in sections if items])
+    servers = fleet.status_counts()
+    return render_template("home.html", sections=[(state, items) for state, items in sections if items],
+                           by_state=overview.published_counts(), running=servers.get(fleet.RUNNING, 0),
+                           failed=servers.get(fleet.FAILED, 0))
 
 
 def _text_filter(name, max_len, problems):
