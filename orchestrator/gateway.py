@@ -2,7 +2,7 @@
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import requests
-from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
+from flask import Blueprint, Response, current_app, jsonify, render_template, request, stream_with_context
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from orchestrator.auth import identity_headers, visible_tournament
@@ -24,9 +24,11 @@ HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authoriza
 STRIPPED = HOP_BY_HOP | {"cookie", "authorization", IDENTITY_HEADER.lower(), SIGNATURE_HEADER.lower()}
 ENDED_STATES = (ARCHIVED, CANCELLED)
 MATCH_STATUSES = ("pending", "completed", "bye")
-# The supervisor's own view of a server (its health answer carries the adoption token): not public.
-INTERNAL_PATHS = frozenset({"/api/health"})
+# The supervisor's own view of a server (its health answer carries the adoption token) and the
+# pages rendered for the final snapshot (dozens of pages in one answer): not public.
+INTERNAL_PATHS = frozenset({"/api/health", "/api/pages"})
 LIVE_STREAM_PATH = "/api/events"
+STATIC_PREFIX = "/static/"
 PATH_SAFE = "/:@!$&'()*+,;=-._~"  # RFC 3986 path characters, left as they are
 _session = requests.Session()
 
@@ -137,13 +139,27 @@ def no_redirect_to_the_callers_host(response):
 
 
 def _ended_view(tournament, path):
-    """GETs of an archived or cancelled tournament, answered from its final snapshot."""
+    """GETs of an archived or cancelled tournament, answered from its final snapshot: its page (as
+    its server rendered it), the page's static files and the JSON views."""
     if request.method not in ("GET", "HEAD"):
         raise APIError(409, "read_only", f"Tournament {tournament.id} is {tournament.state}: it is read-only.")
+    snapshot, target = tournament.final_snapshot, server_path(path)
+    if target == "/":
+        html = snapshots.page(snapshot, request.args.get("round"),
+                              request.args.get("follow") == "current") if snapshot else None
+        if html is None:  # kept before pages were: say what can still be read
+            standings = (snapshots.view(snapshot, "api/standings") or {}).get("items", []) if snapshot else []
+            return render_template("tournament_ended.html", tournament=tournament, paths=snapshots.READ_ONLY_PATHS,
+                                   snapshot=snapshot is not None, standings=standings)
+        return Response(html, mimetype="text/html")
+    if target.startswith(STATIC_PREFIX) and snapshot:
+        kept = snapshots.static_file(snapshot, target[len(STATIC_PREFIX):])
+        if kept:
+            return Response(kept[0], content_type=kept[1])
     round_no = v.query_int("round", minimum=1, maximum=64)
     status = v.query_choice("status", MATCH_STATUSES)
     answer = snapshots.view(tournament.final_snapshot, path, round_no, status) if tournament.final_snapshot else None
     if answer is None:
-        raise APIError(404, "not_found", f"Tournament {tournament.id} is {tournament.state}; "
-                                         f"only {', '.join(snapshots.READ_ONLY_PATHS)} can be read.")
+        raise APIError(404, "not_found", f"Tournament {tournament.id} is {tournament.state}; only its page "
+                                         f"and {', '.join(snapshots.READ_ONLY_PATHS)} can be read.")
     return jsonify(answer)

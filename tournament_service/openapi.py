@@ -8,7 +8,7 @@ from flask import Flask
 
 from shared import openapi as oa
 from shared.state_machine import ACTIONS, STATES
-from tournament_service import api, forms, pages
+from tournament_service import api, forms, page_snapshot, pages
 from tournament_service.engine.matches import STATUSES
 
 GATEWAY_PREFIX = "/t/{tournament_id}"
@@ -21,6 +21,7 @@ INTERNAL = {
     api.health: "the supervisor's liveness check; it carries the adoption token",
     api.cancel: "the orchestrator forwards POST /api/v1/tournaments/{id}/cancel here",
     api.archive: "the orchestrator forwards POST /api/v1/tournaments/{id}/archive here",
+    page_snapshot.rendered_pages: "the orchestrator keeps the rendered pages when the tournament ends",
 }
 # The HTML pages people read in a browser (`pages.py`): not part of the JSON API.
 PAGES = {

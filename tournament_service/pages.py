@@ -14,6 +14,7 @@ from tournament_service.permissions import ANONYMOUS, Actor
 bp = Blueprint("tournament_pages", __name__)
 ROUND_KEY_MAX = 12
 FOLLOW_REFRESH_SECONDS = 20
+OVER = ("COMPLETED", "ARCHIVED", "CANCELLED")
 
 
 def page_viewer():
@@ -56,8 +57,16 @@ def page_context(tournament):
     view["keys"] = {s["key"] for b in view.get("brackets", []) for s in b["rounds"]} | {
         s["key"] for s in view.get("rounds", [])}
     view["live"] = bracket_view.live_sections(view["sections"])
+    # The venue screen reloads itself without JavaScript; once it is over nothing changes: no reload.
+    refresh = None if summary["state"] in OVER else FOLLOW_REFRESH_SECONDS
     return {"summary": summary, "config": tournament.config, "teams": teams, "standings": standings, "view": view,
-            "tiebreak_names": bracket_view.TIEBREAK_NAMES, "refresh": FOLLOW_REFRESH_SECONDS}
+            "tiebreak_names": bracket_view.TIEBREAK_NAMES, "refresh": refresh}
+
+
+def page_view(tournament):
+    """(summary, teams, standings, bracket picture): what the page draws of `tournament`."""
+    context = page_context(tournament)
+    return context["summary"], context["teams"], context["standings"], context["view"]
 
 
 def with_round(context, chosen):

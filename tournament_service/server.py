@@ -9,10 +9,8 @@ import threading
 import time
 from datetime import datetime, timezone
 
-import gevent
-from gevent import monkey
-
 from shared import events
+from shared.cooperative import off_the_hub
 from shared.feeds import TournamentFeed
 from shared.pubsub import FeedHub, REDIS_DOWN
 from shared.state_machine import check
@@ -24,15 +22,6 @@ from tournament_service.store import EventLog, WriterConflict
 from tournament_service.tournament import DomainError, Tournament, announcement_for, not_found
 
 log = logging.getLogger(__name__)
-
-
-def _off_the_hub(work, *args):
-    """`work(*args)`, CPU-bound and pure (deciding a command, who hears of it): in a worker thread
-    when serving under gevent, so the hub answers health checks and reads meanwhile (the thread
-    gives up the GIL every few milliseconds); called directly elsewhere (tests, a plain thread)."""
-    if monkey.is_module_patched("threading"):
-        return gevent.get_hub().threadpool.apply(work, args)
-    return work(*args)
 
 
 def _let_others_run():
@@ -102,7 +91,7 @@ class TournamentServer:
         """
         with self._lock:
             tournament = self.tournament
-            new_events = _off_the_hub(decide, tournament)
+            new_events = off_the_hub(decide, tournament)
             if not new_events:
                 return []
             published = next((e for e in new_events if e["type"] == events.TOURNAMENT_PUBLISHED), None)
@@ -111,7 +100,7 @@ class TournamentServer:
             announcements = [a for a in (announcement_for(self.tournament_id, name, config, e)
                                          for e in new_events) if a]
             subscribers = self.log.subscriber_ids() if _concerns_subscribers(new_events) else ()
-            notices = _off_the_hub(notifications_for, tournament, new_events, subscribers)
+            notices = off_the_hub(notifications_for, tournament, new_events, subscribers)
             try:
                 stored, announced, notified = self.log.append(tournament.seq, new_events, announcements, notices)
             except WriterConflict:

@@ -5,7 +5,7 @@ from orchestrator import auth
 from orchestrator.api.tournaments import TOURNAMENT_FIELDS
 from orchestrator.pages import bp, forms, manage
 from orchestrator.pages.accounts import login_required
-from orchestrator.services import overview, registry
+from orchestrator.services import fleet, overview, registry
 from shared import formats
 from shared import state_machine as sm
 from shared import validation as v
@@ -28,11 +28,15 @@ def _spawner():
 
 
 def home_context():
-    """The home page's live part: the newest announcements, and tournaments by state (a few of
+    """The home page's live part: how many tournaments there are in each published state and how
+    many servers run or have failed, the newest announcements, and tournaments by state (a few of
     each, newest first)."""
     sections = [(state, registry.list_tournaments(state, None, 10, None, auth.viewer())[0]) for state in HOME_STATES]
+    servers = fleet.status_counts()
     return {"sections": [(state, items) for state, items in sections if items],
-            "announcements": overview.recent_announcements(ANNOUNCEMENTS_SHOWN)}
+            "announcements": overview.recent_announcements(ANNOUNCEMENTS_SHOWN),
+            "by_state": overview.published_counts(), "running": servers.get(fleet.RUNNING, 0),
+            "failed": servers.get(fleet.FAILED, 0)}
 
 
 @bp.get("/")

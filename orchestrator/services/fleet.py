@@ -203,6 +203,13 @@ def fleet(user):
             for row, state in db.session.execute(query.order_by(TournamentServer.tournament_id))]
 
 
+def status_counts():
+    """{status: how many servers are in it}, across the whole fleet (counts only: no detail of
+    another's server)."""
+    rows = db.session.execute(sa.select(TournamentServer.status, sa.func.count()).group_by(TournamentServer.status))
+    return dict(rows.all())
+
+
 def allow_restart(tournament_id):
     """A person's restart of a FAILED server: the failure history is forgotten and the supervisor
     starts it again.

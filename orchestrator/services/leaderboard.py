@@ -18,6 +18,7 @@ from orchestrator.extensions import db
 from orchestrator.services import ratings
 from shared import events
 from shared import state_machine as sm
+from shared.cooperative import off_the_hub
 from shared.db.tables import tournament_events, tournaments
 from shared.errors import APIError
 
@@ -78,9 +79,17 @@ def tournament_results(tournament_ids):
         .where(tournament_events.c.tournament_id.in_(tournament_ids), tournament_events.c.type.in_(_LOGGED))
         .order_by(tournament_events.c.tournament_id, tournament_events.c.seq))
     for tournament_id, payload in rows:
-        logs[tournament_id].append(json.loads(payload))
+        logs[tournament_id].append(payload)
+    # Parsing thousands of logs takes seconds: off the hub, so this worker's other requests and
+    # SSE viewers are served meanwhile.
+    return off_the_hub(_rated_matches, logs, names)
+
+
+def _rated_matches(logs, names):
+    """{id: (completion key, rated matches)} of the logs' JSON texts (pure, CPU-bound)."""
+    parsed = {t: [json.loads(text) for text in texts] for t, texts in logs.items()}
     return {t: ((next((e["timestamp"] for e in reversed(log) if e["type"] == events.TOURNAMENT_COMPLETED), ""), t),
-                ratings.played_matches(t, names[t], log)) for t, log in logs.items()}
+                ratings.played_matches(t, names[t], log)) for t, log in parsed.items()}
 
 
 def board_of(game, cache):
@@ -100,10 +109,16 @@ def board_of(game, cache):
         board = ratings.copy_board(known.ratings)
     else:
         board, new = {}, order
-    for t in new:
-        ratings.rate(results[t][1], board)
+    off_the_hub(_fold, [results[t][1] for t in new], board)
     cache.put(game_key, Board(ended, results[order[-1]][0] if order else ("", ""), board))
     return board
+
+
+def _fold(matches_by_tournament, board):
+    """Rate each tournament's matches into `board`, in order (pure, CPU-bound: seconds for a
+    game's whole history)."""
+    for matches in matches_by_tournament:
+        ratings.rate(matches, board)
 
 
 def rating_item(rank, rating):

@@ -8,9 +8,17 @@ import sqlalchemy as sa
 from orchestrator.extensions import db
 from orchestrator.models import Tournament
 from shared import events
+from shared import state_machine as sm
 from shared.db.tables import announcements, notifications, tournament_events
 
 OPEN_STATUSES = ("pending", "reported", "disputed")
+
+
+def published_counts():
+    """{state: how many tournaments are in it}, drafts left out (a draft is its organizer's alone)."""
+    rows = db.session.execute(sa.select(Tournament.state, sa.func.count()).where(Tournament.state != sm.DRAFT)
+                              .group_by(Tournament.state))
+    return dict(rows.all())
 
 
 def organized_tournaments(user_id, limit=100):

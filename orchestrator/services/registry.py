@@ -298,7 +298,7 @@ def _end_on_server(tournament, action, spawner, settings, sign_as):
             raise
         summary = server_client.query(endpoint, tournament_id, "/api/state")
     try:
-        tournament.final_snapshot = snapshots.capture(endpoint, tournament_id, summary)
+        _keep_snapshot(tournament, snapshots.capture(endpoint, tournament_id, summary))
     except APIError as exc:
         # The change is already in the log; a missing read-only view must not undo it.
         log.error("no final snapshot of %s: %s", tournament_id, exc.message)
@@ -306,6 +306,19 @@ def _end_on_server(tournament, action, spawner, settings, sign_as):
     db.session.commit()  # ended first: the supervisor must not restart what we stop next
     fleet.stop_server(tournament_id, spawner)
     return True
+
+
+def _keep_snapshot(tournament, text):
+    """Keep `text` as the tournament's final snapshot (committed by the caller), unless a racing
+    capture kept one first that is as whole: the supervisor sees the end mirrored from the feed
+    and may capture and stop the server while a cancel or archive is still capturing, whose pages
+    then can't be read any more. The row stays locked until the caller commits."""
+    kept = db.session.execute(sa.select(tournaments.c.final_snapshot).where(tournaments.c.id == tournament.id)
+                              .with_for_update()).scalar()
+    if kept is None or (snapshots.has_pages(text) and not snapshots.has_pages(kept)):
+        tournament.final_snapshot = text
+    else:
+        log.info("the final snapshot of %s was kept by a racing capture", tournament.id)
 
 
 def _reread(tournament_id):
@@ -329,7 +342,7 @@ def finish_ended(tournament_id, spawner):
     if tournament.final_snapshot is None and tournament.endpoint:
         try:
             summary = server_client.query(tournament.endpoint, tournament_id, "/api/state")
-            tournament.final_snapshot = snapshots.capture(tournament.endpoint, tournament_id, summary)
+            _keep_snapshot(tournament, snapshots.capture(tournament.endpoint, tournament_id, summary))
             db.session.commit()
         except APIError as exc:
             log.error("no final snapshot of %s: %s", tournament_id, exc.message)
