@@ -4,7 +4,7 @@ from flask import Blueprint, Response, current_app, request, stream_with_context
 from orchestrator import auth
 from orchestrator.streams import stream_response
 from shared.errors import APIError
-from shared.feeds import GlobalFeed, NotificationFeed, TournamentFeed
+from shared.feeds import ChatFeed, GlobalFeed, NotificationFeed, TournamentFeed
 from shared.sse import SSE_HEADERS, BadLastEventId, event_stream, parse_last_event_id
 
 bp = Blueprint("events", __name__, url_prefix="/api/v1/events")
@@ -36,6 +36,15 @@ def tournament_feed(tournament_id):
     channels = current_app.extensions["channels"]
     return _stream(channels.tournament_events(tournament_id),
                    TournamentFeed(current_app.extensions["feed_engine"], tournament_id))
+
+
+@bp.get("/tournaments/<tournament_id>/chat")
+def tournament_chat_feed(tournament_id):
+    """A tournament's chat: messages and deletions; a deleted message replays without its text."""
+    auth.visible_tournament(tournament_id)  # 404 for an unknown id or another's draft
+    channels = current_app.extensions["channels"]
+    return _stream(channels.tournament_chat(tournament_id),
+                   ChatFeed(current_app.extensions["feed_engine"], tournament_id))
 
 
 @bp.get("/user/<int:user_id>")
