@@ -231,6 +231,15 @@ DESCRIBED = [
                                          errors=(400, 404), parameters=LAST_EVENT_ID)}),
     (events.user_feed, {"get": _op("The caller's notifications (SSE): match ready, results, reminders", SSE,
                                    "feeds", errors=(400, 401, 403), parameters=LAST_EVENT_ID)}),
+    (events.page_feed, {"get": _op(
+        "One page's live stream: what changed on the feeds it shows (SSE, no replay)", SSE, "feeds",
+        oa.OPTIONAL_LOGIN, errors=(400, 404), description=(
+            "Frames `event: tournament|chat|global|notification` with `data: {\"seq\", \"type\"}` (or "
+            "`{\"resync\": true}`): the page refetches what changed. Joins the tournament's events and chat "
+            "(`tournament`), the announcements (`global=1`) and the caller's notifications (logged in)."),
+        parameters=[oa.query_param("tournament", "A tournament whose events and chat the page shows.",
+                                   {"type": "string", "minLength": 1, "maxLength": 40}),
+                    oa.query_param("global", "1: the global announcements too.", {"enum": ["0", "1"]})])}),
     (servers.list_servers, {"get": _op(
         "The fleet: every server (admins) or those of the caller's tournaments",
         {"200": oa.json_response("OK", oa.items_of("ServerRecord", supervisor=oa.nullable({

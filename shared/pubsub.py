@@ -76,7 +76,7 @@ class Publisher:
 
 
 RESYNC = object()  # queued to a viewer: read the database for anything missed
-_WAKE = (-1, b"")  # a frame every viewer has already sent: wakes it without sending anything
+WAKE = (-1, b"")  # a frame every viewer has already sent: wakes it without sending anything
 
 
 class Viewer:
@@ -95,6 +95,30 @@ class Viewer:
         except queue.Full:
             # A viewer that can't keep up is let go; it resumes with Last-Event-ID.
             self.overflowed = True
+
+
+class Tap:
+    """A page viewer's ear on one channel: what it hears goes to the viewer's one queue, tagged
+    with the channel's kind (`tournament`, `chat`, ...)."""
+
+    __slots__ = ("channel", "kind", "viewer")
+
+    def __init__(self, channel, kind, viewer):
+        self.channel, self.kind, self.viewer = channel, kind, viewer
+
+    def offer(self, item):
+        self.viewer.offer((self.kind, item))
+
+
+class PageViewer(Viewer):
+    """One page's stream over several channels (a browser allows ~6 connections per site, so a
+    page holds one): a queue of (kind, item), one Tap per channel."""
+
+    __slots__ = ("taps",)
+
+    def __init__(self, kinds, size):
+        super().__init__(None, size)
+        self.taps = [Tap(channel, kind, self) for kind, channel in kinds.items()]
 
 
 class FeedHub:
@@ -121,17 +145,28 @@ class FeedHub:
             self._viewers[channel].add(viewer)
         return viewer
 
+    def join_page(self, kinds):
+        """A PageViewer of `kinds` ({kind: channel}), hearing every channel from now on."""
+        viewer = PageViewer(kinds, self.queue_size)
+        with self._lock:
+            viewer.overflowed = self._ended
+            for tap in viewer.taps:
+                self._viewers[tap.channel].add(tap)
+        return viewer
+
     def leave(self, viewer):
         with self._lock:
-            viewers = self._viewers.get(viewer.channel)
-            if viewers is not None:
-                viewers.discard(viewer)
-                if not viewers:
-                    del self._viewers[viewer.channel]
+            for member in getattr(viewer, "taps", None) or (viewer,):
+                viewers = self._viewers.get(member.channel)
+                if viewers is not None:
+                    viewers.discard(member)
+                    if not viewers:
+                        del self._viewers[member.channel]
 
     def viewer_count(self):
+        """Streams joined (a page's stream counts once, whatever channels it hears)."""
         with self._lock:
-            return sum(len(v) for v in self._viewers.values())
+            return len({getattr(member, "viewer", member) for group in self._viewers.values() for member in group})
 
     def add_listener(self, callback, wants=None):
         """Call `callback(channel, event)` for every event, before viewers get it.
@@ -196,10 +231,10 @@ class FeedHub:
         later; their clients reconnect and resume with Last-Event-ID."""
         with self._lock:
             self._ended = True
-            viewers = [v for group in self._viewers.values() for v in group]
+            viewers = {getattr(v, "viewer", v) for group in self._viewers.values() for v in group}
         for viewer in viewers:
             viewer.overflowed = True
-            viewer.offer(_WAKE)
+            viewer.offer(WAKE)
 
     def resync_all(self):
         """Ask every viewer to check the database for events it may have missed."""

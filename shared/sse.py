@@ -5,7 +5,7 @@ import queue
 from shared import events
 from shared.errors import database_unavailable
 from shared.feeds import REPLAY_BATCH
-from shared.pubsub import RESYNC
+from shared.pubsub import RESYNC, WAKE
 from shared.validation import counter
 
 log = logging.getLogger(__name__)
@@ -92,6 +92,55 @@ def _frames(hub, channel, feed, last, heartbeat_seconds):
         log.warning("ending the stream of %s: the database can't be reached", channel)
     finally:
         hub.leave(viewer)
+
+
+# A page that lost its stream comes back after this long (the browser's default is ~3 s).
+PAGE_RETRY_MS = 1000
+
+
+def page_stream(hub, kinds, heartbeat_seconds=15.0):
+    """SSE frames for one page: `event: <kind>` and `data: {"seq", "type"}` for each event on the
+    channels of `kinds` ({kind: channel}), or `data: {"resync": true}` when some may have been
+    missed. No ids and no replay: a page refetches what it shows whenever it (re)connects and
+    whenever an event names what changed, so the frames stay small and say nothing a viewer may
+    not see (every fragment it refetches checks its permissions)."""
+    viewer = hub.join_page(kinds)
+
+    def frames():
+        try:
+            yield f"retry: {PAGE_RETRY_MS}\n: connected\n\n".encode()
+            while not viewer.overflowed:
+                try:
+                    items = [viewer.queue.get(timeout=heartbeat_seconds)]
+                except queue.Empty:
+                    yield b": heartbeat\n\n"
+                    continue
+                while True:
+                    try:
+                        items.append(viewer.queue.get_nowait())
+                    except queue.Empty:
+                        break
+                # A burst of one kind's events asks the page to refetch once per type, not per event.
+                latest = {}
+                for entry in items:
+                    if entry is not WAKE:
+                        kind, item = entry
+                        latest[(kind, None if item is RESYNC else item[1].split(b"\n", 2)[1])] = (kind, item)
+                if latest:
+                    yield b"".join(_page_frame(kind, item) for kind, item in latest.values())
+        finally:
+            hub.leave(viewer)
+    return frames()
+
+
+def _page_frame(kind, item):
+    """The page's frame for a feed's item: (seq, full frame) or RESYNC."""
+    if item is RESYNC:
+        return b"event: %s\ndata: {\"resync\": true}\n\n" % kind.encode()
+    seq, frame = item
+    # The full frame starts "id: <seq>\nevent: <type>\n": its type is all the page needs.
+    event_type = frame.split(b"\n", 2)[1][len(b"event: "):]
+    return b'event: %s\ndata: {"seq": %d, "type": "%s"}\n\n' % (kind.encode(), seq, event_type)
 
 
 def _collect(frames_then_last, into):

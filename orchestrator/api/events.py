@@ -1,11 +1,13 @@
 """/api/v1/events: the SSE feeds, relayed from Redis and replayed from the database."""
 from flask import Blueprint, Response, current_app, request, stream_with_context
+from flask_login import current_user
 
 from orchestrator import auth
 from orchestrator.streams import stream_response
 from shared.errors import APIError
 from shared.feeds import ChatFeed, GlobalFeed, NotificationFeed, TournamentFeed
-from shared.sse import SSE_HEADERS, BadLastEventId, event_stream, parse_last_event_id
+from shared import validation as v
+from shared.sse import SSE_HEADERS, BadLastEventId, event_stream, page_stream, parse_last_event_id
 
 bp = Blueprint("events", __name__, url_prefix="/api/v1/events")
 
@@ -56,3 +58,27 @@ def user_feed(user_id):
     channels = current_app.extensions["channels"]
     return _stream(channels.user_notifications(user_id),
                    NotificationFeed(current_app.extensions["feed_engine"], user_id))
+
+
+@bp.get("/page")
+def page_feed():
+    """One page's live stream: what changed on the tournament it shows (`?tournament=`: its events
+    and chat), the global announcements (`?global=1`) and the caller's own notifications, as small
+    `event: <kind>` frames that tell the page which fragments to refetch. No replay: a page
+    refetches what it shows when it (re)connects."""
+    channels = current_app.extensions["channels"]
+    kinds = {}
+    tournament_id = request.args.get("tournament")
+    if tournament_id is not None:
+        auth.visible_tournament(tournament_id)  # 404 for an unknown id or another's draft
+        kinds["tournament"] = channels.tournament_events(tournament_id)
+        kinds["chat"] = channels.tournament_chat(tournament_id)
+    if v.query_choice("global", ("0", "1")) == "1":
+        kinds["global"] = channels.global_announcements
+    if current_user.is_authenticated:
+        kinds["notification"] = channels.user_notifications(current_user.id)
+
+    def respond():
+        stream = page_stream(current_app.extensions["feed_hub"], kinds, current_app.config["SSE_HEARTBEAT_SECONDS"])
+        return Response(stream_with_context(stream), headers=SSE_HEADERS)
+    return stream_response(respond)
