@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from bs4 import BeautifulSoup
 
 from shared.db.tables import chat_messages
+from tests.conftest import orchestrator_test_config
 from tests.pages.helpers import HTML, log_in, post_form
 from tests.support.registry import delete_registry_row, insert_registry_row
 
@@ -92,10 +93,27 @@ def test_refusals_are_said_on_the_page_and_keep_what_was_typed(app, client, make
     assert _stored(db_engine, archived) == []
 
 
-def test_posting_too_fast_is_refused_in_words(app, client, make_tournament, db_engine):
+@pytest.fixture
+def slow_chat_app(platform_env):
+    """An orchestrator whose chat takes 3 posts per user a day: a fixed window that ended mid-test
+    (the default's is 10 s) would let the fourth through."""
+    from orchestrator import create_app
+    from orchestrator.extensions import db
+
+    app = create_app(orchestrator_test_config(platform_env, CHAT_RATE_LIMIT="3/86400"))
+    yield app
+    app.extensions["redis_relay"].stop()
+    app.extensions["publisher"].close()
+    app.extensions["publisher"].client.close()
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_posting_too_fast_is_refused_in_words(slow_chat_app, make_tournament, db_engine):
+    client = slow_chat_app.test_client()
     log_in(client)
     tournament_id = make_tournament(_me(client))
-    limit = int(app.config["CHAT_RATE_LIMIT"].split("/")[0])
+    limit = 3
     for n in range(limit):
         assert _post(client, tournament_id, f"quick {n}").status_code == 302
     response = _post(client, tournament_id, "one too many")
