@@ -15,6 +15,7 @@ from shared.errors import register_error_handlers
 from shared.events import Channels
 from shared.http import add_security_headers
 from shared.identity import FORM_TOKEN_FIELD
+from shared.pubsub import Publisher
 from shared.redis_client import connect, embedded_redis_url
 
 
@@ -54,6 +55,8 @@ def _settings(environ, instance_path):
         # per username from anywhere (NIST SP 800-63B: at most 100).
         AUTH_FAILURES_PER_CLIENT_USERNAME=environ.get("AUTH_FAILURES_PER_CLIENT_USERNAME", "10/600"),
         AUTH_FAILURES_PER_USERNAME=environ.get("AUTH_FAILURES_PER_USERNAME", "100/3600"),
+        # Chat messages one user may post in one tournament's chat per window (count/seconds).
+        CHAT_RATE_LIMIT=environ.get("CHAT_RATE_LIMIT", "5/10"),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=environ.get("SESSION_COOKIE_SECURE", "0") == "1",
@@ -109,6 +112,9 @@ def create_app(config=None):
     with app.app_context():
         app.extensions["feed_engine"] = db.engine
     app.extensions["spawner"] = _make_spawner(app)
+    # What the orchestrator itself writes to a feed (chat messages) goes out after commit, held
+    # while Redis is away, as the tournament servers' events do.
+    app.extensions["publisher"] = Publisher(app.config["REDIS_URL"])
     # A dead client's slot frees when its next heartbeat fails to write: retry after one.
     app.extensions["stream_slots"] = StreamSlots(
         app.config["SSE_STREAMS_PER_USER"], app.config["SSE_STREAMS_PER_ADDRESS"],
@@ -117,12 +123,13 @@ def create_app(config=None):
     from orchestrator import gateway, pages
 
     register_error_handlers(app, on_server_error=db.session.rollback, html_page=pages.error_page)
-    from orchestrator.api import auth, docs, events, health, leaderboard, servers, subscriptions, tournaments
+    from orchestrator.api import auth, chat, docs, events, health, leaderboard, servers, subscriptions, tournaments
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(servers.bp)
     app.register_blueprint(subscriptions.bp)
     app.register_blueprint(tournaments.bp)
+    app.register_blueprint(chat.bp)
     app.register_blueprint(leaderboard.bp)
     app.register_blueprint(events.bp)
     app.register_blueprint(health.bp)

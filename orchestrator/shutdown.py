@@ -40,6 +40,9 @@ def worker_stopping(app):
     hub = app.extensions.get("feed_hub")
     if hub is not None:
         hub.end_all()
+    publisher = app.extensions.get("publisher")
+    if publisher is not None:
+        publisher.close()  # what was committed goes out first (for up to 2 s while Redis is away)
 
 
 def stop_fleet(conn, grace_seconds):

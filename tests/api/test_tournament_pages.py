@@ -262,3 +262,19 @@ def test_check_in_and_disqualification_show_on_the_page(make_server):
     rows = {text(r.select_one(".team-name")): r for r in page(client).select(".standings tbody tr")}
     assert set(rows) == {"Ana", "Ben"}
     assert "disqualified" in rows["Ben"]["class"] and text(rows["Ben"].select_one(".badge")) == "disqualified"
+
+
+@pytest.mark.parametrize("playing", [False, True], ids=["registration", "active"])
+def test_the_page_embeds_the_chat_panel_and_links_the_chat_page_without_javascript(make_server, playing):
+    client = make_server()
+    if playing:
+        started(client, ["C1", "C2"])
+    soup = page(client)
+    tournament_id = ok(client.get("/api/state"))["tournament_id"]
+    chat = soup.select_one("section#chat")
+    assert text(chat.h2) == "Chat"
+    loader = chat.select_one("[hx-get]")
+    assert loader["hx-get"] == f"/tournaments/{tournament_id}/chat/panel?back=tournament"
+    assert loader["hx-trigger"] == "load"
+    assert chat.select_one("a")["href"] == f"/tournaments/{tournament_id}/chat"  # what a page without JS offers
+    assert "/static/chat.css" in [link["href"] for link in soup.select('link[rel="stylesheet"]')]
