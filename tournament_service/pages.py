@@ -1,5 +1,7 @@
 """The tournament's own pages, reached through the gateway at /t/<id>/: server-rendered HTML that
 works without JavaScript, drawn from the same reads the API answers (`api.py`)."""
+from datetime import datetime, timezone
+
 from flask import Blueprint, current_app, render_template, request
 
 from shared.identity import FORM_TOKEN_FIELD, InvalidIdentity
@@ -9,6 +11,22 @@ from tournament_service.permissions import ANONYMOUS, Actor
 bp = Blueprint("tournament_pages", __name__)
 ROUND_KEY_MAX = 12
 FOLLOW_REFRESH_SECONDS = 20
+# The page's script (static/results.js) asks for the results section alone with this header.
+FRAGMENT_HEADER = "X-Fragment"
+RESULTS_FRAGMENT = "results"
+
+
+@bp.app_context_processor
+def page_root():
+    """`root`: the relative URL of the page's own directory (`/t/<id>/` through the gateway), so
+    links, forms and assets resolve the same from `/` and from a refused form rendered at
+    `/forms/matches/<id>/result` (a <base> element is ruled out by the CSP's `base-uri 'none'`)."""
+    return {"root": "../" * max(request.path.count("/") - 1, 0)}
+
+
+def wants_fragment():
+    """True when the page's script asked for the results section alone."""
+    return request.headers.get(FRAGMENT_HEADER) == RESULTS_FRAGMENT
 
 
 def page_viewer():
@@ -29,7 +47,23 @@ def page_viewer():
 def tournament_page():
     """The tournament at a glance: teams while registering, the bracket and standings once started."""
     actor, form_token = page_viewer()
-    return render_page(actor, form_token, notice=page_forms.NOTICES.get(request.args.get("notice", "")))
+    if wants_fragment():
+        return render_results(actor, form_token)
+    html, status = render_page(actor, form_token, notice=page_forms.NOTICES.get(request.args.get("notice", "")))
+    return html, status, {"Vary": FRAGMENT_HEADER}
+
+
+def render_results(actor, form_token, notice=None, refusal=None, status=200):
+    """The results section alone, as the page's script swaps it in: the matches `actor` may act on
+    now, with what their post did (a notice code, or a `refusal` {"message", "fields"})."""
+    tournament = current_app.extensions["tournament_server"].tournament
+    names = bracket_view.team_names(tournament.team_list())
+    html = render_template("_results_form.html", summary=tournament.summary(), actor=actor,
+                           forms=page_forms.forms_for(tournament, actor, names), form_token=form_token,
+                           token_field=FORM_TOKEN_FIELD, fragment=True, notice_code=notice,
+                           notice=page_forms.NOTICES.get(notice), refusal=refusal)
+    # Vary: the page's URL answers both the page and this section.
+    return html, status, {"Vary": FRAGMENT_HEADER}
 
 
 def render_page(actor, form_token, notice=None, refusal=None, status=200):
@@ -57,7 +91,8 @@ def page_html(tournament, actor, form_token, chosen="", follow=False, notice=Non
         return render_template("follow.html", summary=summary, view=view,
                                live=bracket_view.live_sections(view["sections"]), refresh=FOLLOW_REFRESH_SECONDS)
     forms = page_forms.forms_for(tournament, actor, view["names"])
+    check_in = page_forms.check_in_banner(tournament, datetime.now(timezone.utc))
     return render_template("tournament.html", summary=summary, config=tournament.config, teams=teams,
                            standings=standings, view=view, tiebreak_names=bracket_view.TIEBREAK_NAMES,
                            actor=actor, forms=forms, form_token=form_token, token_field=FORM_TOKEN_FIELD,
-                           notice=notice, refusal=refusal)
+                           notice=notice, refusal=refusal, check_in=check_in)
