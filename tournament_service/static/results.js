@@ -131,7 +131,7 @@
     note.textContent = pendingText(form);
     article.querySelector("h3").after(note);
     controls.forEach(function (c) { c.disabled = true; });
-    if (badge) { badge.textContent = "pending"; }
+    if (badge) { badge.textContent = "sending"; }
     article.classList.add("is-pending");
     article.setAttribute("aria-busy", "true");
     return function rollBack() {
