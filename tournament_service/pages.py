@@ -61,7 +61,9 @@ def render_results(actor, form_token, notice=None, refusal=None, status=200):
     html = render_template("_results_form.html", summary=tournament.summary(), actor=actor,
                            forms=page_forms.forms_for(tournament, actor, names), form_token=form_token,
                            token_field=FORM_TOKEN_FIELD, fragment=True, notice_code=notice,
-                           notice=page_forms.NOTICES.get(notice), refusal=refusal)
+                           notice=page_forms.NOTICES.get(notice), refusal=refusal,
+                           # Its links land in the page at /, whatever URL it was asked at.
+                           root="")
     # Vary: the page's URL answers both the page and this section.
     return html, status, {"Vary": FRAGMENT_HEADER}
 

@@ -211,7 +211,8 @@ def test_a_refused_result_is_the_section_with_the_servers_message_at_its_status(
     bad = fragment(as_user(client, ALICE).post(action, data={"winner": alices, "score1": "3", "score2": "0"},
                                                headers=FRAGMENT), 400)
     assert "best-of-3" in text(bad.select_one("[data-refusal]"))
-    assert bad.select_one(f'#result-{match["id"]} form[data-best-of="3"]')  # the match as it still is
+    # The match as it still is; its form's URL is relative to the page it goes into, not to the post's.
+    assert bad.select_one(f'#result-{match["id"]} form[data-best-of="3"]')["action"] == action.lstrip("/")
     stranger = fragment(as_user(client, STRANGER).post(action, data={"winner": alices}, headers=FRAGMENT), 403)
     assert "Only the organizer or the team" in text(stranger.select_one("[data-refusal]"))
     assert ok(client.get("/api/matches"))["items"] == before

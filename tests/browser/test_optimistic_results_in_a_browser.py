@@ -24,6 +24,9 @@ WATCH_PENDING = """() => {
   }))).observe(document.getElementById('results'), {childList: true, subtree: true});
 }"""
 
+# What the page stream's SSE extension does when the tournament's channel speaks (STREAM.md).
+STREAM_EVENT = "() => document.body.dispatchEvent(new CustomEvent('sse:tournament', {bubbles: true}))"
+
 
 def _tournament(contexts, javascript, name, best_of="1", check_in=False, starts_at=None):
     """An organizer's page after publishing `name` (up to 4 teams); (page, tournament id)."""
@@ -123,6 +126,15 @@ def test_a_refused_optimistic_result_rolls_back_and_says_why_and_an_accepted_one
     assert match.get_by_role("button", name="Report result").is_enabled()
     assert match.get_by_label("Alpha games").input_value() == "2"
 
+    # The tournament's stream says something changed: not under her hands (focus in the form, her
+    # entries in it); once she puts the form back and leaves it, the section shows the server's state.
+    alice.evaluate(STREAM_EVENT)
+    alice.wait_for_timeout(600)
+    assert match.get_by_label("Alpha games").input_value() == "2" and message.inner_text()
+    alice.evaluate("() => document.querySelector('#results form[data-best-of]').reset()")
+    alice.get_by_role("heading", name="Your matches").click()  # focus leaves the form
+    alice.locator("#results").get_by_text("No match of yours is waiting for a result right now.").wait_for()
+
     # Bob's report is accepted: it stays, the page isn't reloaded, and his match says it waits.
     bob_url = bob.url
     bob.evaluate(WATCH_PENDING)
@@ -132,6 +144,15 @@ def test_a_refused_optimistic_result_rolls_back_and_says_why_and_an_accepted_one
     assert bob.evaluate("() => window.pendingSeen") == [{"text": "Sending: Bravo won 2–1…", "disabled": True}]
     assert bob.url == bob_url
     check_page(bob, "results-optimistic-accepted")
+
+    # The organizer's session gone (logged out elsewhere, expired): the gateway refuses the form's
+    # token, and its JSON message is what the organizer reads beside the match, which rolls back.
+    organizer.context.clear_cookies()
+    last = organizer.locator("#results .match-action", has_text="Charlie")
+    last.get_by_label("Charlie won").check()
+    last.get_by_role("button", name="Record result").click()
+    last.locator(".match-message").get_by_text("This form has expired or did not come from this site").wait_for()
+    assert last.get_by_role("button", name="Record result").is_enabled() and last.get_by_label("Charlie won").is_checked()
 
 
 def test_without_javascript_a_refused_result_is_the_page_with_why_and_its_forms_still_post(contexts):
@@ -157,13 +178,16 @@ def test_the_check_in_banner_counts_down_to_the_start_and_holds_the_captains_but
     assert "Check-in stays open until the organizer starts the tournament" in banner.inner_text()
     clock = banner.locator("time[data-countdown]")
     assert clock.get_attribute("datetime") == starts_at.isoformat().replace("+00:00", "Z")
-    first = clock.inner_text()
     if javascript:
+        # The script takes over the server's text (its first tick may come just after the load).
+        alice.wait_for_function("el => / s$/.test(el.textContent)", arg=clock.element_handle())
+        first = clock.inner_text()
         assert re.fullmatch(r"in 1 h 5\d min \d\d s", first), first
         alice.wait_for_function("([el, before]) => el.textContent !== before", arg=[clock.element_handle(), first])
         assert re.fullmatch(r"in 1 h 5\d min \d\d s", clock.inner_text())
         check_page(alice, "check-in-banner")
     else:
+        first = clock.inner_text()
         assert re.fullmatch(r"in 1 h 5\d min", first), first  # the server's words, right when it rendered
         alice.wait_for_timeout(1200)
         assert clock.inner_text() == first

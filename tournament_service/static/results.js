@@ -156,8 +156,11 @@
     var body = new URLSearchParams(new FormData(form));  // read before the controls are disabled
     var rollBack = showPending(article, form);
     inFlight += 1;
+    // JSON first in Accept: the server answers the section whatever it says (X-Fragment), and
+    // the gateway's own refusals (an expired session's form token, a server away) then come as
+    // the JSON envelope, whose message is shown, rather than as an HTML error page.
     fetch(form.action, {method: "POST", body: body, credentials: "same-origin",
-                        headers: Object.assign({"Accept": "text/html, application/json;q=0.9"}, FRAGMENT)})
+                        headers: Object.assign({"Accept": "application/json, text/html;q=0.9"}, FRAGMENT)})
       .then(function (response) {
         return response.text().then(function (text) { return {response: response, text: text}; });
       })
