@@ -127,13 +127,20 @@ def test_a_refused_optimistic_result_rolls_back_and_says_why_and_an_accepted_one
     assert match.get_by_label("Alpha games").input_value() == "2"
 
     # The tournament's stream says something changed: not under her hands (focus in the form, her
-    # entries in it); once she puts the form back and leaves it, the section shows the server's state.
+    # entries in it). When she leaves the form with her entries in it, she is offered the latest,
+    # and gets the server's state when she asks for it.
     alice.evaluate(STREAM_EVENT)
     alice.wait_for_timeout(600)
     assert match.get_by_label("Alpha games").input_value() == "2" and message.inner_text()
-    alice.evaluate("() => document.querySelector('#results form[data-best-of]').reset()")
+    assert alice.locator("#results-stale").count() == 0
     alice.get_by_role("heading", name="Your matches").click()  # focus leaves the form
+    offer = alice.locator("#results-stale")
+    offer.get_by_text("These matches have changed since you started filling a form.").wait_for()
+    assert match.get_by_label("Alpha games").input_value() == "2"
+    check_page(alice, "results-changed-while-editing")
+    offer.get_by_role("button", name="Show the latest").click()
     alice.locator("#results").get_by_text("No match of yours is waiting for a result right now.").wait_for()
+    assert offer.count() == 0
 
     # Bob's report is accepted: it stays, the page isn't reloaded, and his match says it waits.
     bob_url = bob.url
@@ -144,6 +151,10 @@ def test_a_refused_optimistic_result_rolls_back_and_says_why_and_an_accepted_one
     assert bob.evaluate("() => window.pendingSeen") == [{"text": "Sending: Bravo won 2–1…", "disabled": True}]
     assert bob.url == bob_url
     check_page(bob, "results-optimistic-accepted")
+
+    # The organizer's page, idle, follows the stream at once: Bob's report shows up there.
+    organizer.evaluate(STREAM_EVENT)
+    organizer.locator("#results .match-action", has_text="Charlie").get_by_text("Bravo reported: Bravo won 2–1").wait_for()
 
     # The organizer's session gone (logged out elsewhere, expired): the gateway refuses the form's
     # token, and its JSON message is what the organizer reads beside the match, which rolls back.

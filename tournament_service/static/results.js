@@ -58,6 +58,8 @@
       window.location.assign(new URL(notice ? "./?notice=" + encodeURIComponent(notice) : "./", window.location.href));
       return;
     }
+    var stale = document.getElementById("results-stale");
+    if (stale) { stale.remove(); }
     document.getElementById("results-body").innerHTML = fresh.querySelector("#results-body").innerHTML;
     // A post's notice is said; a refresh from the stream clears the last one, now out of date.
     var status = fresh.querySelector("#results-status");
@@ -191,10 +193,15 @@
       if (status && status.textContent.trim()) { document.getElementById("results-status").innerHTML = status.innerHTML; }
       refreshWanted = true;
     }
-    var title = document.getElementById("results-title");
     var active = document.activeElement;
-    if (title && !(active && active.closest && active.closest("#results form"))) {
-      title.setAttribute("tabindex", "-1");  // the submitted form is gone: keep the viewer here
+    if (!(active && active.closest && active.closest("#results form"))) { focusTitle(); }
+  }
+
+  /** The control the viewer used is gone: keep them in the section rather than at the page's top. */
+  function focusTitle() {
+    var title = document.getElementById("results-title");
+    if (title) {
+      title.setAttribute("tabindex", "-1");
       title.focus();
     }
   }
@@ -234,22 +241,48 @@
     return Array.prototype.some.call(current.querySelectorAll("form"), dirty);
   }
 
-  function refresh() {
+  /** Fetch the section and put it in place; `asked`: the viewer pressed "Show the latest". */
+  function refresh(asked) {
     refreshWanted = false;
-    if (refreshing) { refreshWanted = true; return; }
+    if (refreshing) {
+      if (asked === true) { refreshing.then(function () { refresh(true); }); } else { refreshWanted = true; }
+      return;
+    }
     refreshing = fetch(new URL("./", window.location.href), {credentials: "same-origin",
                                                               headers: Object.assign({"Accept": "text/html"}, FRAGMENT)})
       .then(function (response) { return response.ok ? response.text() : null; })
       .then(function (text) {
         refreshing = null;
         if (text === null) { return; }
-        if (editing()) { refreshWanted = true; return; }  // they started typing meanwhile: later
+        if (asked !== true && editing()) { refreshWanted = true; return; }  // they started typing meanwhile: later
         swapIn(parseSection(text));
+        if (asked === true) { focusTitle(); }
       }, function () { refreshing = null; });
   }
 
   function refreshIfIdle() {
-    if (refreshWanted && !editing()) { refresh(); }
+    if (!refreshWanted) { return; }
+    if (!editing()) { refresh(); return; }
+    var active = document.activeElement;
+    if (inFlight === 0 && !(active && active.closest && active.closest("#results form"))) {
+      offerRefresh();  // left with unsent entries: the viewer chooses when to drop them
+    }
+  }
+
+  /** A line saying the section is out of date, with a button to show the latest (which drops
+   *  the viewer's unsent entries, so it is theirs to press). */
+  function offerRefresh() {
+    if (document.getElementById("results-stale")) { return; }
+    var line = document.createElement("p");
+    line.id = "results-stale";
+    line.className = "results-stale";
+    line.textContent = "These matches have changed since you started filling a form. ";
+    var button = document.createElement("button");
+    button.type = "button";
+    button.textContent = "Show the latest (your unsent entries are dropped)";
+    button.addEventListener("click", function () { refresh(true); });
+    line.appendChild(button);
+    document.getElementById("results-body").before(line);
   }
 
   var timer = null;
