@@ -193,8 +193,8 @@
       if (status && status.textContent.trim()) { document.getElementById("results-status").innerHTML = status.innerHTML; }
       refreshWanted = true;
     }
-    var active = document.activeElement;
-    if (!(active && active.closest && active.closest("#results form"))) { focusTitle(); }
+    // Only when focus was lost with the form it was in; never taken from where the viewer went.
+    if (!document.activeElement || document.activeElement === document.body) { focusTitle(); }
   }
 
   /** The control the viewer used is gone: keep them in the section rather than at the page's top. */
