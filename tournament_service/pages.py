@@ -16,12 +16,13 @@ FRAGMENT_HEADER = "X-Fragment"
 RESULTS_FRAGMENT = "results"
 
 
-@bp.app_context_processor
 def page_root():
-    """`root`: the relative URL of the page's own directory (`/t/<id>/` through the gateway), so
-    links, forms and assets resolve the same from `/` and from a refused form rendered at
-    `/forms/matches/<id>/result` (a <base> element is ruled out by the CSP's `base-uri 'none'`)."""
-    return {"root": "../" * max(request.path.count("/") - 1, 0)}
+    """The relative URL of the page's own directory (`/t/<id>/` through the gateway) from the URL
+    this request's answer is shown at, so links, forms and assets resolve the same from `/` and
+    from a refused form rendered at `/forms/matches/<id>/result` (a <base> element is ruled out by
+    the CSP's `base-uri 'none'`). Pages shown at `/` whatever asked for them (the script's
+    fragment, the final snapshot's pages) use "" instead."""
+    return "../" * max(request.path.count("/") - 1, 0)
 
 
 def wants_fragment():
@@ -62,8 +63,7 @@ def render_results(actor, form_token, notice=None, refusal=None, status=200):
                            forms=page_forms.forms_for(tournament, actor, names), form_token=form_token,
                            token_field=FORM_TOKEN_FIELD, fragment=True, notice_code=notice,
                            notice=page_forms.NOTICES.get(notice), refusal=refusal,
-                           # Its links land in the page at /, whatever URL it was asked at.
-                           root="")
+                           root="")  # its links land in the page at /, whatever URL it was asked at
     # Vary: the page's URL answers both the page and this section.
     return html, status, {"Vary": FRAGMENT_HEADER}
 
@@ -74,12 +74,13 @@ def render_page(actor, form_token, notice=None, refusal=None, status=200):
     tournament = current_app.extensions["tournament_server"].tournament
     follow = request.method == "GET" and request.args.get("follow") == "current"
     chosen = (request.args.get("round") or "")[:ROUND_KEY_MAX]
-    return page_html(tournament, actor, form_token, chosen, follow, notice, refusal), status
+    return page_html(tournament, actor, form_token, chosen, follow, notice, refusal, root=page_root()), status
 
 
-def page_html(tournament, actor, form_token, chosen="", follow=False, notice=None, refusal=None):
+def page_html(tournament, actor, form_token, chosen="", follow=False, notice=None, refusal=None, root=""):
     """The HTML of `tournament`'s page as `actor` sees it, round `chosen` selected (an app context
-    is needed for the templates); `follow`: the venue screen instead."""
+    is needed for the templates); `follow`: the venue screen instead. `root`: the way from the URL
+    it is shown at to the page's own directory (see page_root)."""
     summary = tournament.summary()
     teams = tournament.team_list()
     standings = {"items": tournament.standings(), **tournament.standings_rules()}
@@ -91,10 +92,11 @@ def page_html(tournament, actor, form_token, chosen="", follow=False, notice=Non
     if follow:
         # A screen at a venue: the matches being played, reloaded without JavaScript.
         return render_template("follow.html", summary=summary, view=view,
-                               live=bracket_view.live_sections(view["sections"]), refresh=FOLLOW_REFRESH_SECONDS)
+                               live=bracket_view.live_sections(view["sections"]), refresh=FOLLOW_REFRESH_SECONDS,
+                               root=root)
     forms = page_forms.forms_for(tournament, actor, view["names"])
     check_in = page_forms.check_in_banner(tournament, datetime.now(timezone.utc))
     return render_template("tournament.html", summary=summary, config=tournament.config, teams=teams,
                            standings=standings, view=view, tiebreak_names=bracket_view.TIEBREAK_NAMES,
                            actor=actor, forms=forms, form_token=form_token, token_field=FORM_TOKEN_FIELD,
-                           notice=notice, refusal=refusal, check_in=check_in)
+                           notice=notice, refusal=refusal, check_in=check_in, root=root)

@@ -13,7 +13,9 @@ from bs4 import BeautifulSoup
 from shared.identity import sign
 from tests.api.helpers import ORGANIZER, ok, send
 from tests.conftest import GATEWAY_SECRET
+from tournament_service import pages
 from tournament_service.page_forms import time_left
+from tournament_service.permissions import ANONYMOUS
 
 XSS = "<script>alert(1)</script>"
 ALICE = {"id": 501, "username": "alice"}
@@ -249,6 +251,11 @@ def test_a_refused_post_without_the_script_is_the_page_with_links_back_to_its_ow
     assert urljoin(path, soup.select_one('link[rel="stylesheet"]')["href"]) == "/static/bracket.css"
     assert urljoin(path, soup.select_one("#results form")["action"]) == path
     assert all(urljoin(path, s["src"]).startswith("/static/") for s in soup.find_all("script"))
+    # The page rendered to be shown at / from another URL (the final snapshot's /api/pages) keeps
+    # its links relative to /.
+    with client.application.test_request_context("/api/pages"):
+        html = pages.page_html(client.application.extensions["tournament_server"].tournament, ANONYMOUS, None)
+    assert BeautifulSoup(html, "html.parser").select_one('link[rel="stylesheet"]')["href"] == "static/bracket.css"
 
 
 # ---- the check-in banner -----------------------------------------------------------------------------
