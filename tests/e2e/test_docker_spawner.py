@@ -1,0 +1,150 @@
+"""SPAWNER=docker against a real Docker engine: the private dockerd of scripts/docker-engine.
+
+Nothing here skips: when the engine or the images cannot be made, the tests fail and say why.
+The containers share the host's network (DOCKER_NETWORK=host), so they reach the test PostgreSQL
+and Redis on 127.0.0.1 like subprocess servers do.
+"""
+import shlex
+import subprocess
+import uuid
+from pathlib import Path
+
+import docker
+import pytest
+
+from orchestrator.spawners import make_spawner
+from orchestrator.spawners.docker import DEPLOYMENT, GENERATION, TOURNAMENT
+from tests.e2e.helpers import fleet_entry, server_of
+from tests.support.api import make_tournament, ok
+from tests.support.processes import wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+FAST_RESTARTS = {"RESTART_BACKOFF_BASE": "0.1", "RESTART_BACKOFF_CAP": "0.5", "SUPERVISE_INTERVAL": "0.3"}
+
+
+@pytest.fixture(scope="session")
+def docker_engine():
+    """The engine's settings (DOCKER_HOST, TOURNAMENT_IMAGE), after scripts/docker-engine made sure
+    it runs and the images are built (seconds when they are cached)."""
+    done = subprocess.run([str(ROOT / "scripts" / "docker-engine")], capture_output=True, text=True, timeout=1200)
+    if done.returncode != 0:
+        pytest.fail(f"scripts/docker-engine failed ({done.returncode}); the docker spawner's tests need a "
+                    f"Docker engine:\n{done.stderr[-3000:]}", pytrace=False)
+    settings = {}
+    for word in shlex.split(done.stdout.strip().removeprefix("export ")):
+        name, _, value = word.partition("=")
+        settings[name] = value
+    return settings
+
+
+@pytest.fixture
+def engine(docker_engine):
+    client = docker.DockerClient(base_url=docker_engine["DOCKER_HOST"], timeout=60)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def deployment(engine):
+    """A deployment name of this test's own, so it sees only its containers; none may be left."""
+    name = f"test-{uuid.uuid4().hex[:8]}"
+    yield name
+    for container in engine.containers.list(all=True, filters={"label": f"{DEPLOYMENT}={name}"}):
+        container.remove(force=True)
+
+
+@pytest.fixture
+def start_docker_orchestrator(start_orchestrator, docker_engine, deployment):
+    def start(**env):
+        settings = {"SPAWNER": "docker", "DOCKER_HOST": docker_engine["DOCKER_HOST"],
+                    "TOURNAMENT_IMAGE": docker_engine["TOURNAMENT_IMAGE"], "DEPLOYMENT": deployment, **FAST_RESTARTS}
+        return start_orchestrator(**{**settings, **env})
+    return start
+
+
+def containers(engine, deployment, tournament_id=None, running_only=True):
+    labels = [f"{DEPLOYMENT}={deployment}"] + ([f"{TOURNAMENT}={tournament_id}"] if tournament_id else [])
+    filters = {"label": labels, **({"status": "running"} if running_only else {})}
+    return engine.containers.list(all=not running_only, filters=filters)
+
+
+def test_a_tournament_lives_in_a_container_that_is_restarted_adopted_and_removed(
+        start_docker_orchestrator, engine, deployment, database_url):
+    first = start_docker_orchestrator()
+    api = first.api
+    tid = make_tournament(api, state="ACTIVE", teams=2, name="Container Cup")["id"]
+    gateway = f"/t/{tid}"
+
+    # Published: one container, labelled, limited, unprivileged, answering through the gateway.
+    assert ok(api.get(f"{gateway}/api/state"))["state"] == "ACTIVE"
+    [container] = containers(engine, deployment, tid)
+    generation, host, port = server_of(database_url, tid)
+    assert container.labels[GENERATION] == str(generation)
+    assert (host, container.labels["org.tournament-platform.port"]) == ("127.0.0.1", str(port))
+    config = container.attrs["HostConfig"]
+    assert (config["Memory"], config["NanoCpus"], config["PidsLimit"], config["Init"]) == (256 * 2 ** 20, 10 ** 9, 256, True)
+    assert container.attrs["Config"]["User"] == "10001:10001"
+    assert fleet_entry(api, tid)["status"] == "RUNNING"
+
+    # Killed: the supervisor starts a new generation, with the tournament's state intact.
+    container.kill()
+    assert wait_until(lambda: api.get(f"{gateway}/api/state").status_code == 200
+                      and server_of(database_url, tid)[0] not in (None, generation), timeout=30)
+    assert ok(api.get(f"{gateway}/api/state"))["state"] == "ACTIVE"
+    entry = fleet_entry(api, tid)
+    assert entry["status"] == "RUNNING" and entry["restarts"] == 1
+    [second_container] = containers(engine, deployment, tid)
+    assert second_container.id != container.id
+    # The killed one is removed, not left exited.
+    assert wait_until(lambda: len(containers(engine, deployment, tid, running_only=False)) == 1, timeout=10)
+
+    # The orchestrator dies; the next one adopts the running container: same generation, nothing doubled.
+    restarted_generation = server_of(database_url, tid)[0]
+    first.kill9()
+    second = start_docker_orchestrator()
+    second.api = second.api.__class__(second.url).login(api.user["username"], register=False)
+    assert wait_until(lambda: (fleet_entry(second.api, tid) or {}).get("status") == "RUNNING"
+                      and fleet_entry(second.api, tid)["last_check_at"] != entry["last_check_at"], timeout=20)
+    assert server_of(database_url, tid)[0] == restarted_generation
+    assert fleet_entry(second.api, tid)["restarts"] == 1
+    assert [c.id for c in containers(engine, deployment, tid, running_only=False)] == [second_container.id]
+
+    # Played to the end and archived: its container is removed.
+    final = ok(second.api.get(f"{gateway}/api/matches"))["items"][0]
+    ok(second.api.post(f"{gateway}/api/matches/{final['id']}/result", {"winner": final["team1_id"], "scores": [1, 0]}))
+    assert wait_until(lambda: ok(second.api.get(f"/api/v1/tournaments/{tid}"))["state"] == "COMPLETED")
+    assert ok(second.api.post(f"/api/v1/tournaments/{tid}/archive"))["state"] == "ARCHIVED"
+    assert containers(engine, deployment, running_only=False) == []
+    assert fleet_entry(second.api, tid)["status"] == "STOPPED"
+
+
+def test_a_clean_stop_of_the_last_orchestrator_removes_its_containers(start_docker_orchestrator, engine, deployment):
+    orchestrator = start_docker_orchestrator()
+    for number in range(2):
+        make_tournament(orchestrator.api, state="REGISTRATION", teams=1, name=f"Stop Cup {number}")
+    assert len(containers(engine, deployment)) == 2
+    orchestrator.stop()
+    assert containers(engine, deployment, running_only=False) == []
+
+
+def test_a_server_that_cannot_start_in_its_container_is_a_clear_503_and_leaves_nothing(
+        start_docker_orchestrator, engine, deployment):
+    api = start_docker_orchestrator(TOURNAMENT_IMAGE="tournament-platform/no-such-image:none").api
+    draft = make_tournament(api)
+    response = api.post(f"/api/v1/tournaments/{draft['id']}/publish")
+    assert response.status_code == 503, response.text
+    assert "no-such-image" in response.json()["error"]["message"]
+    assert ok(api.get(f"/api/v1/tournaments/{draft['id']}"))["state"] == "DRAFT"
+    assert containers(engine, deployment, running_only=False) == []
+
+
+def test_the_docker_spawner_refuses_an_embedded_database_or_redis(tmp_path):
+    settings = {"SPAWNER": "docker", "DATABASE_URL": f"sqlite:///{tmp_path}/x.db", "REDIS_URL": "redis://127.0.0.1/0",
+                "REDIS_NAMESPACE": "", "SSE_HEARTBEAT_SECONDS": 15, "GATEWAY_SECRET": "x" * 32}
+    with pytest.raises(RuntimeError, match="SPAWNER=docker needs DATABASE_URL"):
+        make_spawner(settings, str(tmp_path))
+    settings.update(DATABASE_URL="postgresql://u@127.0.0.1/d", REDIS_URL=f"unix://{tmp_path}/redis.sock")
+    with pytest.raises(RuntimeError, match="SPAWNER=docker needs DATABASE_URL"):
+        make_spawner(settings, str(tmp_path))
+    with pytest.raises(RuntimeError, match="SPAWNER='kubernetes': expected one of subprocess, docker"):
+        make_spawner({**settings, "SPAWNER": "kubernetes"}, str(tmp_path))
