@@ -13,7 +13,7 @@ import docker
 import pytest
 
 from orchestrator.spawners import make_spawner
-from orchestrator.spawners.docker import DEPLOYMENT, GENERATION, TOURNAMENT
+from orchestrator.spawners.docker import DEPLOYMENT, GENERATION, TOURNAMENT, DockerSpawner
 from tests.e2e.helpers import fleet_entry, server_of
 from tests.support.api import make_tournament, ok
 from tests.support.processes import wait_until
@@ -148,3 +148,30 @@ def test_the_docker_spawner_refuses_an_embedded_database_or_redis(tmp_path):
         make_spawner(settings, str(tmp_path))
     with pytest.raises(RuntimeError, match="SPAWNER='kubernetes': expected one of subprocess, docker"):
         make_spawner({**settings, "SPAWNER": "kubernetes"}, str(tmp_path))
+
+
+def test_a_container_of_a_known_tournament_that_the_fleet_does_not_record_is_swept(
+        start_docker_orchestrator, engine, deployment, docker_engine, database_url):
+    api = start_docker_orchestrator(ORPHAN_GRACE="5", ORPHAN_SWEEP_EVERY="1").api
+    tid = make_tournament(api, state="REGISTRATION", teams=1, name="Orphan Cup")["id"]
+    generation = server_of(database_url, tid)[0]
+    # A leftover of an interrupted start, say: same tournament, another generation, busy working.
+    orphan = engine.containers.run(
+        docker_engine["TOURNAMENT_IMAGE"], ["python", "-c", "while True: pass"], detach=True, init=True,
+        labels={DEPLOYMENT: deployment, TOURNAMENT: tid, GENERATION: "7"}, nano_cpus=5 * 10 ** 8)
+
+    # The spawner's view of it, within the sweep's 5 s grace.
+    spawner = DockerSpawner(engine, docker_engine["TOURNAMENT_IMAGE"], {}, deployment)
+    assert {t: sorted(g) for t, g in spawner.running_servers().items()} == {tid: sorted([generation, 7])}
+    assert spawner.is_running(7, tid) and not spawner.is_running(7, "t_someone_else")
+    assert wait_until(lambda: (spawner.cpu_seconds(7, tid) or 0) > 0.05, timeout=10)
+
+    def orphan_gone():
+        try:
+            orphan.reload()
+        except docker.errors.NotFound:
+            return True
+        return False
+    assert wait_until(orphan_gone, timeout=20)
+    assert server_of(database_url, tid)[0] == generation  # the recorded server is untouched
+    assert [c.labels[GENERATION] for c in containers(engine, deployment, tid)] == [str(generation)]
