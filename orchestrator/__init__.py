@@ -35,6 +35,8 @@ def _settings(environ, instance_path):
         DOCKER_CPUS=float(environ.get("DOCKER_CPUS", 1.0)),
         DOCKER_PIDS=int(environ.get("DOCKER_PIDS", 256)),
         DEPLOYMENT=environ.get("DEPLOYMENT", "default"),
+        TOURNAMENT_DATABASE_URL=environ.get("TOURNAMENT_DATABASE_URL") or None,
+        TOURNAMENT_REDIS_URL=environ.get("TOURNAMENT_REDIS_URL") or None,
         SSE_QUEUE_SIZE=int(environ.get("SSE_QUEUE_SIZE", 1000)),
         # Live streams one process holds (orchestrator/streams.py): per logged-in user, per
         # anonymous address (a LAN venue puts hundreds of viewers behind one), in all.

@@ -102,8 +102,10 @@ class Spawner:
 def spawner_env(settings, instance_path):
     """What every tournament server is told, whichever backend starts it."""
     return {
-        "DATABASE_URL": settings["DATABASE_URL"],
-        "REDIS_URL": settings["REDIS_URL"],
+        # Where the servers reach them, when not where the orchestrator does (a container on a
+        # network of its own, say).
+        "DATABASE_URL": settings.get("TOURNAMENT_DATABASE_URL") or settings["DATABASE_URL"],
+        "REDIS_URL": settings.get("TOURNAMENT_REDIS_URL") or settings["REDIS_URL"],
         "REDIS_NAMESPACE": settings["REDIS_NAMESPACE"],
         "INSTANCE_PATH": instance_path,
         "SSE_HEARTBEAT_SECONDS": str(settings["SSE_HEARTBEAT_SECONDS"]),

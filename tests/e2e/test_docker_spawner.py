@@ -4,6 +4,8 @@ Nothing here skips: when the engine or the images cannot be made, the tests fail
 The containers share the host's network (DOCKER_NETWORK=host), so they reach the test PostgreSQL
 and Redis on 127.0.0.1 like subprocess servers do.
 """
+from urllib.parse import urlsplit
+
 import docker
 import pytest
 
@@ -12,6 +14,7 @@ from orchestrator.spawners.docker import DEPLOYMENT, GENERATION, TOURNAMENT, Doc
 from tests.e2e.helpers import fleet_entry, server_of
 from tests.support.api import make_tournament, ok
 from tests.support.processes import wait_until
+from tests.support.tcp_relay import TcpRelay
 
 
 def containers(engine, deployment, tournament_id=None, running_only=True):
@@ -127,3 +130,47 @@ def test_a_container_of_a_known_tournament_that_the_fleet_does_not_record_is_swe
     assert wait_until(orphan_gone, timeout=20)
     assert server_of(database_url, tid)[0] == generation  # the recorded server is untouched
     assert [c.labels[GENERATION] for c in containers(engine, deployment, tid)] == [str(generation)]
+
+
+@pytest.fixture
+def private_network(engine, deployment, platform_env):
+    """A bridge network of this test's own, and the database and Redis URLs its containers reach
+    them at: relays on the network's gateway address to the test servers on 127.0.0.1."""
+    network = engine.networks.create(f"tp-{deployment}", driver="bridge", labels={DEPLOYMENT: deployment})
+    network.reload()
+    gateway = network.attrs["IPAM"]["Config"][0]["Gateway"]
+    relays, urls = [], {}
+    for name in ("DATABASE_URL", "REDIS_URL"):
+        url = urlsplit(platform_env[name])
+        relay = TcpRelay(gateway, (url.hostname, url.port or {"DATABASE_URL": 5432, "REDIS_URL": 6379}[name]))
+        relays.append(relay)
+        credentials = url.netloc.rpartition("@")[0]
+        urls[f"TOURNAMENT_{name}"] = url._replace(
+            netloc=f"{credentials}{'@' if credentials else ''}{gateway}:{relay.address[1]}").geturl()
+    yield network, urls
+    for container in engine.containers.list(all=True, filters={"label": f"{DEPLOYMENT}={deployment}"}):
+        container.remove(force=True)
+    network.remove()
+    for relay in relays:
+        relay.close()
+
+
+def test_on_a_network_of_its_own_a_server_is_routed_to_by_its_container_address(
+        start_docker_orchestrator, engine, deployment, private_network, database_url):
+    network, urls = private_network
+    api = start_docker_orchestrator(DOCKER_NETWORK=network.name, **urls).api
+    tid = make_tournament(api, state="ACTIVE", teams=2, name="Network Cup")["id"]
+
+    [container] = containers(engine, deployment, tid)
+    address = container.attrs["NetworkSettings"]["Networks"][network.name]["IPAddress"]
+    assert server_of(database_url, tid)[1:] == (address, 6000)
+    assert container.attrs["HostConfig"]["PortBindings"] in (None, {})  # nothing published on the host
+    assert ok(api.get(f"/t/{tid}/api/state"))["state"] == "ACTIVE"
+
+    container.kill()
+    assert wait_until(lambda: api.get(f"/t/{tid}/api/state").status_code == 200
+                      and server_of(database_url, tid)[0] not in (None, int(container.labels[GENERATION])), timeout=30)
+    [restarted] = containers(engine, deployment, tid)
+    assert server_of(database_url, tid)[1] == restarted.attrs["NetworkSettings"]["Networks"][network.name]["IPAddress"]
+    ok(api.post(f"/api/v1/tournaments/{tid}/cancel"))
+    assert containers(engine, deployment, running_only=False) == []
