@@ -7,6 +7,7 @@ from flask import Flask
 from orchestrator.auth import (FORM_BLUEPRINTS, BearerAwareSessionInterface, protect_from_csrf,
                                refuse_cross_site_writes)
 from orchestrator.extensions import csrf, db, login_manager
+from orchestrator.spawners import make_spawner
 from orchestrator.streams import StreamSlots
 from shared import validation
 from shared.config import require_strong_secrets, settings_from_env
@@ -26,6 +27,17 @@ def _settings(environ, instance_path):
         TOURNAMENT_HOST=environ.get("TOURNAMENT_HOST", "127.0.0.1"),
         TOURNAMENT_PORTS=(int(low), int(high or low)),
         SPAWN_TIMEOUT=float(environ.get("SPAWN_TIMEOUT", 20)),
+        # Which backend starts tournament servers (orchestrator/spawners/), and the docker one's settings.
+        SPAWNER=environ.get("SPAWNER", "subprocess"),
+        DOCKER_HOST=environ.get("DOCKER_HOST") or None,
+        TOURNAMENT_IMAGE=environ.get("TOURNAMENT_IMAGE", "tournament-platform/tournament:dev"),
+        DOCKER_NETWORK=environ.get("DOCKER_NETWORK", "host"),
+        DOCKER_MEMORY=environ.get("DOCKER_MEMORY", "256m"),
+        DOCKER_CPUS=float(environ.get("DOCKER_CPUS", 1.0)),
+        DOCKER_PIDS=int(environ.get("DOCKER_PIDS", 256)),
+        DEPLOYMENT=environ.get("DEPLOYMENT", "default"),
+        TOURNAMENT_DATABASE_URL=environ.get("TOURNAMENT_DATABASE_URL") or None,
+        TOURNAMENT_REDIS_URL=environ.get("TOURNAMENT_REDIS_URL") or None,
         SSE_QUEUE_SIZE=int(environ.get("SSE_QUEUE_SIZE", 1000)),
         # Live streams one process holds (orchestrator/streams.py): per logged-in user, per
         # anonymous address (a LAN venue puts hundreds of viewers behind one), in all.
@@ -111,7 +123,7 @@ def create_app(config=None):
     app.extensions["channels"] = channels
     with app.app_context():
         app.extensions["feed_engine"] = db.engine
-    app.extensions["spawner"] = _make_spawner(app)
+    app.extensions["spawner"] = make_spawner(app.config, app.instance_path)
     # What the orchestrator itself writes to a feed (chat messages) goes out after commit, held
     # while Redis is away, as the tournament servers' events do.
     app.extensions["publisher"] = Publisher(app.config["REDIS_URL"])
@@ -150,17 +162,8 @@ def create_app(config=None):
     return app
 
 
-def _make_spawner(app):
-    from orchestrator.spawner import SubprocessSpawner
-
-    env = {
-        "DATABASE_URL": app.config["DATABASE_URL"],
-        "REDIS_URL": app.config["REDIS_URL"],
-        "REDIS_NAMESPACE": app.config["REDIS_NAMESPACE"],
-        "INSTANCE_PATH": app.instance_path,
-        "SSE_HEARTBEAT_SECONDS": str(app.config["SSE_HEARTBEAT_SECONDS"]),
-        "MIGRATE_ON_START": "0",  # the orchestrator migrated before starting any server
-        "GATEWAY_SECRET": app.config["GATEWAY_SECRET"],
-    }
-    return SubprocessSpawner(app.config["TOURNAMENT_HOST"], app.config["TOURNAMENT_PORTS"], env,
-                             os.path.join(app.instance_path, "logs"), app.config["SPAWN_TIMEOUT"])
+def spawner_from_environ(environ):
+    """The spawner the orchestrator this environment configures uses (for the gunicorn master,
+    which has no app: shutdown.py stops the fleet with it)."""
+    instance_path = environ.get("INSTANCE_PATH") or Flask(__name__).instance_path
+    return make_spawner(_settings(environ, instance_path), instance_path)

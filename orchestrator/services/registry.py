@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from orchestrator.extensions import db
 from orchestrator.models import Tournament
 from orchestrator.services import fleet, server_client, snapshots
-from orchestrator.spawner import SpawnError
+from orchestrator.spawners import SpawnError
 from shared import events, formats
 from shared import state_machine as sm
 from shared.db.tables import announcements, chat_messages, notifications, tournament_events, tournaments

@@ -2,7 +2,7 @@
 import psutil
 import sqlalchemy as sa
 
-from orchestrator.spawner import served_tournament
+from orchestrator.spawners.subprocess import served_tournament
 from shared.db.tables import tournament_servers
 from tests.support.api import ok
 
