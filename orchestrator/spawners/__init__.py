@@ -1,11 +1,13 @@
 """Spawners start, find and stop tournament servers; SPAWNER picks the backend, one module each:
 
 - `subprocess` (the default): a local process per tournament (spawners/subprocess.py);
-- `docker`: a container per tournament on a Docker engine (spawners/docker.py).
+- `docker`: a container per tournament on a Docker engine (spawners/docker.py);
+- `swarm`: a one-replica Docker Swarm service per tournament (spawners/swarm.py).
 
 Every backend has the interface of `Spawner` below, and the fleet, the supervisor, the gateway and
 shutdown use nothing else: they know a server by its tournament id, the `instance` number the
-fleet records in `tournament_servers.pid` (a process id for subprocess, a generation for docker),
+fleet records in `tournament_servers.pid` (a process id for subprocess, a generation for docker
+and swarm),
 and the host:port it answers on. Health is always our own check: /api/health answering with the
 tournament id and the token handed to that start.
 """
@@ -14,7 +16,7 @@ from datetime import datetime
 
 import requests
 
-BACKENDS = ("subprocess", "docker")
+BACKENDS = ("subprocess", "docker", "swarm")
 
 
 class SpawnError(Exception):
@@ -73,6 +75,11 @@ class Spawner:
         """True when instance `pid` of the tournament's server still runs (answering or not)."""
         raise NotImplementedError
 
+    def is_restarting(self, pid, tournament_id):
+        """True while the engine itself is bringing the instance back (a cluster engine's restart
+        policy): a failed health check then waits for it instead of counting."""
+        return False
+
     def cpu_seconds(self, pid, tournament_id):
         """CPU time the instance used so far; None when it is gone or cannot tell."""
         raise NotImplementedError
@@ -129,4 +136,8 @@ def make_spawner(settings, instance_path):
         from orchestrator.spawners.docker import DockerSpawner
 
         return DockerSpawner.from_settings(settings, env)
+    if backend == "swarm":
+        from orchestrator.spawners.swarm import SwarmSpawner
+
+        return SwarmSpawner.from_settings(settings, env)
     raise RuntimeError(f"SPAWNER={backend!r}: expected one of {', '.join(BACKENDS)}")

@@ -4,17 +4,14 @@ Nothing here skips: when the engine or the images cannot be made, the tests fail
 The containers share the host's network (DOCKER_NETWORK=host), so they reach the test PostgreSQL
 and Redis on 127.0.0.1 like subprocess servers do.
 """
-from urllib.parse import urlsplit
-
 import docker
 import pytest
 
 from orchestrator.spawners import make_spawner
 from orchestrator.spawners.docker import DEPLOYMENT, GENERATION, TOURNAMENT, DockerSpawner
-from tests.e2e.helpers import fleet_entry, server_of
+from tests.e2e.helpers import fleet_entry, relayed_services, server_of
 from tests.support.api import make_tournament, ok
 from tests.support.processes import wait_until
-from tests.support.tcp_relay import TcpRelay
 
 
 def containers(engine, deployment, tournament_id=None, running_only=True):
@@ -138,15 +135,7 @@ def private_network(engine, deployment, platform_env):
     them at: relays on the network's gateway address to the test servers on 127.0.0.1."""
     network = engine.networks.create(f"tp-{deployment}", driver="bridge", labels={DEPLOYMENT: deployment})
     network.reload()
-    gateway = network.attrs["IPAM"]["Config"][0]["Gateway"]
-    relays, urls = [], {}
-    for name in ("DATABASE_URL", "REDIS_URL"):
-        url = urlsplit(platform_env[name])
-        relay = TcpRelay(gateway, (url.hostname, url.port or {"DATABASE_URL": 5432, "REDIS_URL": 6379}[name]))
-        relays.append(relay)
-        credentials = url.netloc.rpartition("@")[0]
-        urls[f"TOURNAMENT_{name}"] = url._replace(
-            netloc=f"{credentials}{'@' if credentials else ''}{gateway}:{relay.address[1]}").geturl()
+    relays, urls = relayed_services(platform_env, network.attrs["IPAM"]["Config"][0]["Gateway"])
     yield network, urls
     for container in engine.containers.list(all=True, filters={"label": f"{DEPLOYMENT}={deployment}"}):
         container.remove(force=True)
