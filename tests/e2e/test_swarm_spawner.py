@@ -8,6 +8,7 @@ on the bridge's gateway address.
 """
 import time
 
+import psutil
 import pytest
 
 from orchestrator.spawners.docker import DEPLOYMENT, GENERATION, PORT, TOURNAMENT
@@ -131,3 +132,33 @@ def test_a_tournament_is_a_swarm_service_that_swarm_restarts_the_next_orchestrat
     assert ok(second.api.post(f"/api/v1/tournaments/{tid}/archive"))["state"] == "ARCHIVED"
     assert services(engine, deployment) == [] and containers(engine, deployment) == []
     assert fleet_entry(second.api, tid)["status"] == "STOPPED"
+
+
+def test_on_the_host_network_a_service_listens_on_loopback_only_and_a_clean_stop_removes_every_service(
+        start_swarm_orchestrator, engine, swarm_deployment, database_url):
+    orchestrator = start_swarm_orchestrator(DOCKER_NETWORK="host")
+    api = orchestrator.api
+    tids = [make_tournament(api, state="REGISTRATION", teams=1, name=f"Loopback Cup {n}")["id"] for n in range(2)]
+
+    [service] = services(engine, swarm_deployment, tids[0])
+    _, host, port = server_of(database_url, tids[0])
+    assert [engine.networks.get(n["Target"]).name for n in service.attrs["Spec"]["TaskTemplate"]["Networks"]] == ["host"]
+    assert "Ports" not in service.attrs["Spec"].get("EndpointSpec", {})  # nothing published
+    assert (host, service.attrs["Spec"]["Labels"][PORT]) == ("127.0.0.1", str(port))
+    assert ok(api.get(f"/t/{tids[0]}/api/state"))["state"] == "REGISTRATION"
+    listening = {c.laddr for c in psutil.net_connections("tcp") if c.status == psutil.CONN_LISTEN and c.laddr.port == port}
+    assert {address.ip for address in listening} == {"127.0.0.1"}
+
+    orchestrator.stop()  # the last orchestrator: its fleet stops with it
+    assert services(engine, swarm_deployment) == [] and containers(engine, swarm_deployment) == []
+
+
+def test_a_service_whose_task_cannot_start_is_a_clear_503_and_leaves_nothing(
+        start_swarm_orchestrator, engine, swarm_deployment):
+    api = start_swarm_orchestrator(TOURNAMENT_IMAGE="tournament-platform/no-such-image:none").api
+    draft = make_tournament(api)
+    response = api.post(f"/api/v1/tournaments/{draft['id']}/publish")
+    assert response.status_code == 503, response.text
+    assert "No such image: tournament-platform/no-such-image:none" in response.json()["error"]["message"]
+    assert ok(api.get(f"/api/v1/tournaments/{draft['id']}"))["state"] == "DRAFT"
+    assert services(engine, swarm_deployment) == [] and containers(engine, swarm_deployment) == []
