@@ -11,6 +11,7 @@ and swarm),
 and the host:port it answers on. Health is always our own check: /api/health answering with the
 tournament id and the token handed to that start.
 """
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -95,6 +96,22 @@ class Spawner:
     def force_stop(self, pid, tournament_id):
         """Kill the instance now (SIGKILL); False when it is gone."""
         raise NotImplementedError
+
+    def wait_answering(self, handle, why_not, what="tournament server"):
+        """Wait up to the start timeout until the server answers as itself; `why_not()` returns
+        why it never will (it exited, say), or None while it may.
+
+        :raise SpawnError: it exited or did not answer in time.
+        """
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline:
+            reason = why_not()
+            if reason:
+                raise SpawnError(reason)
+            if self.health(handle.host, handle.port, handle.tournament_id, handle.token, timeout=1):
+                return
+            time.sleep(0.05)
+        raise SpawnError(f"{what} did not answer within {self.start_timeout:.0f}s")
 
     def health(self, host, port, tournament_id, token, timeout=1.0):
         """True when the server at host:port answers its health check as this tournament and start."""

@@ -165,16 +165,12 @@ class DockerSpawner(Spawner):
         return address
 
     def _wait_ready(self, handle, container):
-        deadline = time.monotonic() + self.start_timeout
-        while time.monotonic() < deadline:
+        def exited():
             container.reload()
             if container.status in ("exited", "dead"):
                 code = container.attrs["State"].get("ExitCode")
-                raise SpawnError(f"tournament server container exited with code {code}: {_last_error(container)}")
-            if self.health(handle.host, handle.port, handle.tournament_id, handle.token, timeout=1):
-                return
-            time.sleep(0.1)
-        raise SpawnError(f"tournament server container did not answer within {self.start_timeout:.0f}s")
+                return f"tournament server container exited with code {code}: {_last_error(container)}"
+        self.wait_answering(handle, exited, "tournament server container")
 
     # ---- finding ---------------------------------------------------------------------------------
 

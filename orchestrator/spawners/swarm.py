@@ -96,17 +96,13 @@ class SwarmSpawner(DockerSpawner):
         raise SpawnError(f"Swarm placed the service on no node within {self.start_timeout:.0f}s")
 
     def _wait_ready(self, handle, service):
-        deadline = time.monotonic() + self.start_timeout
-        while time.monotonic() < deadline:
-            ended = [task for task in _tasks(self.client, service.id) if task["Status"]["State"] in ENDED]
-            if ended:
-                status = ended[-1]["Status"]
-                raise SpawnError(f"tournament server task {status['State']}: {status.get('Err') or status.get('Message')}"
-                                 f" ({self._last_output(service)})")
-            if self.health(handle.host, handle.port, handle.tournament_id, handle.token, timeout=1):
-                return
-            time.sleep(0.1)
-        raise SpawnError(f"tournament server service did not answer within {self.start_timeout:.0f}s")
+        def ended():
+            done = [task for task in _tasks(self.client, service.id) if task["Status"]["State"] in ENDED]
+            if done:
+                status = done[-1]["Status"]
+                return (f"tournament server task {status['State']}: {status.get('Err') or status.get('Message')}"
+                        f" ({self._last_output(service)})")
+        self.wait_answering(handle, ended, "tournament server service")
 
     def _last_output(self, service):
         try:

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from orchestrator.spawners.subprocess import served_tournament
 from shared.db.tables import tournament_servers
-from tests.support.api import ok
+from tests.support.api import make_tournament, ok
 from tests.support.tcp_relay import TcpRelay
 
 
@@ -37,6 +37,15 @@ def server_processes(tournament_id):
 def fleet_entry(api, tournament_id):
     """The tournament's server as `GET /api/v1/servers` shows it to `api`'s user, or None."""
     return next((s for s in ok(api.get("/api/v1/servers"))["items"] if s["tournament_id"] == tournament_id), None)
+
+
+def assert_publish_refused(api, message):
+    """Publishing a new tournament is a 503 whose message holds `message`, and changes nothing."""
+    draft = make_tournament(api)
+    response = api.post(f"/api/v1/tournaments/{draft['id']}/publish")
+    assert response.status_code == 503, response.text
+    assert message in response.json()["error"]["message"]
+    assert ok(api.get(f"/api/v1/tournaments/{draft['id']}"))["state"] == "DRAFT"
 
 
 def relayed_services(platform_env, address):

@@ -9,7 +9,7 @@ import pytest
 
 from orchestrator.spawners import make_spawner
 from orchestrator.spawners.docker import DEPLOYMENT, GENERATION, TOURNAMENT, DockerSpawner
-from tests.e2e.helpers import fleet_entry, relayed_services, server_of
+from tests.e2e.helpers import assert_publish_refused, fleet_entry, relayed_services, server_of
 from tests.support.api import make_tournament, ok
 from tests.support.processes import wait_until
 
@@ -82,11 +82,7 @@ def test_a_clean_stop_of_the_last_orchestrator_removes_its_containers(start_dock
 def test_a_server_that_cannot_start_in_its_container_is_a_clear_503_and_leaves_nothing(
         start_docker_orchestrator, engine, deployment):
     api = start_docker_orchestrator(TOURNAMENT_IMAGE="tournament-platform/no-such-image:none").api
-    draft = make_tournament(api)
-    response = api.post(f"/api/v1/tournaments/{draft['id']}/publish")
-    assert response.status_code == 503, response.text
-    assert "no-such-image" in response.json()["error"]["message"]
-    assert ok(api.get(f"/api/v1/tournaments/{draft['id']}"))["state"] == "DRAFT"
+    assert_publish_refused(api, "no-such-image")
     assert containers(engine, deployment, running_only=False) == []
 
 
