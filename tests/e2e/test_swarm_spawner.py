@@ -173,3 +173,26 @@ def test_a_service_whose_task_cannot_start_is_a_clear_503_and_leaves_nothing(
     api = start_swarm_orchestrator(TOURNAMENT_IMAGE="tournament-platform/no-such-image:none").api
     assert_publish_refused(api, "No such image: tournament-platform/no-such-image:none")
     assert services(engine, swarm_deployment) == [] and containers(engine, swarm_deployment) == []
+
+
+def test_when_swarm_gives_up_restarting_the_supervisor_starts_a_new_generation_and_removes_the_old_service(
+        start_swarm_orchestrator, engine, swarm_deployment, database_url):
+    api = start_swarm_orchestrator(DOCKER_NETWORK="host", SWARM_RESTART_ATTEMPTS="1").api
+    tid = make_tournament(api, state="REGISTRATION", teams=1, name="Give-up Cup")["id"]
+    [service] = services(engine, swarm_deployment, tid)
+    generation = server_of(database_url, tid)[0]
+
+    first = current_container(engine, service)
+    first.kill()  # Swarm's one restart
+    assert wait_until(lambda: (current_container(engine, service) or first).id != first.id
+                      and answers(*server_of(database_url, tid)[1:]), timeout=30)
+    assert server_of(database_url, tid)[0] == generation
+
+    current_container(engine, service).kill()  # Swarm gives up: the supervisor takes over
+    assert wait_until(lambda: server_of(database_url, tid)[0] not in (None, generation)
+                      and api.get(f"/t/{tid}/api/state").status_code == 200, timeout=30)
+    assert ok(api.get(f"/t/{tid}/api/state"))["state"] == "REGISTRATION"
+    assert fleet_entry(api, tid)["restarts"] == 1
+    # Removed by the next round's reap, well before the orphan sweep's 10 s grace would.
+    assert wait_until(lambda: [s.attrs["Spec"]["Labels"][GENERATION] for s in services(engine, swarm_deployment)]
+                      == [str(server_of(database_url, tid)[0])], timeout=5)
