@@ -8,8 +8,10 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description="Tournament platform")
     commands = parser.add_subparsers(dest="command", required=True)
     orchestrator = commands.add_parser("orchestrator", help="serve the orchestrator (dashboard, API, SSE)")
-    orchestrator.add_argument("--host", default="127.0.0.1")
-    orchestrator.add_argument("--port", type=int, default=5000)
+    # BIND (host:port) is gunicorn_conf's setting too; the image sets it.
+    bind_host, _, bind_port = os.environ.get("BIND", "127.0.0.1:5000").rpartition(":")
+    orchestrator.add_argument("--host", default=bind_host or "127.0.0.1")
+    orchestrator.add_argument("--port", type=int, default=int(bind_port or 5000))
     orchestrator.add_argument("--workers", type=int, default=None,
                               help="gunicorn workers (default: WEB_CONCURRENCY, else 1)")
     tournament = commands.add_parser("tournament", help="serve one tournament's server")

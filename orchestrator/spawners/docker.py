@@ -25,6 +25,7 @@ import time
 from datetime import datetime, timezone
 
 import docker
+import requests
 from docker.errors import APIError, DockerException, NotFound
 
 from orchestrator.spawners import ServerHandle, SpawnError, Spawner
@@ -35,15 +36,20 @@ log = logging.getLogger(__name__)
 LABEL = "org.tournament-platform."
 DEPLOYMENT, TOURNAMENT, GENERATION, PORT = (LABEL + name for name in ("deployment", "tournament", "generation", "port"))
 CONTAINER_PORT = 6000  # inside a container on a network of its own
+# What an unreachable or refusing engine raises (a missing socket is a requests ConnectionError).
+ENGINE_ERRORS = (DockerException, requests.RequestException)
 
 
 class DockerSpawner(Spawner):
+    """`client` is a docker.DockerClient, or a function that makes one at first use (so an
+    orchestrator starts, and answers 503 at publish, while the engine is away)."""
+
     unit = "container"  # what the engine runs a server as, in messages
 
     def __init__(self, client, image, env, deployment="default", network="host", host="127.0.0.1",
                  port_range=(6001, 6999), memory="256m", cpus=1.0, pids=256, start_timeout=20.0,
                  stop_timeout=5.0):
-        self.client = client
+        self._client = client
         self.image = image
         self.env = env
         self.deployment = deployment
@@ -68,14 +74,23 @@ class DockerSpawner(Spawner):
         # The orchestrator's instance folder doesn't exist in the container; nothing there is needed
         # once both URLs and GATEWAY_SECRET are given.
         env = {name: value for name, value in env.items() if name != "INSTANCE_PATH"}
-        try:
-            client = docker.DockerClient(base_url=settings["DOCKER_HOST"], timeout=30) if settings["DOCKER_HOST"] \
-                else docker.from_env(timeout=30)
-        except DockerException as exc:
-            raise RuntimeError(f"SPAWNER={backend}: no Docker engine at {settings['DOCKER_HOST'] or 'the default socket'}: {exc}")
-        return cls(client, settings["TOURNAMENT_IMAGE"], env, settings["DEPLOYMENT"], settings["DOCKER_NETWORK"],
+        where = settings["DOCKER_HOST"]
+
+        def connect():
+            # The API version is asked of the engine (this connects), so any engine version works.
+            return docker.DockerClient(base_url=where, timeout=30) if where else docker.from_env(timeout=30)
+        return cls(connect, settings["TOURNAMENT_IMAGE"], env, settings["DEPLOYMENT"], settings["DOCKER_NETWORK"],
                    settings["TOURNAMENT_HOST"], settings["TOURNAMENT_PORTS"], settings["DOCKER_MEMORY"],
                    settings["DOCKER_CPUS"], settings["DOCKER_PIDS"], settings["SPAWN_TIMEOUT"])
+
+    @property
+    def client(self):
+        if callable(self._client):
+            try:
+                self._client = self._client()
+            except DockerException as exc:
+                raise DockerException(f"no Docker engine answers: {exc}") from None
+        return self._client
 
     # ---- starting ------------------------------------------------------------------------------
 
@@ -86,10 +101,13 @@ class DockerSpawner(Spawner):
             if self._needs_host_port():
                 port = self._reserve_port(taken_ports)
             container = self._run(tournament_id, generation, token, port)
-        except (APIError, DockerException) as exc:
+        except ENGINE_ERRORS as exc:
             self._release_port(port)
-            self.stop(generation, tournament_id)  # created but not started, say
-            raise SpawnError(f"the engine refused the {self.unit}: {exc}") from None
+            try:
+                self.stop(generation, tournament_id)  # created but not started, say
+            except ENGINE_ERRORS:
+                pass  # the engine is away: nothing of this start runs
+            raise SpawnError(f"the Docker engine did not run the {self.unit}: {exc}") from None
         try:
             host, routed_port = self._route(container, port)
             handle = ServerHandle(tournament_id, host, routed_port, generation, token, datetime.now(timezone.utc))
@@ -97,8 +115,11 @@ class DockerSpawner(Spawner):
                 raise SpawnError("another start of this tournament's server took over")
             self._wait_ready(handle, container)
         except BaseException as exc:
-            self.stop(generation, tournament_id)
-            if isinstance(exc, (SpawnError, DockerException)):
+            try:
+                self.stop(generation, tournament_id)
+            except ENGINE_ERRORS as away:
+                log.warning("could not stop the container of a failed start of %s: %s", tournament_id, away)
+            if isinstance(exc, (SpawnError, *ENGINE_ERRORS)):
                 raise SpawnError(str(exc), pid=generation) from None
             raise
         finally:
@@ -241,7 +262,12 @@ class DockerSpawner(Spawner):
     def reap(self):
         """Remove this deployment's containers that exited: the supervisor never restarts one, it
         starts a new generation (their last lines are logged first)."""
-        for container in self._containers(running_only=False):
+        try:
+            found = self._containers(running_only=False)
+        except ENGINE_ERRORS as exc:  # the round goes on: servers may still answer their checks
+            log.warning("the Docker engine does not answer: %s", exc)
+            return
+        for container in found:
             if container.status in ("exited", "dead"):
                 log.info("removing exited container %s (code %s): %s", container.name,
                          container.attrs["State"].get("ExitCode"), _last_error(container))

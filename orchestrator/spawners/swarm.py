@@ -25,13 +25,13 @@ the node that runs the fewest, which is what spreads one-replica services across
 import logging
 import time
 
-from docker.errors import APIError, NotFound
+from docker.errors import APIError, DockerException, NotFound
 from docker.types import EndpointSpec, Resources, RestartPolicy, ServiceMode
 from docker.utils import parse_bytes
 
 from orchestrator.spawners import SpawnError
-from orchestrator.spawners.docker import (CONTAINER_PORT, DEPLOYMENT, GENERATION, PORT, TOURNAMENT, DockerSpawner,
-                                          _container_name, container_cpu_seconds, error_line)
+from orchestrator.spawners.docker import (CONTAINER_PORT, DEPLOYMENT, ENGINE_ERRORS, GENERATION, PORT, TOURNAMENT,
+                                          DockerSpawner, _container_name, container_cpu_seconds, error_line)
 
 log = logging.getLogger(__name__)
 
@@ -47,13 +47,23 @@ class SwarmSpawner(DockerSpawner):
     @classmethod
     def from_settings(cls, settings, env):
         spawner = super().from_settings(settings, env)
-        info = spawner.client.info().get("Swarm", {})
-        if not info.get("ControlAvailable"):
-            raise RuntimeError(f"SPAWNER=swarm: the engine at {settings['DOCKER_HOST'] or 'the default socket'} is not a "
-                               f"swarm manager ({info.get('LocalNodeState', 'no swarm')}): run `docker swarm init` there")
         spawner.spread = settings.get("SWARM_SPREAD") or cls.spread
         spawner.restart_attempts = int(settings.get("SWARM_RESTART_ATTEMPTS") or cls.restart_attempts)
         return spawner
+
+    @property
+    def client(self):
+        """The engine's client, once it is known to be a swarm manager (checked at first use, as
+        the docker backend connects: an orchestrator starts without one, a publish is a 503)."""
+        maker = self._client if callable(self._client) else None
+        client = DockerSpawner.client.fget(self)
+        if maker is not None:
+            swarm = client.info().get("Swarm", {})
+            if not swarm.get("ControlAvailable"):
+                self._client = maker  # asked again at the next use: `docker swarm init` may come
+                raise DockerException(f"the Docker engine is not a swarm manager ({swarm.get('LocalNodeState')}): "
+                                      f"run `docker swarm init` there")
+        return client
 
     # ---- starting ------------------------------------------------------------------------------
 
@@ -187,8 +197,12 @@ class SwarmSpawner(DockerSpawner):
     def reap(self):
         """Remove this deployment's services that Swarm gave up restarting (every task ended, none
         meant to run): the supervisor then starts a new generation. Their last error is logged."""
-        tasks = _tasks(self.client)
-        for service in self._services():
+        try:
+            tasks, services = _tasks(self.client), self._services()
+        except ENGINE_ERRORS as exc:  # the round goes on: servers may still answer their checks
+            log.warning("the Docker engine does not answer: %s", exc)
+            return
+        for service in services:
             own = [task for task in tasks if task["ServiceID"] == service.id]
             if own and all(task["DesiredState"] != "running" for task in own):
                 status = own[-1]["Status"]

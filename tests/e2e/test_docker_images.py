@@ -1,6 +1,6 @@
 """The images as an operator runs them, without the spawner: they serve as an unprivileged user,
-report healthy through their own HEALTHCHECK, and stop cleanly and quickly on SIGTERM (docker
-stop) with no init of docker's in front. They share the host's network to reach the test
+report healthy through their own HEALTHCHECK, and stop cleanly on SIGTERM within `docker stop`'s
+grace, with no init of docker's in front. They share the host's network to reach the test
 PostgreSQL and Redis on 127.0.0.1."""
 import time
 
@@ -10,6 +10,10 @@ import requests
 from tests.e2e.helpers import server_of
 from tests.support.api import make_tournament
 from tests.support.processes import free_port, wait_until
+
+# `docker stop` sends SIGTERM and kills after 10 s: a server must be gone well before (about 1 s
+# on an idle machine; the tests share their cores with others).
+STOP_GRACE = 8
 
 
 @pytest.fixture
@@ -53,9 +57,9 @@ def test_the_tournament_image_serves_is_healthy_and_stops_on_sigterm(
     assert container.attrs["Config"]["User"] == "10001:10001"
     assert wait_until(lambda: _answers(f"http://127.0.0.1:{port}/api/health"), timeout=20), _errors(container)
     assert requests.get(f"http://127.0.0.1:{port}/api/health", timeout=5).json()["token"] == "t0ken"
-    assert wait_until(lambda: health_status(container) == "healthy", timeout=40)
+    assert wait_until(lambda: health_status(container) == "healthy", timeout=60)
     seconds, code = stop_and_time(container)
-    assert code == 0 and seconds < 5, (code, seconds, _errors(container))
+    assert code == 0 and seconds < STOP_GRACE, (code, seconds, _errors(container))
 
 
 def test_the_orchestrator_image_serves_under_gunicorn_is_healthy_and_stops_on_sigterm(
@@ -68,10 +72,10 @@ def test_the_orchestrator_image_serves_under_gunicorn_is_healthy_and_stops_on_si
         **env, "BIND": f"127.0.0.1:{port}", "START_SUPERVISOR": "0", "FLEET_STOP_ON_EXIT": "0"})
     assert container.attrs["Config"]["User"] == "10001:10001"
     assert wait_until(lambda: _answers(f"http://127.0.0.1:{port}/readyz"), timeout=30), _errors(container)
-    assert "gunicorn" in " ".join(p[-1] for p in container.top()["Processes"])
-    assert wait_until(lambda: health_status(container) == "healthy", timeout=40)
+    assert b"Starting gunicorn" in container.logs() and len(container.top()["Processes"]) == 2  # master + worker
+    assert wait_until(lambda: health_status(container) == "healthy", timeout=60)
     seconds, code = stop_and_time(container)
-    assert code == 0 and seconds < 5, (code, seconds, _errors(container))
+    assert code == 0 and seconds < STOP_GRACE, (code, seconds, _errors(container))
 
 
 def _errors(container):

@@ -159,3 +159,8 @@ def test_on_a_network_of_its_own_a_server_is_routed_to_by_its_container_address(
     assert server_of(database_url, tid)[1] == restarted.attrs["NetworkSettings"]["Networks"][network.name]["IPAddress"]
     ok(api.post(f"/api/v1/tournaments/{tid}/cancel"))
     assert containers(engine, deployment, running_only=False) == []
+
+
+def test_without_an_engine_the_orchestrator_serves_and_a_publish_is_a_503_naming_it(start_orchestrator, tmp_path):
+    api = start_orchestrator(SPAWNER="docker", DOCKER_HOST=f"unix://{tmp_path}/no-engine.sock").api
+    assert_publish_refused(api, "Docker engine")

@@ -196,3 +196,8 @@ def test_when_swarm_gives_up_restarting_the_supervisor_starts_a_new_generation_a
     # Removed by the next round's reap, well before the orphan sweep's 10 s grace would.
     assert wait_until(lambda: [s.attrs["Spec"]["Labels"][GENERATION] for s in services(engine, swarm_deployment)]
                       == [str(server_of(database_url, tid)[0])], timeout=5)
+
+
+def test_without_an_engine_the_orchestrator_serves_and_a_publish_is_a_503_naming_it(start_orchestrator, tmp_path):
+    api = start_orchestrator(SPAWNER="swarm", DOCKER_HOST=f"unix://{tmp_path}/no-engine.sock").api
+    assert_publish_refused(api, "the Docker engine did not run the service")
