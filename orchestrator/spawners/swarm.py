@@ -58,7 +58,11 @@ class SwarmSpawner(DockerSpawner):
         maker = self._client if callable(self._client) else None
         client = DockerSpawner.client.fget(self)
         if maker is not None:
-            swarm = client.info().get("Swarm", {})
+            try:
+                swarm = client.info().get("Swarm", {})
+            except ENGINE_ERRORS:
+                self._client = maker
+                raise
             if not swarm.get("ControlAvailable"):
                 self._client = maker  # asked again at the next use: `docker swarm init` may come
                 raise DockerException(f"the Docker engine is not a swarm manager ({swarm.get('LocalNodeState')}): "
