@@ -36,6 +36,8 @@ def _settings(environ, instance_path):
         DOCKER_CPUS=float(environ.get("DOCKER_CPUS", 1.0)),
         DOCKER_PIDS=int(environ.get("DOCKER_PIDS", 256)),
         DEPLOYMENT=environ.get("DEPLOYMENT", "default"),
+        SWARM_SPREAD=environ.get("SWARM_SPREAD", "node.id"),
+        SWARM_RESTART_ATTEMPTS=int(environ.get("SWARM_RESTART_ATTEMPTS", 3)),
         TOURNAMENT_DATABASE_URL=environ.get("TOURNAMENT_DATABASE_URL") or None,
         TOURNAMENT_REDIS_URL=environ.get("TOURNAMENT_REDIS_URL") or None,
         SSE_QUEUE_SIZE=int(environ.get("SSE_QUEUE_SIZE", 1000)),

@@ -177,7 +177,8 @@ class Supervisor:
 
     def _check(self, tournament_id, server):
         """Liveness: answers as itself, or is restarted (at once when its process is gone). A live
-        process that doesn't answer but keeps working is busy, and gets BUSY_GRACE seconds."""
+        process that doesn't answer but keeps working is busy, and gets BUSY_GRACE seconds; one
+        its engine is restarting (Swarm) is waited for."""
         pid = server.pid
         if self.spawner.health(server.host, server.port, tournament_id, server.token,
                                timeout=self.settings["HEALTH_TIMEOUT"]):
@@ -189,6 +190,11 @@ class Supervisor:
             self._progress.pop(tournament_id, None)
             fleet.record_failure(tournament_id, "the server process is gone", self.settings, pid=pid)
             self._start_if_due(tournament_id)
+            return
+        if self.spawner.is_restarting(pid, tournament_id):
+            self._progress.pop(tournament_id, None)
+            fleet.record_check(tournament_id, False, self.settings, pid=pid, counts=False,
+                               error="restarting: its engine is bringing it back")
             return
         if self._is_busy(tournament_id, pid):
             fleet.record_check(tournament_id, False, self.settings, pid=pid, counts=False,

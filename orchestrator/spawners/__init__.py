@@ -1,20 +1,23 @@
 """Spawners start, find and stop tournament servers; SPAWNER picks the backend, one module each:
 
 - `subprocess` (the default): a local process per tournament (spawners/subprocess.py);
-- `docker`: a container per tournament on a Docker engine (spawners/docker.py).
+- `docker`: a container per tournament on a Docker engine (spawners/docker.py);
+- `swarm`: a one-replica Docker Swarm service per tournament (spawners/swarm.py).
 
 Every backend has the interface of `Spawner` below, and the fleet, the supervisor, the gateway and
 shutdown use nothing else: they know a server by its tournament id, the `instance` number the
-fleet records in `tournament_servers.pid` (a process id for subprocess, a generation for docker),
+fleet records in `tournament_servers.pid` (a process id for subprocess, a generation for docker
+and swarm),
 and the host:port it answers on. Health is always our own check: /api/health answering with the
 tournament id and the token handed to that start.
 """
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
 import requests
 
-BACKENDS = ("subprocess", "docker")
+BACKENDS = ("subprocess", "docker", "swarm")
 
 
 class SpawnError(Exception):
@@ -73,6 +76,11 @@ class Spawner:
         """True when instance `pid` of the tournament's server still runs (answering or not)."""
         raise NotImplementedError
 
+    def is_restarting(self, pid, tournament_id):
+        """True while the engine itself is bringing the instance back (a cluster engine's restart
+        policy): a failed health check then waits for it instead of counting."""
+        return False
+
     def cpu_seconds(self, pid, tournament_id):
         """CPU time the instance used so far; None when it is gone or cannot tell."""
         raise NotImplementedError
@@ -88,6 +96,22 @@ class Spawner:
     def force_stop(self, pid, tournament_id):
         """Kill the instance now (SIGKILL); False when it is gone."""
         raise NotImplementedError
+
+    def wait_answering(self, handle, why_not, what="tournament server"):
+        """Wait up to the start timeout until the server answers as itself; `why_not()` returns
+        why it never will (it exited, say), or None while it may.
+
+        :raise SpawnError: it exited or did not answer in time.
+        """
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline:
+            reason = why_not()
+            if reason:
+                raise SpawnError(reason)
+            if self.health(handle.host, handle.port, handle.tournament_id, handle.token, timeout=1):
+                return
+            time.sleep(0.05)
+        raise SpawnError(f"{what} did not answer within {self.start_timeout:.0f}s")
 
     def health(self, host, port, tournament_id, token, timeout=1.0):
         """True when the server at host:port answers its health check as this tournament and start."""
@@ -129,4 +153,8 @@ def make_spawner(settings, instance_path):
         from orchestrator.spawners.docker import DockerSpawner
 
         return DockerSpawner.from_settings(settings, env)
+    if backend == "swarm":
+        from orchestrator.spawners.swarm import SwarmSpawner
+
+        return SwarmSpawner.from_settings(settings, env)
     raise RuntimeError(f"SPAWNER={backend!r}: expected one of {', '.join(BACKENDS)}")

@@ -44,6 +44,8 @@ class DockerSpawner(Spawner):
     """`client` is a docker.DockerClient, or a function that makes one at first use (so an
     orchestrator starts, and answers 503 at publish, while the engine is away)."""
 
+    unit = "container"  # what the engine runs a server as, in messages
+
     def __init__(self, client, image, env, deployment="default", network="host", host="127.0.0.1",
                  port_range=(6001, 6999), memory="256m", cpus=1.0, pids=256, start_timeout=20.0,
                  stop_timeout=5.0):
@@ -64,9 +66,9 @@ class DockerSpawner(Spawner):
     @classmethod
     def from_settings(cls, settings, env):
         """Built from the orchestrator's settings; refuses what a container could not reach."""
-        database, redis = env["DATABASE_URL"], env["REDIS_URL"] or ""
+        backend, database, redis = settings.get("SPAWNER", "docker"), env["DATABASE_URL"], env["REDIS_URL"] or ""
         if database.startswith("sqlite") or not redis.startswith(("redis://", "rediss://")):
-            raise RuntimeError("SPAWNER=docker needs DATABASE_URL (PostgreSQL) and REDIS_URL (redis:// over TCP) "
+            raise RuntimeError(f"SPAWNER={backend} needs DATABASE_URL (PostgreSQL) and REDIS_URL (redis:// over TCP) "
                                "that a container can reach: the embedded SQLite and Redis live in the "
                                "orchestrator's instance folder")
         # The orchestrator's instance folder doesn't exist in the container; nothing there is needed
@@ -96,7 +98,7 @@ class DockerSpawner(Spawner):
         token, generation = secrets.token_hex(16), secrets.randbelow(2 ** 31 - 2) + 1
         port = None
         try:
-            if self.network == "host":
+            if self._needs_host_port():
                 port = self._reserve_port(taken_ports)
             container = self._run(tournament_id, generation, token, port)
         except ENGINE_ERRORS as exc:
@@ -105,11 +107,10 @@ class DockerSpawner(Spawner):
                 self.stop(generation, tournament_id)  # created but not started, say
             except ENGINE_ERRORS:
                 pass  # the engine is away: nothing of this start runs
-            raise SpawnError(f"the Docker engine did not run the container: {exc}") from None
+            raise SpawnError(f"the Docker engine did not run the {self.unit}: {exc}") from None
         try:
-            host = self.host if self.network == "host" else self._address(container)
-            handle = ServerHandle(tournament_id, host, port or CONTAINER_PORT, generation, token,
-                                  datetime.now(timezone.utc))
+            host, routed_port = self._route(container, port)
+            handle = ServerHandle(tournament_id, host, routed_port, generation, token, datetime.now(timezone.utc))
             if on_launch is not None and on_launch(handle) is False:
                 raise SpawnError("another start of this tournament's server took over")
             self._wait_ready(handle, container)
@@ -124,6 +125,14 @@ class DockerSpawner(Spawner):
         finally:
             self._release_port(port)
         return handle
+
+    def _needs_host_port(self):
+        """True when the server takes a port of TOURNAMENT_PORTS on the host (its network)."""
+        return self.network == "host"
+
+    def _route(self, container, port):
+        """(host, port) the gateway reaches the server at."""
+        return (self.host, port) if self.network == "host" else (self._address(container), CONTAINER_PORT)
 
     def _reserve_port(self, taken_ports):
         with self._lock:
@@ -142,16 +151,22 @@ class DockerSpawner(Spawner):
         """Ports of this deployment's containers: one that just started may not have bound yet."""
         return {int(c.labels[PORT]) for c in self._containers() if c.labels.get(PORT, "").isdigit()}
 
-    def _run(self, tournament_id, generation, token, port):
+    def _labels_and_env(self, tournament_id, generation, token, port):
+        """What finds a server (labels) and what it is told (environment); `port` is the host's
+        port it takes, if any."""
         labels = {DEPLOYMENT: self.deployment, TOURNAMENT: tournament_id, GENERATION: str(generation)}
         env = {**self.env, "TOURNAMENT_ID": tournament_id, "SERVER_TOKEN": token}
-        if self.network == "host":
+        if port is not None:
             labels[PORT] = str(port)
+        if self.network == "host":
             env.update(SERVER_HOST=self.host, SERVER_PORT=str(port))
-            networking = {"network_mode": "host"}
         else:
             env.update(SERVER_HOST="0.0.0.0", SERVER_PORT=str(CONTAINER_PORT))
-            networking = {"network": self.network}
+        return labels, env
+
+    def _run(self, tournament_id, generation, token, port):
+        labels, env = self._labels_and_env(tournament_id, generation, token, port)
+        networking = {"network_mode": "host"} if self.network == "host" else {"network": self.network}
         with self._lock:
             self._started.add((tournament_id, generation))
         # create + start, not run: run pulls a missing image, and an image is built, never pulled.
@@ -171,16 +186,12 @@ class DockerSpawner(Spawner):
         return address
 
     def _wait_ready(self, handle, container):
-        deadline = time.monotonic() + self.start_timeout
-        while time.monotonic() < deadline:
+        def exited():
             container.reload()
             if container.status in ("exited", "dead"):
                 code = container.attrs["State"].get("ExitCode")
-                raise SpawnError(f"tournament server container exited with code {code}: {_last_error(container)}")
-            if self.health(handle.host, handle.port, handle.tournament_id, handle.token, timeout=1):
-                return
-            time.sleep(0.1)
-        raise SpawnError(f"tournament server container did not answer within {self.start_timeout:.0f}s")
+                return f"tournament server container exited with code {code}: {_last_error(container)}"
+        self.wait_answering(handle, exited, "tournament server container")
 
     # ---- finding ---------------------------------------------------------------------------------
 
@@ -206,11 +217,7 @@ class DockerSpawner(Spawner):
         container = self._find(pid, tournament_id, running_only=True)
         if container is None:
             return None
-        try:
-            stats = container.stats(stream=False, one_shot=True)
-            return stats["cpu_stats"]["cpu_usage"]["total_usage"] / 1e9
-        except (APIError, KeyError, TypeError):
-            return None
+        return container_cpu_seconds(container)
 
     def running_servers(self):
         found = {}
@@ -286,11 +293,25 @@ def _container_name(deployment, tournament_id, generation):
 def _last_error(container):
     """The exception line of the container's last traceback, else its last output line."""
     try:
-        lines = container.logs(tail=40).decode(errors="replace").strip().splitlines()
+        return error_line(container.logs(tail=40))
     except APIError:
         return "(no logs)"
+
+
+def error_line(output):
+    """The exception line of the last traceback in a server's output (bytes), else its last line."""
+    lines = output.decode(errors="replace").strip().splitlines()
     errors = [line for line in lines if re.match(r"^[\w.]+(Error|Exception|Exit)\b", line)]
     return ((errors or lines or ["(no output)"])[-1])[-300:]
+
+
+def container_cpu_seconds(container):
+    """CPU time a container used so far; None when it cannot tell."""
+    try:
+        stats = container.stats(stream=False, one_shot=True)
+        return stats["cpu_stats"]["cpu_usage"]["total_usage"] / 1e9
+    except (APIError, KeyError, TypeError):
+        return None
 
 
 def _signal(container, signal_name):

@@ -97,15 +97,8 @@ class SubprocessSpawner(Spawner):
         return child
 
     def _wait_ready(self, handle, process):
-        deadline = time.monotonic() + self.start_timeout
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise SpawnError(f"tournament server exited with code {process.returncode} "
-                                 f"(see tournament-{handle.tournament_id}.log)")
-            if self.health(handle.host, handle.port, handle.tournament_id, handle.token, timeout=1):
-                return
-            time.sleep(0.05)
-        raise SpawnError(f"tournament server did not answer within {self.start_timeout:.0f}s")
+        self.wait_answering(handle, lambda: process.poll() is not None and (
+            f"tournament server exited with code {process.returncode} (see tournament-{handle.tournament_id}.log)"))
 
     def stop(self, pid, tournament_id):
         """Stop the tournament's server: SIGTERM, a grace period, then SIGKILL.

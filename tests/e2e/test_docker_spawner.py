@@ -4,17 +4,14 @@ Nothing here skips: when the engine or the images cannot be made, the tests fail
 The containers share the host's network (DOCKER_NETWORK=host), so they reach the test PostgreSQL
 and Redis on 127.0.0.1 like subprocess servers do.
 """
-from urllib.parse import urlsplit
-
 import docker
 import pytest
 
 from orchestrator.spawners import make_spawner
 from orchestrator.spawners.docker import DEPLOYMENT, GENERATION, TOURNAMENT, DockerSpawner
-from tests.e2e.helpers import fleet_entry, server_of
+from tests.e2e.helpers import assert_publish_refused, fleet_entry, relayed_services, server_of
 from tests.support.api import make_tournament, ok
 from tests.support.processes import wait_until
-from tests.support.tcp_relay import TcpRelay
 
 
 def containers(engine, deployment, tournament_id=None, running_only=True):
@@ -85,11 +82,7 @@ def test_a_clean_stop_of_the_last_orchestrator_removes_its_containers(start_dock
 def test_a_server_that_cannot_start_in_its_container_is_a_clear_503_and_leaves_nothing(
         start_docker_orchestrator, engine, deployment):
     api = start_docker_orchestrator(TOURNAMENT_IMAGE="tournament-platform/no-such-image:none").api
-    draft = make_tournament(api)
-    response = api.post(f"/api/v1/tournaments/{draft['id']}/publish")
-    assert response.status_code == 503, response.text
-    assert "no-such-image" in response.json()["error"]["message"]
-    assert ok(api.get(f"/api/v1/tournaments/{draft['id']}"))["state"] == "DRAFT"
+    assert_publish_refused(api, "no-such-image")
     assert containers(engine, deployment, running_only=False) == []
 
 
@@ -138,15 +131,7 @@ def private_network(engine, deployment, platform_env):
     them at: relays on the network's gateway address to the test servers on 127.0.0.1."""
     network = engine.networks.create(f"tp-{deployment}", driver="bridge", labels={DEPLOYMENT: deployment})
     network.reload()
-    gateway = network.attrs["IPAM"]["Config"][0]["Gateway"]
-    relays, urls = [], {}
-    for name in ("DATABASE_URL", "REDIS_URL"):
-        url = urlsplit(platform_env[name])
-        relay = TcpRelay(gateway, (url.hostname, url.port or {"DATABASE_URL": 5432, "REDIS_URL": 6379}[name]))
-        relays.append(relay)
-        credentials = url.netloc.rpartition("@")[0]
-        urls[f"TOURNAMENT_{name}"] = url._replace(
-            netloc=f"{credentials}{'@' if credentials else ''}{gateway}:{relay.address[1]}").geturl()
+    relays, urls = relayed_services(platform_env, network.attrs["IPAM"]["Config"][0]["Gateway"])
     yield network, urls
     for container in engine.containers.list(all=True, filters={"label": f"{DEPLOYMENT}={deployment}"}):
         container.remove(force=True)
@@ -178,8 +163,4 @@ def test_on_a_network_of_its_own_a_server_is_routed_to_by_its_container_address(
 
 def test_without_an_engine_the_orchestrator_serves_and_a_publish_is_a_503_naming_it(start_orchestrator, tmp_path):
     api = start_orchestrator(SPAWNER="docker", DOCKER_HOST=f"unix://{tmp_path}/no-engine.sock").api
-    draft = make_tournament(api)
-    response = api.post(f"/api/v1/tournaments/{draft['id']}/publish")
-    assert response.status_code == 503, response.text
-    assert "Docker engine" in response.json()["error"]["message"]
-    assert ok(api.get(f"/api/v1/tournaments/{draft['id']}"))["state"] == "DRAFT"
+    assert_publish_refused(api, "Docker engine")
