@@ -1,5 +1,6 @@
 """Entry point: `python run.py orchestrator|tournament ...` picks which service to serve."""
 import argparse
+import os
 import sys
 
 
@@ -7,14 +8,19 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description="Tournament platform")
     commands = parser.add_subparsers(dest="command", required=True)
     orchestrator = commands.add_parser("orchestrator", help="serve the orchestrator (dashboard, API, SSE)")
-    orchestrator.add_argument("--host", default="127.0.0.1")
-    orchestrator.add_argument("--port", type=int, default=5000)
+    # BIND (host:port) is gunicorn_conf's setting too; the image sets it.
+    bind_host, _, bind_port = os.environ.get("BIND", "127.0.0.1:5000").rpartition(":")
+    orchestrator.add_argument("--host", default=bind_host or "127.0.0.1")
+    orchestrator.add_argument("--port", type=int, default=int(bind_port or 5000))
     orchestrator.add_argument("--workers", type=int, default=None,
                               help="gunicorn workers (default: WEB_CONCURRENCY, else 1)")
     tournament = commands.add_parser("tournament", help="serve one tournament's server")
-    tournament.add_argument("--id", required=True, dest="tournament_id")
-    tournament.add_argument("--host", default="127.0.0.1")
-    tournament.add_argument("--port", type=int, required=True)
+    # A container (Dockerfile.tournament) gives these in its environment instead.
+    tournament.add_argument("--id", dest="tournament_id", default=os.environ.get("TOURNAMENT_ID"),
+                            required="TOURNAMENT_ID" not in os.environ)
+    tournament.add_argument("--host", default=os.environ.get("SERVER_HOST", "127.0.0.1"))
+    tournament.add_argument("--port", type=int, default=os.environ.get("SERVER_PORT"),
+                            required="SERVER_PORT" not in os.environ)
     admin = commands.add_parser("create-admin", help="make an existing user a site admin")
     admin.add_argument("username")
     return parser.parse_args(argv)

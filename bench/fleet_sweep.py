@@ -17,7 +17,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.harness import parse_args, percentiles, print_header, write_results  # noqa: E402
-from orchestrator.spawner import tournament_servers_running  # noqa: E402
+from orchestrator.spawners.subprocess import tournament_servers_running  # noqa: E402
 
 
 def main():

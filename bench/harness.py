@@ -224,7 +224,7 @@ class Platform:
 
     def server_env(self):
         """The environment the orchestrator gives the tournament servers it spawns (see
-        orchestrator._make_spawner), for starting one by hand; GATEWAY_SECRET is the instance's."""
+        orchestrator.spawners.spawner_env), for starting one by hand; GATEWAY_SECRET is the instance's."""
         secrets_path = Path(self.instance, "secrets.json")
         kept = json.loads(secrets_path.read_text()) if secrets_path.exists() else {}
         return {"DATABASE_URL": self.database_url, "REDIS_URL": REDIS_URL, "REDIS_NAMESPACE": self.namespace,

@@ -7,6 +7,7 @@ from flask import Flask
 from orchestrator.auth import (FORM_BLUEPRINTS, BearerAwareSessionInterface, protect_from_csrf,
                                refuse_cross_site_writes)
 from orchestrator.extensions import csrf, db, login_manager
+from orchestrator.spawners import make_spawner
 from orchestrator.streams import StreamSlots
 from shared import validation
 from shared.config import require_strong_secrets, settings_from_env
@@ -15,6 +16,7 @@ from shared.errors import register_error_handlers
 from shared.events import Channels
 from shared.http import add_security_headers
 from shared.identity import FORM_TOKEN_FIELD
+from shared.pubsub import Publisher
 from shared.redis_client import connect, embedded_redis_url
 
 
@@ -25,6 +27,19 @@ def _settings(environ, instance_path):
         TOURNAMENT_HOST=environ.get("TOURNAMENT_HOST", "127.0.0.1"),
         TOURNAMENT_PORTS=(int(low), int(high or low)),
         SPAWN_TIMEOUT=float(environ.get("SPAWN_TIMEOUT", 20)),
+        # Which backend starts tournament servers (orchestrator/spawners/), and the docker one's settings.
+        SPAWNER=environ.get("SPAWNER", "subprocess"),
+        DOCKER_HOST=environ.get("DOCKER_HOST") or None,
+        TOURNAMENT_IMAGE=environ.get("TOURNAMENT_IMAGE", "tournament-platform/tournament:dev"),
+        DOCKER_NETWORK=environ.get("DOCKER_NETWORK", "host"),
+        DOCKER_MEMORY=environ.get("DOCKER_MEMORY", "256m"),
+        DOCKER_CPUS=float(environ.get("DOCKER_CPUS", 1.0)),
+        DOCKER_PIDS=int(environ.get("DOCKER_PIDS", 256)),
+        DEPLOYMENT=environ.get("DEPLOYMENT", "default"),
+        SWARM_SPREAD=environ.get("SWARM_SPREAD", "node.id"),
+        SWARM_RESTART_ATTEMPTS=int(environ.get("SWARM_RESTART_ATTEMPTS", 3)),
+        TOURNAMENT_DATABASE_URL=environ.get("TOURNAMENT_DATABASE_URL") or None,
+        TOURNAMENT_REDIS_URL=environ.get("TOURNAMENT_REDIS_URL") or None,
         SSE_QUEUE_SIZE=int(environ.get("SSE_QUEUE_SIZE", 1000)),
         # Live streams one process holds (orchestrator/streams.py): per logged-in user, per
         # anonymous address (a LAN venue puts hundreds of viewers behind one), in all.
@@ -54,6 +69,8 @@ def _settings(environ, instance_path):
         # per username from anywhere (NIST SP 800-63B: at most 100).
         AUTH_FAILURES_PER_CLIENT_USERNAME=environ.get("AUTH_FAILURES_PER_CLIENT_USERNAME", "10/600"),
         AUTH_FAILURES_PER_USERNAME=environ.get("AUTH_FAILURES_PER_USERNAME", "100/3600"),
+        # Chat messages one user may post in one tournament's chat per window (count/seconds).
+        CHAT_RATE_LIMIT=environ.get("CHAT_RATE_LIMIT", "5/10"),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=environ.get("SESSION_COOKIE_SECURE", "0") == "1",
@@ -108,7 +125,10 @@ def create_app(config=None):
     app.extensions["channels"] = channels
     with app.app_context():
         app.extensions["feed_engine"] = db.engine
-    app.extensions["spawner"] = _make_spawner(app)
+    app.extensions["spawner"] = make_spawner(app.config, app.instance_path)
+    # What the orchestrator itself writes to a feed (chat messages) goes out after commit, held
+    # while Redis is away, as the tournament servers' events do.
+    app.extensions["publisher"] = Publisher(app.config["REDIS_URL"])
     # A dead client's slot frees when its next heartbeat fails to write: retry after one.
     app.extensions["stream_slots"] = StreamSlots(
         app.config["SSE_STREAMS_PER_USER"], app.config["SSE_STREAMS_PER_ADDRESS"],
@@ -117,12 +137,13 @@ def create_app(config=None):
     from orchestrator import gateway, pages
 
     register_error_handlers(app, on_server_error=db.session.rollback, html_page=pages.error_page)
-    from orchestrator.api import auth, docs, events, health, leaderboard, servers, subscriptions, tournaments
+    from orchestrator.api import auth, chat, docs, events, health, leaderboard, servers, subscriptions, tournaments
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(servers.bp)
     app.register_blueprint(subscriptions.bp)
     app.register_blueprint(tournaments.bp)
+    app.register_blueprint(chat.bp)
     app.register_blueprint(leaderboard.bp)
     app.register_blueprint(events.bp)
     app.register_blueprint(health.bp)
@@ -143,17 +164,8 @@ def create_app(config=None):
     return app
 
 
-def _make_spawner(app):
-    from orchestrator.spawner import SubprocessSpawner
-
-    env = {
-        "DATABASE_URL": app.config["DATABASE_URL"],
-        "REDIS_URL": app.config["REDIS_URL"],
-        "REDIS_NAMESPACE": app.config["REDIS_NAMESPACE"],
-        "INSTANCE_PATH": app.instance_path,
-        "SSE_HEARTBEAT_SECONDS": str(app.config["SSE_HEARTBEAT_SECONDS"]),
-        "MIGRATE_ON_START": "0",  # the orchestrator migrated before starting any server
-        "GATEWAY_SECRET": app.config["GATEWAY_SECRET"],
-    }
-    return SubprocessSpawner(app.config["TOURNAMENT_HOST"], app.config["TOURNAMENT_PORTS"], env,
-                             os.path.join(app.instance_path, "logs"), app.config["SPAWN_TIMEOUT"])
+def spawner_from_environ(environ):
+    """The spawner the orchestrator this environment configures uses (for the gunicorn master,
+    which has no app: shutdown.py stops the fleet with it)."""
+    instance_path = environ.get("INSTANCE_PATH") or Flask(__name__).instance_path
+    return make_spawner(_settings(environ, instance_path), instance_path)

@@ -6,7 +6,7 @@ registered under. `tests/api/test_openapi.py` fails when a rule is neither descr
 in NOT_API.
 """
 from orchestrator import gateway, pages
-from orchestrator.api import auth, docs, events, health, leaderboard, servers, subscriptions, tournaments
+from orchestrator.api import auth, chat, docs, events, health, leaderboard, servers, subscriptions, tournaments
 from shared import formats
 from shared import openapi as oa
 from shared.state_machine import STATES
@@ -30,6 +30,8 @@ TAGS = [
     {"name": "tournaments", "description": "The registry and the lifecycle: DRAFT -> REGISTRATION -> "
                                            "ACTIVE -> COMPLETED -> ARCHIVED, or CANCELLED."},
     {"name": "subscriptions", "description": "Tournaments a user follows (their notifications)."},
+    {"name": "chat", "description": "Each tournament's chat: everyone reads, logged-in users post, the organizer "
+                                    "deletes."},
     {"name": "feeds", "description": "Server-Sent Events."},
     {"name": "fleet", "description": "The tournament servers."},
     {"name": "leaderboard", "description": "Team ratings per game (openskill, Plackett-Luce) across COMPLETED "
@@ -300,6 +302,42 @@ DESCRIBED += [
         "A team's rating and its rating after each of its matches in a game", {"200": _json("OK", "TeamHistory")},
         "leaderboard", oa.OPTIONAL_LOGIN, errors=(400, 404), description=RATING_NOTE, parameters=[GAME_PARAM])}),
 ]
+_AUTHOR = {"type": "object", "required": ["id", "username"], "properties": {
+    "id": {"type": ["integer", "null"], "description": "null once the account is gone."}, "username": {"type": "string"}}}
+SCHEMAS["ChatMessage"] = {"type": "object", "required": ["seq", "author", "body", "created_at"], "properties": {
+    "seq": {"type": "integer", "minimum": 1, "description": "Its place in the chat's feed (the SSE `id:`)."},
+    "author": _AUTHOR, "body": {"type": "string", "minLength": 1, "maxLength": 500},
+    "created_at": ISO_TIME}}
+SCHEMAS["ChatPage"] = oa.items_of("ChatMessage", next_cursor={
+    "type": ["string", "null"], "description": "Pass as `?cursor=` for older messages; null on the oldest page."})
+CHAT_NOTE = ("Open in REGISTRATION, ACTIVE and COMPLETED; a DRAFT's chat and an ended (ARCHIVED, CANCELLED) "
+             "tournament's are read-only (409 `illegal_state`). A message is 1-500 characters once the spaces "
+             "around it are taken off, without control characters (newlines and tabs are fine); a user may post "
+             "a few messages per tournament in a short window (429 with Retry-After past it).")
+SEQ_PARAM = oa.path_param("seq", "A message's seq.", 1, {"type": "integer", "minimum": 1})
+DESCRIBED += [
+    (chat.chat_history, {"get": _op(
+        "A tournament's chat, newest first (deleted messages left out)", {"200": _json("A page", "ChatPage")},
+        "chat", oa.OPTIONAL_LOGIN, errors=(400, 404), parameters=[
+            oa.query_param("limit", "Page size (default 50).", {"type": "integer", "minimum": 1, "maximum": 100}),
+            oa.query_param("cursor", "`next_cursor` of the previous page.", {"type": "string"})])}),
+    (chat.post_chat_message, {"post": _op(
+        "Post a message in a tournament's chat", {"201": _json("Posted", "ChatMessage")}, "chat",
+        oa.WRITE_LOGIN, errors=(400, 401, 403, 404, 409, 429), description=CHAT_NOTE,
+        body=oa.json_body({"type": "object", "required": ["body"], "additionalProperties": False,
+                           "properties": {"body": {"type": "string", "minLength": 1, "maxLength": 500}}},
+                          example={"body": "Good luck, everyone!"}))}),
+    (chat.delete_chat_message, {"delete": _op(
+        "Delete a chat message for everyone (the organizer, or an admin)", {"204": oa.no_content("Deleted")},
+        "chat", oa.WRITE_LOGIN, errors=(401, 403, 404),
+        description="Its text is removed from the stored message, and a `chat_message_deleted` event naming "
+                    "it (`message_seq`) goes out on the chat's feed. Allowed in every state.")}),
+    (events.tournament_chat_feed, {"get": _op(
+        "A tournament's chat (SSE): `chat_message` and `chat_message_deleted` events", SSE, "feeds",
+        oa.OPTIONAL_LOGIN, errors=(400, 404), parameters=LAST_EVENT_ID,
+        description="A deleted message replays with `deleted: true` and no `body`.")}),
+]
+PATH_PARAMS["seq"] = SEQ_PARAM
 SCHEMAS["Readiness"] = {"type": "object", "required": ["status", "checks"], "properties": {
     "status": {"enum": ["ready", "not_ready"]},
     "checks": {"type": "object", "additionalProperties": {"type": "string"},

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from orchestrator.services import registry
 from shared import events
-from shared.feeds import GlobalFeed, NotificationFeed, TournamentFeed
+from shared.feeds import ChatFeed, GlobalFeed, NotificationFeed, TournamentFeed
 from shared.pubsub import FeedHub, RedisRelay
 
 log = logging.getLogger(__name__)
@@ -24,6 +24,9 @@ def feed_of(channels, engine, channel):
     tournament_id = channels.tournament_id_of(channel)
     if tournament_id:
         return TournamentFeed(engine, tournament_id)
+    tournament_id = channels.tournament_id_of(channel, suffix=":chat")
+    if tournament_id:
+        return ChatFeed(engine, tournament_id)
     prefix, suffix = channels.user_notifications(""), ":notifications"
     prefix = prefix[:-len(suffix)]
     user_id = channel[len(prefix):-len(suffix)] if channel.startswith(prefix) and channel.endswith(suffix) else ""
@@ -49,6 +52,14 @@ def stored_payload(channels, engine):
     return record
 
 
+def state_changes(channels):
+    """wants(channel, event) of the registry's state mirror: a state change on a tournament's
+    events channel only; whatever a chat or another channel carries never moves the registry."""
+    def wants(channel, event):
+        return event["type"] == events.STATE_CHANGED and channels.tournament_id_of(channel) is not None
+    return wants
+
+
 def init_relay(app, channels):
     """Start this process's relay; it also keeps the registry's state mirror current."""
     hub = FeedHub(queue_size=app.config["SSE_QUEUE_SIZE"],
@@ -60,16 +71,14 @@ def init_relay(app, channels):
         with app.app_context():
             registry.mirror_state(channels.tournament_id_of(channel), event["to_state"])
 
-    def is_state_change(channel, event):
-        return event["type"] == events.STATE_CHANGED and channels.tournament_id_of(channel) is not None
-
     def resync_mirrors():
         with app.app_context():
             registry.sync_state_mirrors()
 
-    hub.add_listener(mirror, wants=is_state_change)
+    hub.add_listener(mirror, wants=state_changes(channels))
     relay = RedisRelay(app.config["REDIS_URL"], hub, channels=[channels.global_announcements],
-                       patterns=[channels.tournament_events_pattern, channels.user_notifications_pattern],
+                       patterns=[channels.tournament_events_pattern, channels.tournament_chat_pattern,
+                                 channels.user_notifications_pattern],
                        on_connect=resync_mirrors)
     app.extensions["feed_hub"] = hub
     app.extensions["redis_relay"] = relay

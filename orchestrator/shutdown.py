@@ -14,7 +14,6 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from orchestrator import lease
-from orchestrator.spawner import is_tournament_server, stop_processes, tournament_servers_running
 from shared.config import database_url
 from shared.db.engine import make_engine
 from shared.db.tables import tournament_servers, tournaments
@@ -40,20 +39,23 @@ def worker_stopping(app):
     hub = app.extensions.get("feed_hub")
     if hub is not None:
         hub.end_all()
+    publisher = app.extensions.get("publisher")
+    if publisher is not None:
+        publisher.close()  # what was committed goes out first (for up to 2 s while Redis is away)
 
 
-def stop_fleet(conn, grace_seconds):
-    """Stop every tournament server of this database that runs on this machine (recorded ones and
-    orphans), and record as STOPPED only the rows that still record a process we stopped."""
-    running = tournament_servers_running()
+def stop_fleet(conn, grace_seconds, spawner):
+    """Stop every tournament server of this database that the spawner sees (recorded ones and
+    orphans), and record as STOPPED only the rows that still record an instance we stopped."""
+    running = spawner.running_servers()
     known = set(conn.execute(sa.select(tournaments.c.id).where(tournaments.c.id.in_(list(running)))).scalars()
                 ) if running else set()
     recorded = conn.execute(sa.select(tournament_servers.c.tournament_id, tournament_servers.c.pid)
                             .where(tournament_servers.c.status.in_(LIVE), tournament_servers.c.pid.is_not(None))).all()
     conn.rollback()
-    pids = {pid for tournament_id in known for pid in running[tournament_id]}
-    pids.update(pid for tournament_id, pid in recorded if is_tournament_server(pid, tournament_id))
-    stop_processes(sorted(pids), grace_seconds)
+    instances = {(tournament_id, pid) for tournament_id in known for pid in running[tournament_id]}
+    instances.update((tournament_id, pid) for tournament_id, pid in recorded if spawner.is_running(pid, tournament_id))
+    spawner.stop_many(sorted(instances), grace_seconds)
     for tournament_id, pid in recorded:
         stopped = conn.execute(sa.update(tournament_servers).where(
             tournament_servers.c.tournament_id == tournament_id, tournament_servers.c.pid == pid)
@@ -61,10 +63,10 @@ def stop_fleet(conn, grace_seconds):
         if stopped:
             conn.execute(sa.update(tournaments).where(tournaments.c.id == tournament_id).values(endpoint=None))
     conn.commit()
-    return len(pids)
+    return len(instances)
 
 
-def leave_or_stop_fleet(url, orchestrator, grace_seconds=5.0):
+def leave_or_stop_fleet(url, orchestrator, grace_seconds=5.0, spawner=None):
     """The exit of orchestrator `orchestrator` ('host:master pid'): when another orchestrator is
     alive, the fleet is left to it (its supervisor takes the lease this one's workers gave up and
     adopts the servers as they are); otherwise the fleet is stopped, by the holder of the fleet
@@ -81,7 +83,11 @@ def leave_or_stop_fleet(url, orchestrator, grace_seconds=5.0):
                 log.info("leaving the fleet serving: another orchestrator holds the fleet lease")
                 return 0
             try:
-                return stop_fleet(conn, grace_seconds)
+                if spawner is None:
+                    from orchestrator import spawner_from_environ
+
+                    spawner = spawner_from_environ(os.environ)
+                return stop_fleet(conn, grace_seconds, spawner)
             finally:
                 lease.release(conn, lease.FLEET, holder)
     finally:

@@ -5,12 +5,12 @@ Every orchestrator process runs this loop; only the lease holder acts. Each roun
 tournament in REGISTRATION, ACTIVE or COMPLETED have one healthy server and every other tournament
 none: it checks health, restarts with backoff, marks crash loops FAILED, and adopts the servers a
 previous supervisor left running (their health check reports the token they were started with).
-Every few rounds it also sweeps this machine for tournament servers the fleet does not record
-(orphans) and stops them.
+Every few rounds it also sweeps what the spawner sees for tournament servers the fleet does not
+record (orphans) and stops them. It knows servers only through the spawner's interface
+(orchestrator/spawners/__init__.py), so it works the same on every backend.
 """
 import logging
 import os
-import signal
 import threading
 import time
 from dataclasses import dataclass
@@ -22,8 +22,7 @@ from orchestrator import lease
 from orchestrator.extensions import db
 from orchestrator.models import Tournament, TournamentServer
 from orchestrator.services import fleet, registry
-from orchestrator.spawner import (SpawnError, cpu_seconds, is_tournament_server, signal_process,
-                                  tournament_servers_running)
+from orchestrator.spawners import SpawnError
 from shared.state_machine import SERVED_STATES
 
 log = logging.getLogger(__name__)
@@ -178,18 +177,24 @@ class Supervisor:
 
     def _check(self, tournament_id, server):
         """Liveness: answers as itself, or is restarted (at once when its process is gone). A live
-        process that doesn't answer but keeps working is busy, and gets BUSY_GRACE seconds."""
+        process that doesn't answer but keeps working is busy, and gets BUSY_GRACE seconds; one
+        its engine is restarting (Swarm) is waited for."""
         pid = server.pid
         if self.spawner.health(server.host, server.port, tournament_id, server.token,
                                timeout=self.settings["HEALTH_TIMEOUT"]):
             self._progress.pop(tournament_id, None)
             fleet.record_check(tournament_id, True, self.settings, pid=pid)
             return
-        alive = bool(pid) and is_tournament_server(pid, tournament_id)
+        alive = bool(pid) and self.spawner.is_running(pid, tournament_id)
         if not alive:
             self._progress.pop(tournament_id, None)
             fleet.record_failure(tournament_id, "the server process is gone", self.settings, pid=pid)
             self._start_if_due(tournament_id)
+            return
+        if self.spawner.is_restarting(pid, tournament_id):
+            self._progress.pop(tournament_id, None)
+            fleet.record_check(tournament_id, False, self.settings, pid=pid, counts=False,
+                               error="restarting: its engine is bringing it back")
             return
         if self._is_busy(tournament_id, pid):
             fleet.record_check(tournament_id, False, self.settings, pid=pid, counts=False,
@@ -204,7 +209,7 @@ class Supervisor:
     def _is_busy(self, tournament_id, pid):
         """True when the server used CPU since its last failed check (a long command, not a hang),
         for at most BUSY_GRACE seconds in a row (a runaway loop is restarted after that)."""
-        cpu, now = cpu_seconds(pid), time.monotonic()
+        cpu, now = self.spawner.cpu_seconds(pid, tournament_id), time.monotonic()
         last = self._progress.get(tournament_id)
         if cpu is None or last is None or last.pid != pid:
             self._progress[tournament_id] = _Progress(pid, cpu or 0.0, now)
@@ -227,12 +232,12 @@ class Supervisor:
     # ---- orphans -------------------------------------------------------------------------------
 
     def sweep_orphans(self):
-        """Stop every server on this machine that serves one of our tournaments but is not the
-        process the fleet records for it: SIGTERM once it has gone unrecorded for ORPHAN_GRACE
-        seconds (a server being stopped or started is unrecorded for a moment), SIGKILL if it
+        """Stop every server the spawner sees that serves one of our tournaments but is not the
+        instance the fleet records for it: asked to stop once it has gone unrecorded for ORPHAN_GRACE
+        seconds (a server being stopped or started is unrecorded for a moment), killed if it
         still runs a stop grace later. Servers of tournaments this database doesn't know (another
         deployment on the machine) are left alone."""
-        running = tournament_servers_running()  # first: a server launched after this is not judged
+        running = self.spawner.running_servers()  # first: a server launched after this is not judged
         recorded = db.session.execute(
             sa.select(Tournament.id, TournamentServer.status, TournamentServer.pid)
             .outerjoin(TournamentServer, TournamentServer.tournament_id == Tournament.id)
@@ -249,10 +254,10 @@ class Supervisor:
                 del self._orphans[pid]
             elif orphan.asked_at is None and now - orphan.first_seen >= self.settings["ORPHAN_GRACE"]:
                 log.warning("stopping orphan server %s of %s (the fleet records another)", pid, orphan.tournament_id)
-                signal_process(pid, signal.SIGTERM)
+                self.spawner.ask_to_stop(pid, orphan.tournament_id)
                 orphan.asked_at = now
             elif orphan.asked_at is not None and now - orphan.asked_at >= self.spawner.stop_timeout:
-                signal_process(pid, signal.SIGKILL)
+                self.spawner.force_stop(pid, orphan.tournament_id)
 
     # ---- shutting down -------------------------------------------------------------------------
 

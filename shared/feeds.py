@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from shared import events
-from shared.db.tables import GLOBAL_SEQUENCE, announcements, channel_sequences, notifications, tournament_events
+from shared.db.tables import (GLOBAL_SEQUENCE, announcements, channel_sequences, chat_messages, notifications,
+                              tournament_events)
 
 REPLAY_BATCH = 500
 # Rows per statement when writing notifications: a few milliseconds of Python between two waits
@@ -62,6 +63,18 @@ class NotificationFeed(Feed):
 
     def __init__(self, engine, user_id):
         super().__init__(engine, notifications, notifications.c.user_id == user_id)
+
+
+class ChatFeed(Feed):
+    """`tournament:{id}:chat`, backed by that tournament's rows of chat_messages."""
+
+    def __init__(self, engine, tournament_id):
+        super().__init__(engine, chat_messages, chat_messages.c.tournament_id == tournament_id)
+
+
+def chat_sequence(tournament_id):
+    """The counter (channel_sequences) a tournament's chat takes its seqs from."""
+    return f"chat:{tournament_id}"
 
 
 def _take_seqs(conn, wanted):
@@ -126,4 +139,18 @@ def append_announcement(conn, event):
     conn.execute(sa.insert(announcements).values(
         seq=seq, type=event["type"], tournament_id=event.get("tournament_id"), payload=text,
         created_at=datetime.now(timezone.utc)))
+    return seq, text
+
+
+def append_chat(conn, event, author_id, author_name, body=None):
+    """Store a chat event (`event["tournament_id"]`'s chat) inside the caller's transaction;
+    return (seq, JSON text). As with announcements, the counter row stays locked until the
+    caller commits, so a tournament's chat commits in seq order."""
+    tournament_id = event["tournament_id"]
+    seq = _take_seqs(conn, {chat_sequence(tournament_id): 1})[chat_sequence(tournament_id)]
+    event = dict(event, seq=seq)
+    text = events.encode(event)
+    conn.execute(sa.insert(chat_messages).values(
+        tournament_id=tournament_id, seq=seq, type=event["type"], author_id=author_id,
+        author_name=author_name, body=body, payload=text, created_at=datetime.now(timezone.utc)))
     return seq, text

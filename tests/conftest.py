@@ -119,6 +119,8 @@ def app(platform_env, tmp_path):
     from orchestrator.extensions import db
 
     app.extensions["redis_relay"].stop()
+    app.extensions["publisher"].close()
+    app.extensions["publisher"].client.close()
     app.extensions["spawner"].stop_all()
     end_served_tournaments(platform_env["DATABASE_URL"])
     # Each app has its own engine; idle pooled connections would pile up over a run until

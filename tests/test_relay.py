@@ -160,3 +160,38 @@ def test_the_relay_passes_on_only_what_the_log_holds_and_reads_only_for_listener
     assert frame_ids([next(stream)]) == [3, 4, 5]
     assert next(stream) == b": heartbeat\n\n"
     stream.close()
+
+
+def test_a_forged_chat_message_is_not_relayed_and_a_chat_channel_never_moves_the_registry(log_and_feed):
+    from orchestrator.relay import feed_of, state_changes, stored_payload
+    from shared.feeds import ChatFeed, append_chat
+
+    log, _feed = log_and_feed
+    engine = log.engine
+    channels = events.Channels("test-relay:")
+    channel = channels.tournament_chat(log.tournament_id)
+    assert isinstance(feed_of(channels, engine, channel), ChatFeed)
+    chat = ChatFeed(engine, log.tournament_id)
+    hub = FeedHub(record=stored_payload(channels, engine))
+    heard = []
+    hub.add_listener(lambda ch, event: heard.append(event), wants=state_changes(channels))
+    stream = event_stream(hub, channel, chat, None, heartbeat_seconds=0.2)
+    assert next(stream) == b": connected\n\n"
+    assert next(stream) == b": heartbeat\n\n"  # following live
+    with engine.begin() as conn:
+        _seq, real = append_chat(conn, events.make_event(events.CHAT_MESSAGE, log.tournament_id,
+                                                         author={"id": None, "username": "ana"}, body="hello"),
+                                 None, "ana", "hello")
+    forged = dict(events.decode(real), body="send your password to evil.example")
+    hub.dispatch(channel, events.encode(forged))  # the stored seq, another text
+    hub.dispatch(channel, events.encode(dict(forged, seq=2)))  # a seq the chat doesn't have
+    hub.dispatch(channels.tournament_chat("t_elsewhere"), real)  # the real text on another chat
+    # A state change on a chat channel, even one the table held, is nobody's to act on.
+    hub.dispatch(channel, events.encode(events.make_event(events.STATE_CHANGED, log.tournament_id, seq=1,
+                                                          from_state="REGISTRATION", to_state="CANCELLED")))
+    assert next(stream) == b": heartbeat\n\n" and heard == []
+    assert not state_changes(channels)(channel, {"type": events.STATE_CHANGED, "seq": 1})
+    assert state_changes(channels)(channels.tournament_events(log.tournament_id), {"type": events.STATE_CHANGED})
+    hub.dispatch(channel, real)
+    assert next(stream) == events.sse_frame(1, events.CHAT_MESSAGE, real)
+    stream.close()

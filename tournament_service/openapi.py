@@ -25,12 +25,14 @@ INTERNAL = {
 }
 # The HTML pages people read in a browser (`pages.py`): not part of the JSON API.
 PAGES = {
-    pages.tournament_page: "the tournament's page: teams, bracket and standings",
+    pages.tournament_page: "the tournament's page: teams, bracket and standings (with `X-Fragment: results`, "
+                           "the results section alone, for the page's script)",
     pages.fragment: "a part of the page, for its live refresh (HTML, the page's own partial)",
     forms.signup: "the page's signup form (a form body; the JSON API is POST /api/teams)",
     forms.start: "the organizer's start button on the page (the JSON API is POST /api/start)",
     forms.check_in: "the page's check-in button (the JSON API is POST /api/teams/{team_id}/check-in)",
-    forms.record_result: "the page's results form (the JSON API is POST /api/matches/{match_id}/result)",
+    forms.record_result: "the page's results form (the JSON API is POST /api/matches/{match_id}/result); "
+                         "with `X-Fragment: results`, answered with the results section at the result's status",
 }
 NOT_API = {**INTERNAL, **PAGES}
 

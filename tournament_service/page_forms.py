@@ -3,6 +3,8 @@ in ACTIVE the playable matches with only the actions the server would accept fro
 
 The page never decides a result: it shows what may be asked, and the form posts go through the
 same commands as the JSON API (tournament_service/forms.py)."""
+from datetime import datetime, timezone
+
 from shared import validation as v
 from shared.errors import APIError
 from shared.state_machine import ACTIVE, REGISTRATION
@@ -24,19 +26,55 @@ DRAW = "draw"
 def forms_for(tournament, actor, names):
     """{"signup", "start", "check_in": [teams], "matches": [match actions]} for `actor` on this page."""
     mine = {team["id"] for team in tournament.team_list() if actor.user_id and team.get("captain") == actor.user_id}
-    forms = {"signup": False, "check_in": [], "matches": [], "logged_in": actor.user_id is not None,
-             "start": tournament.state == REGISTRATION and actor.is_organizer}
+    forms = {"signup": False, "check_in": [], "checked_in": [], "matches": [], "logged_in": actor.user_id is not None,
+             "start": tournament.state == REGISTRATION and actor.is_organizer,
+             # The results section is there for whoever may ever act on a match (it refreshes live).
+             "results": tournament.state == ACTIVE and (actor.is_organizer or bool(mine))}
     if tournament.state == REGISTRATION and actor.user_id is not None:
         forms["signup"] = True
         if tournament.options.get("check_in"):
-            forms["check_in"] = [team for team in tournament.team_list()
-                                 if team["id"] in mine and not team.get("checked_in")]
+            own = [team for team in tournament.team_list() if team["id"] in mine]
+            forms["check_in"] = [team for team in own if not team.get("checked_in")]
+            forms["checked_in"] = [team for team in own if team.get("checked_in")]
     if tournament.state == ACTIVE and actor.user_id is not None:
         actions = [_match_action(tournament, match, actor, mine, names)
                    for match in tournament.match_list() if playable(match)]
         # A captain's own matches first; nothing at all for matches they may not touch.
         forms["matches"] = sorted((a for a in actions if a["may"]), key=lambda a: not a["mine"])
     return forms
+
+
+def check_in_banner(tournament, now):
+    """What the check-in banner says, or None when there is none (not REGISTRATION, or no
+    `check_in`): {"checked", "teams", "starts_at", "left", "passed"}.
+
+    The platform sets no check-in deadline: check-in stays open until the organizer starts the
+    tournament, and `starts_at` is only the announced start (nothing starts by itself then), so
+    the banner counts down to it when it is set and says so."""
+    if tournament.state != REGISTRATION or not tournament.options.get("check_in"):
+        return None
+    teams = tournament.team_list()
+    starts_at = tournament.config.get("starts_at")
+    banner = {"checked": sum(1 for team in teams if team.get("checked_in")), "teams": len(teams),
+              "starts_at": starts_at, "left": None, "passed": False}
+    if starts_at:
+        at = datetime.fromisoformat(starts_at).astimezone(timezone.utc)
+        seconds = (at - now).total_seconds()
+        banner.update(starts_at=at.isoformat().replace("+00:00", "Z"), passed=seconds <= 0, left=time_left(seconds),
+                      when=f"{at.day} {at:%b %Y, %H:%M} UTC")
+    return banner
+
+
+def time_left(seconds):
+    """'2 days 3 h', '1 h 05 min', '4 min', 'less than a minute': the time until an instant, in
+    the words static/countdown.js uses (it adds the seconds)."""
+    minutes = int(seconds // 60)
+    days, hours, minutes = minutes // 1440, minutes // 60 % 24, minutes % 60
+    if days:
+        return f"{days} day{'s' if days > 1 else ''} {hours} h"
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    return f"{minutes} min" if minutes else "less than a minute"
 
 
 def _match_action(tournament, match, actor, mine, names):

@@ -4,6 +4,8 @@ works without JavaScript, drawn from the same reads the API answers (`api.py`).
 With JavaScript, parts of the page refetch themselves from `/fragments/<name>` when the page's
 stream says the tournament changed: the same partial templates the page includes, rendered once per
 change of the tournament for every viewer alike (see `FragmentCache`)."""
+from datetime import datetime, timezone
+
 from flask import Blueprint, current_app, render_template, request
 
 from shared.errors import APIError
@@ -15,6 +17,23 @@ bp = Blueprint("tournament_pages", __name__)
 ROUND_KEY_MAX = 12
 FOLLOW_REFRESH_SECONDS = 20
 OVER = ("COMPLETED", "ARCHIVED", "CANCELLED")
+# The page's script (static/results.js) asks for the results section alone with this header.
+FRAGMENT_HEADER = "X-Fragment"
+RESULTS_FRAGMENT = "results"
+
+
+def page_root():
+    """The relative URL of the page's own directory (`/t/<id>/` through the gateway) from the URL
+    this request's answer is shown at, so links, forms and assets resolve the same from `/` and
+    from a refused form rendered at `/forms/matches/<id>/result` (a <base> element is ruled out by
+    the CSP's `base-uri 'none'`). Pages shown at `/` whatever asked for them (the script's
+    fragment, the final snapshot's pages) use "" instead."""
+    return "../" * max(request.path.count("/") - 1, 0)
+
+
+def wants_fragment():
+    """True when the page's script asked for the results section alone."""
+    return request.headers.get(FRAGMENT_HEADER) == RESULTS_FRAGMENT
 
 
 def page_viewer():
@@ -35,7 +54,24 @@ def page_viewer():
 def tournament_page():
     """The tournament at a glance: teams while registering, the bracket and standings once started."""
     actor, form_token = page_viewer()
-    return render_page(actor, form_token, notice=page_forms.NOTICES.get(request.args.get("notice", "")))
+    if wants_fragment():
+        return render_results(actor, form_token)
+    html, status = render_page(actor, form_token, notice=page_forms.NOTICES.get(request.args.get("notice", "")))
+    return html, status, {"Vary": FRAGMENT_HEADER}
+
+
+def render_results(actor, form_token, notice=None, refusal=None, status=200):
+    """The results section alone, as the page's script swaps it in: the matches `actor` may act on
+    now, with what their post did (a notice code, or a `refusal` {"message", "fields"})."""
+    tournament = current_app.extensions["tournament_server"].tournament
+    names = bracket_view.team_names(tournament.team_list())
+    html = render_template("_results_form.html", summary=tournament.summary(), actor=actor,
+                           forms=page_forms.forms_for(tournament, actor, names), form_token=form_token,
+                           token_field=FORM_TOKEN_FIELD, fragment=True, notice_code=notice,
+                           notice=page_forms.NOTICES.get(notice), refusal=refusal,
+                           root="")  # its links land in the page at /, whatever URL it was asked at
+    # Vary: the page's URL answers both the page and this section.
+    return html, status, {"Vary": FRAGMENT_HEADER}
 
 
 def render_page(actor, form_token, notice=None, refusal=None, status=200):
@@ -44,7 +80,7 @@ def render_page(actor, form_token, notice=None, refusal=None, status=200):
     tournament = current_app.extensions["tournament_server"].tournament
     follow = request.method == "GET" and request.args.get("follow") == "current"
     chosen = (request.args.get("round") or "")[:ROUND_KEY_MAX]
-    return page_html(tournament, actor, form_token, chosen, follow, notice, refusal), status
+    return page_html(tournament, actor, form_token, chosen, follow, notice, refusal, root=page_root()), status
 
 
 def page_context(tournament):
@@ -76,16 +112,19 @@ def with_round(context, chosen):
     return dict(context, view=dict(view, selected=chosen if chosen in view["keys"] else view["current"]))
 
 
-def page_html(tournament, actor, form_token, chosen="", follow=False, notice=None, refusal=None):
+def page_html(tournament, actor, form_token, chosen="", follow=False, notice=None, refusal=None, root=""):
     """The HTML of `tournament`'s page as `actor` sees it, round `chosen` selected (an app context
-    is needed for the templates); `follow`: the venue screen instead."""
+    is needed for the templates); `follow`: the venue screen instead. `root`: the way from the URL
+    it is shown at to the page's own directory (see page_root)."""
     context = with_round(page_context(tournament), chosen)
     if follow:
         # A screen at a venue: the matches being played (live with JavaScript, reloaded without).
-        return render_template("follow.html", **context)
+        return render_template("follow.html", **context, root=root)
     forms = page_forms.forms_for(tournament, actor, context["view"]["names"])
+    check_in = page_forms.check_in_banner(tournament, datetime.now(timezone.utc))
     return render_template("tournament.html", **context, chosen=chosen, actor=actor, forms=forms,
-                           form_token=form_token, token_field=FORM_TOKEN_FIELD, notice=notice, refusal=refusal)
+                           form_token=form_token, token_field=FORM_TOKEN_FIELD, notice=notice, refusal=refusal,
+                           check_in=check_in, root=root)
 
 
 # The parts of the page that refresh themselves: one partial template each, the one the page includes.
@@ -113,7 +152,8 @@ class FragmentCache:
         context = with_round(self.context, chosen)
         key = (name, context["view"]["selected"])
         if key not in self.html:
-            self.html[key] = render_template(FRAGMENTS[name], **context)
+            # Shown in the page at its directory (live.js asks from there): links relative to it.
+            self.html[key] = render_template(FRAGMENTS[name], **context, root="")
         return self.html[key]
 
 

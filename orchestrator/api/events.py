@@ -5,7 +5,7 @@ from flask_login import current_user
 from orchestrator import auth
 from orchestrator.streams import stream_response
 from shared.errors import APIError
-from shared.feeds import GlobalFeed, NotificationFeed, TournamentFeed
+from shared.feeds import ChatFeed, GlobalFeed, NotificationFeed, TournamentFeed
 from shared import validation as v
 from shared.sse import SSE_HEADERS, BadLastEventId, event_stream, page_stream, parse_last_event_id
 
@@ -32,12 +32,23 @@ def global_feed():
     return _stream(channels.global_announcements, GlobalFeed(current_app.extensions["feed_engine"]))
 
 
+def _tournament_stream(tournament_id, channel, feed_class):
+    """A feed of a tournament the caller may see (404 for an unknown id or another's draft)."""
+    auth.visible_tournament(tournament_id)
+    return _stream(channel, feed_class(current_app.extensions["feed_engine"], tournament_id))
+
+
 @bp.get("/tournaments/<tournament_id>")
 def tournament_feed(tournament_id):
-    auth.visible_tournament(tournament_id)  # 404 for an unknown id or another's draft
     channels = current_app.extensions["channels"]
-    return _stream(channels.tournament_events(tournament_id),
-                   TournamentFeed(current_app.extensions["feed_engine"], tournament_id))
+    return _tournament_stream(tournament_id, channels.tournament_events(tournament_id), TournamentFeed)
+
+
+@bp.get("/tournaments/<tournament_id>/chat")
+def tournament_chat_feed(tournament_id):
+    """A tournament's chat: messages and deletions; a deleted message replays without its text."""
+    channels = current_app.extensions["channels"]
+    return _tournament_stream(tournament_id, channels.tournament_chat(tournament_id), ChatFeed)
 
 
 @bp.get("/user/<int:user_id>")

@@ -56,6 +56,7 @@ VIEWS = (tournaments.home, tournaments.tournament_list, tournaments.tournament_d
          tournaments.tournament_new, tournaments.tournament_edit, accounts.login, accounts.register, accounts.logout,
          manage.restart_server, manage.decide_match, manage.subscription, dashboard.dashboard, dashboard.fleet_board)
 
+from orchestrator.pages import chat as chat_pages  # noqa: E402  (its routes join bp)
 from orchestrator.pages import leaderboard as leaderboard_pages, live  # noqa: E402  (their routes join bp)
 
-VIEWS += leaderboard_pages.VIEWS + live.VIEWS
+VIEWS += leaderboard_pages.VIEWS + chat_pages.VIEWS + live.VIEWS

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from orchestrator.extensions import db
 from orchestrator.models import Tournament, TournamentServer
-from orchestrator.spawner import SpawnError, is_tournament_server
+from orchestrator.spawners import SpawnError
 from shared.errors import APIError
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ def _claim_for_start(tournament_id, spawner, settings):
             now - as_utc(row.started_at) < timedelta(seconds=settings["SPAWN_TIMEOUT"] + 5)):
         db.session.rollback()
         return False
-    elif row.pid and is_tournament_server(row.pid, tournament_id):
+    elif row.pid and spawner.is_running(row.pid, tournament_id):
         if row.status == UNHEALTHY:
             db.session.rollback()
             return False

@@ -11,10 +11,10 @@ import sqlalchemy as sa
 from orchestrator.extensions import db
 from orchestrator.models import Tournament
 from orchestrator.services import fleet, server_client, snapshots
-from orchestrator.spawner import SpawnError
+from orchestrator.spawners import SpawnError
 from shared import events, formats
 from shared import state_machine as sm
-from shared.db.tables import announcements, notifications, tournament_events, tournaments
+from shared.db.tables import announcements, chat_messages, notifications, tournament_events, tournaments
 from shared.errors import APIError
 from shared.validation import is_identifier, moment
 
@@ -208,7 +208,7 @@ _UNATTENDED_EVENTS = (events.TOURNAMENT_PUBLISHED, events.STATE_CHANGED, events.
 
 def _withdraw_publication(tournament_id, from_state):
     """A failed publish, undone in one transaction: the registry back to DRAFT and what a server of
-    this publication wrote (its log, announcements, notifications) removed, so the next publish
+    this publication wrote (its log, announcements, notifications, its chat) removed, so the next publish
     starts from the registry's configuration as it is then. The row's lock orders this against
     the server's first write (tournament_service.store). False, changing nothing, when the
     tournament is not in `from_state` or its log holds a client's command (another start served it).
@@ -221,7 +221,7 @@ def _withdraw_publication(tournament_id, from_state):
         db.session.commit()
         return False
     tournament.state, tournament.endpoint, tournament.updated_at = sm.DRAFT, None, _now()
-    for table in (tournament_events, announcements, notifications):
+    for table in (tournament_events, announcements, notifications, chat_messages):
         db.session.execute(sa.delete(table).where(table.c.tournament_id == tournament_id))
     db.session.commit()
     return True

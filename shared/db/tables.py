@@ -1,8 +1,9 @@
 """Every table of the platform, as SQLAlchemy Core tables on one MetaData.
 
-The orchestrator writes `tournaments`; a tournament's server is the only writer of that tournament's
-rows in `tournament_events`; announcements are appended by whichever process announces, with the
-sequence allocated under a row lock in `channel_sequences` so they commit in `seq` order.
+The orchestrator writes `tournaments` and `chat_messages`; a tournament's server is the only writer
+of that tournament's rows in `tournament_events`; announcements are appended by whichever process
+announces. Announcements and chat messages take their `seq` under a row lock in `channel_sequences`,
+so they commit in `seq` order.
 """
 import sqlalchemy as sa
 
@@ -105,6 +106,25 @@ notifications = sa.Table(
     sa.Column("type", sa.String(40), nullable=False),
     sa.Column("tournament_id", sa.String(32)),
     sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+chat_messages = sa.Table(
+    "chat_messages",
+    metadata,
+    sa.Column("tournament_id", sa.String(32), sa.ForeignKey("tournaments.id", ondelete="CASCADE"),
+              primary_key=True),
+    # Per tournament, reserved on the counter `chat:{tournament_id}` (shared.feeds.append_chat).
+    sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("type", sa.String(40), nullable=False),  # chat_message or chat_message_deleted
+    # Who posted the message (or deleted one); the name as it was then.
+    sa.Column("author_id", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL")),
+    sa.Column("author_name", sa.String(30), nullable=False),
+    # NULL once deleted, and for a deletion: a deleted message's text is kept nowhere.
+    sa.Column("body", sa.Text),
+    # The event as published (JSON text); a deleted message's is rewritten without its body.
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("deleted_at", sa.DateTime(timezone=True)),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
 

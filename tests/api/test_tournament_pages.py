@@ -14,6 +14,14 @@ from tests.api.helpers import ok, send
 XSS = "<script>alert(1)</script>"
 
 
+def no_typed_script(soup):
+    """True when every <script> of the page is one of the server's own files (a src, no body):
+    nothing anyone typed became a script element."""
+    return all(re.fullmatch(r"(\.\./)*static/[a-z_]+\.js|/static/[a-z_]+\.js|/static/vendor/[^\s]+\.js", s.get("src", ""))
+               and not s.string
+               for s in soup.find_all("script"))
+
+
 def started(client, names):
     """Register `names` as the organizer's entries and start; the team ids by name."""
     ids = {name: ok(send(client, "POST", "/api/teams", {"name": name}), 201)["id"] for name in names}
@@ -44,12 +52,6 @@ def page(client, query=""):
 
 def text(node):
     return " ".join(node.get_text(" ").split())
-
-
-def own_scripts_only(soup):
-    """The page's scripts are its own files (htmx and the glue, same site), none inline."""
-    return all(script.get("src", "").startswith(("/static/", "static/")) and not script.string
-               for script in soup.find_all("script"))
 
 
 # The live parts of the page: their element's id, and the fragment each is drawn from.
@@ -91,10 +93,9 @@ def test_registration_lists_the_teams_and_shows_a_typed_script_as_text(make_serv
     assert text(soup.h1) == f"Cup {XSS}"
     assert [text(n) for n in soup.select(".team-list .team-name")] == [XSS, "Fierce Dragons"]
     assert "Teams (2 of 8)" in text(soup)
-    # Nothing anyone typed became markup: no inline script (only the page's own same-site files),
-    # no event handler, no inline style (the CSP allows neither inline scripts nor inline styles).
-    assert own_scripts_only(soup)
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    # Nothing anyone typed became markup: no script element, no event handler, no inline style
+    # (the CSP allows neither inline scripts nor inline styles).
+    assert no_typed_script(soup) and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert not re.search(r"<[^>]+\s(on\w+|style)\s*=", html)
     assert "default-src 'self'" in response.headers["Content-Security-Policy"]
     assert soup.select_one(".bracket-area") is None
@@ -256,7 +257,7 @@ def test_every_stage_of_every_format_renders(make_server, fmt, teams, options):
     played = 0
     while True:
         soup = page(client)
-        assert own_scripts_only(soup) and XSS in text(soup)
+        assert no_typed_script(soup) and XSS in text(soup)
         assert_fragments_match(client, soup)
         completed = [m for s in ok(client.get("/api/bracket"))["sections"] for m in s["matches"]
                      if m["status"] == "completed" and m["winner"]]
@@ -293,3 +294,19 @@ def test_check_in_and_disqualification_show_on_the_page(make_server):
     rows = {text(r.select_one(".team-name")): r for r in page(client).select(".standings tbody tr")}
     assert set(rows) == {"Ana", "Ben"}
     assert "disqualified" in rows["Ben"]["class"] and text(rows["Ben"].select_one(".badge")) == "disqualified"
+
+
+@pytest.mark.parametrize("playing", [False, True], ids=["registration", "active"])
+def test_the_page_embeds_the_chat_panel_and_links_the_chat_page_without_javascript(make_server, playing):
+    client = make_server()
+    if playing:
+        started(client, ["C1", "C2"])
+    soup = page(client)
+    tournament_id = ok(client.get("/api/state"))["tournament_id"]
+    chat = soup.select_one("section#chat")
+    assert text(chat.h2) == "Chat"
+    loader = chat.select_one("[hx-get]")
+    assert loader["hx-get"] == f"/tournaments/{tournament_id}/chat/panel?back=tournament"
+    assert loader["hx-trigger"] == "load"
+    assert chat.select_one("a")["href"] == f"/tournaments/{tournament_id}/chat"  # what a page without JS offers
+    assert "/static/chat.css" in [link["href"] for link in soup.select('link[rel="stylesheet"]')]

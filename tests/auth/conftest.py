@@ -32,6 +32,8 @@ def make_app(platform_env, tmp_path):
     yield make
     for app in made:
         app.extensions["redis_relay"].stop()
+        app.extensions["publisher"].close()
+        app.extensions["publisher"].client.close()
         app.extensions["spawner"].stop_all()
         with app.app_context():
             db.engine.dispose()

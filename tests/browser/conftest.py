@@ -53,7 +53,7 @@ class Watched:
         self.context = browser.new_context(base_url=base_url, java_script_enabled=javascript,
                                            viewport={"width": WIDTHS[0], "height": 900})
         self.problems = []
-        self.refused_pages = set()  # URLs of pages answered with a 4xx on purpose
+        self.refused_pages = set()  # URLs of pages (or the results script's posts) answered with a 4xx on purpose
 
     def page(self):
         page = self.context.new_page()
@@ -77,8 +77,11 @@ class Watched:
             self.problems.append(f"failed: {request.method} {request.url} {request.failure}")
 
     def _check_response(self, response):
-        # A page may answer 4xx on purpose (a refused form, a 404 page); nothing it loads may.
-        is_page = response.request.resource_type == "document"
+        # A page may answer 4xx on purpose (a refused form, a 404 page); nothing it loads may,
+        # except the results form's posts from its script (X-Fragment), whose refusals it shows.
+        request = response.request
+        is_page = request.resource_type == "document" or (
+            request.resource_type == "fetch" and request.headers.get("x-fragment") == "results")
         if is_page and 400 <= response.status < 500:
             self.refused_pages.add(response.url)
         if response.status >= 500 or (response.status >= 400 and not is_page):

@@ -1,10 +1,14 @@
-"""What end-to-end tests read from the database or the machine that the API does not show."""
+"""What end-to-end tests read from the database or the machine that the API does not show, and
+what they put between the test servers and containers."""
+from urllib.parse import urlsplit
+
 import psutil
 import sqlalchemy as sa
 
-from orchestrator.spawner import served_tournament
+from orchestrator.spawners.subprocess import served_tournament
 from shared.db.tables import tournament_servers
-from tests.support.api import ok
+from tests.support.api import make_tournament, ok
+from tests.support.tcp_relay import TcpRelay
 
 
 def server_of(database_url, tournament_id):
@@ -33,3 +37,27 @@ def server_processes(tournament_id):
 def fleet_entry(api, tournament_id):
     """The tournament's server as `GET /api/v1/servers` shows it to `api`'s user, or None."""
     return next((s for s in ok(api.get("/api/v1/servers"))["items"] if s["tournament_id"] == tournament_id), None)
+
+
+def assert_publish_refused(api, message):
+    """Publishing a new tournament is a 503 whose message holds `message`, and changes nothing."""
+    draft = make_tournament(api)
+    response = api.post(f"/api/v1/tournaments/{draft['id']}/publish")
+    assert response.status_code == 503, response.text
+    assert message in response.json()["error"]["message"]
+    assert ok(api.get(f"/api/v1/tournaments/{draft['id']}"))["state"] == "DRAFT"
+
+
+def relayed_services(platform_env, address):
+    """Relays on `address` (a container network's gateway on this host) to the test PostgreSQL and
+    Redis on 127.0.0.1, and the TOURNAMENT_DATABASE_URL / TOURNAMENT_REDIS_URL that reach them
+    through it: ([relay, ...], {setting: url}). Close the relays when done."""
+    relays, urls = [], {}
+    for name in ("DATABASE_URL", "REDIS_URL"):
+        url = urlsplit(platform_env[name])
+        relay = TcpRelay(address, (url.hostname, url.port or {"DATABASE_URL": 5432, "REDIS_URL": 6379}[name]))
+        relays.append(relay)
+        credentials = url.netloc.rpartition("@")[0]
+        urls[f"TOURNAMENT_{name}"] = url._replace(
+            netloc=f"{credentials}{'@' if credentials else ''}{address}:{relay.address[1]}").geturl()
+    return relays, urls

@@ -63,7 +63,8 @@ def _fill(path, ids, own_tokens, **override):
     else:
         tournament = ids["tournament_id"][0]  # the DRAFT, which PATCH and publish take
     values = {"tournament_id": tournament, "team_id": ids["team_id"][0], "match_id": ids["match_id"][0],
-              "token_id": ids["token_id"][0], "user_id": ids["user_id"][0], "team_name": "Team 1", **override}
+              "token_id": ids["token_id"][0], "user_id": ids["user_id"][0], "team_name": "Team 1", "seq": 1,
+              **override}
     return re.sub(r"{(\w+)}", lambda m: str(values[m.group(1)]), path)
 
 

@@ -5,7 +5,8 @@ from collections import Counter
 import pytest
 import sqlalchemy as sa
 
-from shared.db.tables import announcements, api_tokens, subscriptions, tournament_events, tournaments, users
+from shared.db.tables import (announcements, api_tokens, chat_messages, subscriptions, tournament_events, tournaments,
+                              users)
 from tests.support.api import make_tournament, ok
 
 
@@ -43,7 +44,7 @@ def fuzz_platform(start_orchestrator, database_url, capsys):
 
 
 def database_state(engine):
-    """Everything a request could change: registry rows, accounts, tokens, subscriptions, logs."""
+    """Everything a request could change: registry rows, accounts, tokens, subscriptions, logs, chats."""
     with engine.connect() as conn:
         def rows(table):
             # As text: a row the drivers can't read back (a year past 9999) must still be compared.
@@ -53,7 +54,7 @@ def database_state(engine):
         logs = conn.execute(sa.select(tournament_events.c.tournament_id, sa.func.count())
                             .group_by(tournament_events.c.tournament_id)).all()
         return {"tournaments": rows(tournaments), "users": rows(users), "api_tokens": rows(api_tokens),
-                "subscriptions": rows(subscriptions), "logs": sorted(logs),
+                "subscriptions": rows(subscriptions), "logs": sorted(logs), "chats": rows(chat_messages),
                 "announcements": conn.execute(sa.select(sa.func.count()).select_from(announcements)).scalar()}
 
 

@@ -15,7 +15,7 @@ TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
 def test_event_type_sets():
     assert events.EVENT_TYPES == (events.TOURNAMENT_EVENT_TYPES | events.ANNOUNCEMENT_TYPES
-                                  | events.NOTIFICATION_TYPES)
+                                  | events.NOTIFICATION_TYPES | events.CHAT_EVENT_TYPES)
     assert not events.TOURNAMENT_EVENT_TYPES & events.ANNOUNCEMENT_TYPES
     assert {"state_changed", "match_result", "round_advanced", "team_registered", "tournament_published",
             "team_unregistered", "tournament_completed", "tournament_starting", "match_reported", "match_disputed",
@@ -23,6 +23,8 @@ def test_event_type_sets():
     assert {"tournament_starting", "match_ready", "match_result", "match_reported", "match_disputed",
             "team_disqualified"} == events.NOTIFICATION_TYPES
     assert {"tournament_announced", "champion_announced", "tournament_cancelled"} == events.ANNOUNCEMENT_TYPES
+    assert {"chat_message", "chat_message_deleted"} == events.CHAT_EVENT_TYPES
+    assert not events.CHAT_EVENT_TYPES & (events.TOURNAMENT_EVENT_TYPES | events.NOTIFICATION_TYPES)
 
 
 def test_make_event_envelope():

@@ -11,12 +11,18 @@
     var main = document.getElementById("live-main");
     if (!head || !main || head.dataset.state === main.dataset.state || main.dataset.fetching) { return; }
     main.dataset.fetching = "1";
-    var url = new URL(window.location.href);
-    url.searchParams.delete("notice");  // what the last form did is shown once, not again
-    url.hash = "";
-    htmx.ajax("GET", url.pathname + url.search, {target: "#live-main", select: "#live-main", swap: "outerHTML"})
+    // The page itself, from its own directory (`data-page`: a refused form's page is shown at the
+    // form's URL), with the round it shows; not the notice of what the last form did.
+    htmx.ajax("GET", main.dataset.page, {target: "#live-main", select: "#live-main", swap: "outerHTML"})
       .finally(function () { delete main.dataset.fetching; });
   }
 
   document.addEventListener("htmx:afterSettle", followState);
+
+  // The parts ask `fragments/...`, relative to the page's own directory: from a page shown at
+  // another URL (a refused form's), the way there comes first (`data-root` on <body>).
+  document.addEventListener("htmx:configRequest", function (event) {
+    var root = document.body.dataset.root;
+    if (root && event.detail.path.indexOf("fragments/") === 0) { event.detail.path = root + event.detail.path; }
+  });
 }());

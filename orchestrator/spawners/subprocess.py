@@ -1,4 +1,4 @@
-"""Starting and stopping tournament servers as local subprocesses (the default spawner).
+"""The subprocess backend (SPAWNER=subprocess, the default): tournament servers as local processes.
 
 Servers run detached (their own session), so an orchestrator that crashes or restarts leaves them
 serving, and the next supervisor adopts them: each start hands the server a fresh token that its
@@ -14,39 +14,16 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 import psutil
-import requests
+
+from orchestrator.spawners import ServerHandle, SpawnError, Spawner
 
 log = logging.getLogger(__name__)
 
-RUN_PY = str(Path(__file__).resolve().parent.parent / "run.py")
-
-
-class SpawnError(Exception):
-    """A tournament server did not come up; `pid` is the process that was launched (and stopped
-    again), None when none was."""
-
-    def __init__(self, message, pid=None):
-        super().__init__(message)
-        self.pid = pid
-
-
-@dataclass
-class ServerHandle:
-    tournament_id: str
-    host: str
-    port: int
-    pid: int
-    token: str
-    started_at: datetime
-
-    @property
-    def endpoint(self):
-        return f"{self.host}:{self.port}"
+RUN_PY = str(Path(__file__).resolve().parents[2] / "run.py")
 
 
 def port_is_free(host, port):
@@ -60,8 +37,8 @@ def port_is_free(host, port):
     return True
 
 
-class SubprocessSpawner:
-    """Runs `python run.py tournament --id ID --port P` per tournament."""
+class SubprocessSpawner(Spawner):
+    """Runs `python run.py tournament --id ID --port P` per tournament; its instances are pids."""
 
     def __init__(self, host, port_range, env, log_dir, start_timeout=20.0, stop_timeout=5.0):
         self.host = host
@@ -120,24 +97,8 @@ class SubprocessSpawner:
         return child
 
     def _wait_ready(self, handle, process):
-        deadline = time.monotonic() + self.start_timeout
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise SpawnError(f"tournament server exited with code {process.returncode} "
-                                 f"(see tournament-{handle.tournament_id}.log)")
-            if self.health(handle.host, handle.port, handle.tournament_id, handle.token, timeout=1):
-                return
-            time.sleep(0.05)
-        raise SpawnError(f"tournament server did not answer within {self.start_timeout:.0f}s")
-
-    def health(self, host, port, tournament_id, token, timeout=1.0):
-        """True when the server at host:port answers its health check as this tournament and start."""
-        try:
-            response = requests.get(f"http://{host}:{port}/api/health", timeout=timeout)
-            body = response.json() if response.status_code == 200 else {}
-        except (requests.RequestException, ValueError):
-            return False
-        return body.get("tournament_id") == tournament_id and body.get("token") == token
+        self.wait_answering(handle, lambda: process.poll() is not None and (
+            f"tournament server exited with code {process.returncode} (see tournament-{handle.tournament_id}.log)"))
 
     def stop(self, pid, tournament_id):
         """Stop the tournament's server: SIGTERM, a grace period, then SIGKILL.
@@ -165,6 +126,25 @@ class SubprocessSpawner:
             for pid, child in list(self._children.items()):
                 if child.poll() is not None:
                     del self._children[pid]
+
+    def stop_many(self, instances, grace_seconds):
+        stop_processes(sorted({pid for tournament_id, pid in instances if is_tournament_server(pid, tournament_id)}),
+                       grace_seconds)
+
+    def is_running(self, pid, tournament_id):
+        return bool(pid) and is_tournament_server(pid, tournament_id)
+
+    def cpu_seconds(self, pid, tournament_id):
+        return cpu_seconds(pid)
+
+    def running_servers(self):
+        return tournament_servers_running()
+
+    def ask_to_stop(self, pid, tournament_id):
+        return signal_process(pid, signal.SIGTERM)
+
+    def force_stop(self, pid, tournament_id):
+        return signal_process(pid, signal.SIGKILL)
 
 
 def served_tournament(cmdline):
