@@ -66,7 +66,7 @@ def assert_fragments_match(client, soup):
         answer = client.get(f"/fragments/{LIVE_PARTS[element_id]}")
         assert answer.status_code == 200 and answer.mimetype == "text/html"
         assert str(BeautifulSoup(answer.get_data(as_text=True), "html.parser").find(id=element_id)) == str(part)
-    drivers = soup.select("[hx-trigger]")
+    drivers = [tag for tag in soup.select("[hx-trigger]") if "sse:tournament" in tag["hx-trigger"]]
     assert len(drivers) == 1 and drivers[0]["hx-trigger"] == "sse:tournament, live:resync from:body"
     driver = drivers[0]
     refreshed = BeautifulSoup(client.get("/" + driver["hx-get"]).get_data(as_text=True), "html.parser")

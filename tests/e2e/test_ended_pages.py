@@ -18,11 +18,11 @@ HTML = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
 
 def _ended(live_response):
     """A COMPLETED page as it reads once archived: its state named so, and none of what kept it
-    live (the scripts, htmx's config, the stream on <body>, `data-state`)."""
+    live (htmx and the live glue, htmx's config, the stream on <body>, `data-state`)."""
     soup = _soup(live_response)
-    for tag in soup.select('script, meta[name="htmx-config"]'):
+    for tag in soup.select('script[src*="/vendor/"], script[src$="live.js"], meta[name="htmx-config"]'):
         tag.decompose()
-    for attribute in ("hx-ext", "sse-connect"):
+    for attribute in ("hx-ext", "sse-connect", "data-root"):
         del soup.body[attribute]
     for tag in soup.select("[data-state]"):
         tag["data-state"] = "ARCHIVED"
