@@ -1,5 +1,6 @@
 """Entry point: `python run.py orchestrator|tournament ...` picks which service to serve."""
 import argparse
+import os
 import sys
 
 
@@ -41,6 +42,8 @@ def serve_orchestrator(args):
 
 
 def create_admin(args):
+    # A one-off process: its figures would linger in the running orchestrator's metrics directory.
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
     from orchestrator import create_app
     from orchestrator.services.accounts import make_admin
 
