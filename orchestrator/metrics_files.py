@@ -2,10 +2,11 @@
 
 Each worker writes its figures to memory-mapped files in PROMETHEUS_MULTIPROC_DIR; a scrape,
 whichever worker answers it, adds up every file there (shared/metrics.py). The master makes that
-directory before any worker starts (an operator's PROMETHEUS_MULTIPROC_DIR is emptied instead, as
-prometheus-client asks: old files would count twice), drops a dead worker's live gauges
-(its open streams, its `orchestrator_worker` line) and removes the directory it made on exit. A
-dead worker's counters stay: they are what it counted, and a total must not go down.
+directory before any worker starts, under the temporary directory and named with its pid (an
+operator's PROMETHEUS_MULTIPROC_DIR is emptied instead, as prometheus-client asks: old files would
+count twice), and removes it on exit; the ones of masters killed with -9 go at the next start.
+When a worker dies its live gauges go with it (its open streams, its `orchestrator_worker` line);
+its counters stay: they are what it counted, and a total must not go down.
 
 Nothing here imports prometheus-client before the directory is set: it chooses its mode when
 first imported, and the workers are forked from the master.
@@ -17,6 +18,7 @@ import sys
 import tempfile
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus-client's name for it
+PREFIX = "orchestrator-metrics-"  # then the master's pid: tempdir/orchestrator-metrics-<pid>-<random>
 _made = None  # the directory this master made, removed on exit
 
 
@@ -35,9 +37,28 @@ def prepare(environ=os.environ):
         for leftover in glob.glob(os.path.join(path, "*.db")):
             os.remove(leftover)
     else:
-        path = _made = tempfile.mkdtemp(prefix="orchestrator-metrics-")
+        _remove_left_behind()
+        path = _made = tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-")
         environ[MULTIPROC_ENV] = path
     return path
+
+
+def _remove_left_behind():
+    """Directories of masters that died without their on_exit (kill -9): their pid is gone."""
+    for path in glob.glob(os.path.join(tempfile.gettempdir(), f"{PREFIX}*-*")):
+        pid = os.path.basename(path)[len(PREFIX):].split("-")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def worker_exited(pid):
