@@ -47,6 +47,8 @@ def serve_orchestrator(args):
 
 
 def create_admin(args):
+    # A one-off process: its figures would linger in the running orchestrator's metrics directory.
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
     from orchestrator import create_app
     from orchestrator.services.accounts import make_admin
 

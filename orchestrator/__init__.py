@@ -113,6 +113,9 @@ def create_app(config=None):
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     csrf.init_app(app)
     app.session_interface = BearerAwareSessionInterface()
+    from orchestrator import metrics
+
+    metrics.init_app(app)  # first: a request the hooks below refuse is counted too
     app.before_request(refuse_cross_site_writes)
     # The gateway streams bodies to the tournament servers unread; they check them themselves.
     validation.install(app, raw_body_endpoints=("gateway.forward",), form_blueprints=FORM_BLUEPRINTS)
@@ -137,7 +140,8 @@ def create_app(config=None):
     from orchestrator import gateway, pages
 
     register_error_handlers(app, on_server_error=db.session.rollback, html_page=pages.error_page)
-    from orchestrator.api import auth, chat, docs, events, health, leaderboard, servers, subscriptions, tournaments
+    from orchestrator.api import (auth, chat, docs, events, health, leaderboard, metrics as metrics_api, servers,
+                                  subscriptions, tournaments)
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(servers.bp)
@@ -147,6 +151,7 @@ def create_app(config=None):
     app.register_blueprint(leaderboard.bp)
     app.register_blueprint(events.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(metrics_api.bp)
     app.register_blueprint(docs.bp)
     app.register_blueprint(gateway.bp)
     app.register_blueprint(pages.bp)

@@ -24,9 +24,10 @@ HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authoriza
 STRIPPED = HOP_BY_HOP | {"cookie", "authorization", IDENTITY_HEADER.lower(), SIGNATURE_HEADER.lower()}
 ENDED_STATES = (ARCHIVED, CANCELLED)
 MATCH_STATUSES = ("pending", "completed", "bye")
-# The supervisor's own view of a server (its health answer carries the adoption token) and the
-# pages rendered for the final snapshot (dozens of pages in one answer): not public.
-INTERNAL_PATHS = frozenset({"/api/health", "/api/pages"})
+# The supervisor's own view of a server (its health answer carries the adoption token), the
+# pages rendered for the final snapshot (dozens of pages in one answer) and its metrics (for
+# Prometheus on the private network): not public.
+INTERNAL_PATHS = frozenset({"/api/health", "/api/pages", "/metrics"})
 LIVE_STREAM_PATH = "/api/events"
 STATIC_PREFIX = "/static/"
 PATH_SAFE = "/:@!$&'()*+,;=-._~"  # RFC 3986 path characters, left as they are
@@ -49,7 +50,7 @@ def forward(tournament_id, path):
     if not tournament.endpoint:
         raise ServerUnavailable(tournament_id, f"it is not running (state {tournament.state})")
     if target == LIVE_STREAM_PATH:
-        return stream_response(lambda: _forward(tournament, target))
+        return stream_response(lambda: _forward(tournament, target), "gateway")
     return _forward(tournament, target)
 
 

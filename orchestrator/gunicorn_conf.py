@@ -22,16 +22,29 @@ errorlog = "-"
 
 def on_starting(server):
     """A setting every worker would refuse (a weak secret) stops the master at once, saying why."""
-    from orchestrator import check_settings
+    from orchestrator import check_settings, metrics_files
 
     check_settings()
+    # Before any worker is forked: each of them writes its metrics there (multiprocess mode).
+    metrics_files.prepare()
 
 
 def on_exit(server):
     """A clean stop of the master stops the fleet too (FLEET_STOP_ON_EXIT=0 keeps it serving)."""
+    from orchestrator import metrics_files
     from orchestrator.shutdown import on_master_exit
 
-    on_master_exit()
+    try:
+        on_master_exit()
+    finally:
+        metrics_files.remove()
+
+
+def child_exit(server, worker):
+    """A worker is gone (stopped, crashed or killed): its open streams no longer count."""
+    from orchestrator import metrics_files
+
+    metrics_files.worker_exited(worker.pid)
 
 
 def post_worker_init(worker):

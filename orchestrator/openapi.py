@@ -6,7 +6,8 @@ registered under. `tests/api/test_openapi.py` fails when a rule is neither descr
 in NOT_API.
 """
 from orchestrator import gateway, pages
-from orchestrator.api import auth, chat, docs, events, health, leaderboard, servers, subscriptions, tournaments
+from orchestrator.api import (auth, chat, docs, events, health, leaderboard, metrics, servers, subscriptions,
+                              tournaments)
 from shared import formats
 from shared import openapi as oa
 from shared.state_machine import STATES
@@ -36,7 +37,7 @@ TAGS = [
     {"name": "fleet", "description": "The tournament servers."},
     {"name": "leaderboard", "description": "Team ratings per game (openskill, Plackett-Luce) across COMPLETED "
                                            "and ARCHIVED tournaments."},
-    {"name": "operations", "description": "Health, and this document."},
+    {"name": "operations", "description": "Health, metrics, and this document."},
     *tournament_openapi.TAGS,
 ]
 # Rules that are not part of the JSON API (the gateway's catch-all is described per path, through
@@ -256,6 +257,25 @@ DESCRIBED = [
         "200": oa.json_response("Ready", oa.ref("Readiness")),
         "503": oa.json_response("Not ready", oa.ref("Readiness"))},
         "operations", oa.NO_LOGIN)}),
+    (metrics.metrics, {"get": _op(
+        "Metrics in Prometheus text format: requests, streams, the relay, the fleet", {"200": {
+            "description": "The text exposition format 0.0.4",
+            "content": {"text/plain": {"schema": {"type": "string"}}}}},
+        "operations", [{}, {"metricsToken": []}], errors=(401,), description=(
+            "Open when the deployment sets no METRICS_TOKEN (serve it on a private port), else only with "
+            "`Authorization: Bearer <METRICS_TOKEN>`. All gunicorn workers' figures, added up."))}),
+    (metrics.scrape_targets, {"get": _op(
+        "The tournament servers to scrape, for Prometheus HTTP service discovery", {"200": oa.json_response(
+            "One target group per server answering its health checks", {"type": "array", "items": {
+                "type": "object", "required": ["targets", "labels"], "properties": {
+                    "targets": {"type": "array", "items": {"type": "string", "description": "host:port"},
+                                "minItems": 1, "maxItems": 1},
+                    "labels": {"type": "object", "required": ["tournament_id"],
+                               "properties": {"tournament_id": TOURNAMENT_ID}}}}})},
+        "operations", [{"metricsToken": []}, {"bearerAuth": []}, {"cookieAuth": []}], errors=(401, 403),
+        description="An admin, or the METRICS_TOKEN. Each server's own `/metrics` is on its private address "
+                    "(the gateway never forwards it): commands and their latency, events appended, viewers, "
+                    "replay time at start.")}),
     (docs.openapi_document, {"get": _op("This document (OpenAPI 3.1)", {"200": oa.json_response(
         "The document", {"type": "object", "required": ["openapi", "paths"]})}, "operations", oa.NO_LOGIN)}),
     (docs.api_docs, {"get": _op("This document, to read and try out in a browser", {"200": {

@@ -9,6 +9,7 @@ import logging
 
 import sqlalchemy as sa
 
+from orchestrator import metrics
 from orchestrator.services import registry
 from shared import events
 from shared.feeds import ChatFeed, GlobalFeed, NotificationFeed, TournamentFeed
@@ -63,7 +64,7 @@ def state_changes(channels):
 def init_relay(app, channels):
     """Start this process's relay; it also keeps the registry's state mirror current."""
     hub = FeedHub(queue_size=app.config["SSE_QUEUE_SIZE"],
-                  record=stored_payload(channels, app.extensions["feed_engine"]))
+                  record=stored_payload(channels, app.extensions["feed_engine"]), tally=metrics.relay_outcome)
 
     def mirror(channel, event):
         # Before viewers hear of a state change, the registry already shows it; the hub hands

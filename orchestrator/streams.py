@@ -11,6 +11,7 @@ from collections import Counter
 from flask import current_app, request
 from flask_login import current_user
 
+from orchestrator import metrics
 from orchestrator.extensions import db
 from shared.errors import APIError
 
@@ -67,12 +68,19 @@ def caller():
     return ("address", request.remote_addr or "")
 
 
-def stream_response(build):
-    """The streaming response `build()` makes, holding one of this process's slots while it is open.
+def stream_response(build, kind):
+    """The streaming response `build()` makes, holding one of this process's slots while it is open;
+    `kind` (feed, page, gateway) is what /metrics counts it as.
 
     :raise 429, 503: see StreamSlots.claim.
     """
-    release = current_app.extensions["stream_slots"].claim(caller())
+    release_slot = current_app.extensions["stream_slots"].claim(caller())
+    uncount = metrics.stream_opened(kind)
+
+    def release():
+        release_slot()
+        uncount()
+
     # A stream lasts as long as its viewer: hand the request's database connection back first, or
     # each open stream would keep one of the pool's 15 (and a burst of viewers, each waiting for a
     # second one for the feed's first read, would deadlock the pool).

@@ -78,4 +78,6 @@ def settings_from_env(environ, instance_path):
         "GATEWAY_SECRET": environ.get("GATEWAY_SECRET") or kept["GATEWAY_SECRET"],
         "MAX_CONTENT_LENGTH": int(environ.get("MAX_CONTENT_LENGTH", 64 * 1024)),
         "SSE_HEARTBEAT_SECONDS": float(environ.get("SSE_HEARTBEAT_SECONDS", 15)),
+        # Who may read /metrics (shared/metrics.py): anyone when empty, else `Bearer <token>`.
+        "METRICS_TOKEN": environ.get("METRICS_TOKEN", ""),
     }

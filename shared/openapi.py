@@ -30,6 +30,8 @@ SECURITY_SCHEMES = {
     "csrfToken": {"type": "apiKey", "in": "header", "name": "X-CSRF-Token",
                   "description": "The `csrf_token` from login or /api/v1/auth/me; a cookie-authenticated "
                                  "write must send it."},
+    "metricsToken": {"type": "http", "scheme": "bearer",
+                     "description": "The deployment's METRICS_TOKEN, for the monitoring (Prometheus)."},
 }
 # Security requirements: any of the listed alternatives.
 LOGIN = [{"bearerAuth": []}, {"cookieAuth": []}]

@@ -128,11 +128,15 @@ class FeedHub:
     only a hint that its seq was committed: it reaches listeners and viewers only if it is, byte
     for byte, what the channel's log holds. Anything that can publish on Redis can then neither
     move the registry nor show viewers an event that did not happen.
+
+    `tally(outcome, count)`, when given, hears what became of each batch's messages: `relayed`,
+    `dropped` (not in the record as sent), `malformed`, `unheard` (no listener or viewer wanted it).
     """
 
-    def __init__(self, queue_size=1000, record=None):
+    def __init__(self, queue_size=1000, record=None, tally=None):
         self.queue_size = queue_size
         self._record = record
+        self._tally = tally
         self._viewers = collections.defaultdict(set)
         self._lock = threading.Lock()
         self._listeners = []
@@ -182,23 +186,28 @@ class FeedHub:
 
     def dispatch_all(self, messages):
         """Deliver [(channel, JSON text)] in order; the record is read once per channel for all."""
-        needed = []
+        needed, outcomes = [], collections.Counter()
         for channel, text in messages:
             try:
                 event = events.decode(text)
             except events.MalformedEvent as exc:
                 log.warning("dropped a malformed message on %s: %s", channel, exc)
+                outcomes["malformed"] += 1
                 continue
             listeners = [callback for callback, wants in self._listeners if wants is None or wants(channel, event)]
             with self._lock:
                 viewers = list(self._viewers.get(channel, ()))
             if listeners or viewers:
                 needed.append((channel, text, event, listeners, viewers))
+            else:
+                outcomes["unheard"] += 1
         stored = self._stored({(channel, event["seq"]) for channel, _text, event, _l, _v in needed})
         for channel, text, event, listeners, viewers in needed:
             if stored is not None and stored.get((channel, event["seq"])) != text:
                 log.warning("dropped a message on %s: seq %d is not in its log as sent", channel, event["seq"])
+                outcomes["dropped"] += 1
                 continue
+            outcomes["relayed"] += 1
             for callback in listeners:
                 try:
                     callback(channel, event)
@@ -209,6 +218,9 @@ class FeedHub:
                 item = (event["seq"], frame)
                 for viewer in viewers:
                     viewer.offer(item)
+        if self._tally is not None:
+            for outcome, count in outcomes.items():
+                self._tally(outcome, count)
 
     def _stored(self, wanted):
         """{(channel, seq): stored text} for the `wanted` pairs the record holds; None without one."""

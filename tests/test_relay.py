@@ -1,4 +1,5 @@
 """The SSE stream over a real database feed: overflow, gap fill, duplicates, heartbeats."""
+import collections
 import threading
 import time
 
@@ -130,7 +131,9 @@ def test_the_relay_passes_on_only_what_the_log_holds_and_reads_only_for_listener
     channel = channels.tournament_events(log.tournament_id)
     reads = []
     record = stored_payload(channels, feed.engine)
-    hub = FeedHub(record=lambda *args: reads.append(args) or record(*args))
+    tally = collections.Counter()  # what /metrics would count (orchestrator_relay_messages_total)
+    hub = FeedHub(record=lambda *args: reads.append(args) or record(*args),
+                  tally=lambda outcome, count: tally.update({outcome: count}))
     heard = []
     hub.add_listener(lambda ch, event: heard.append(event["seq"]),
                      wants=lambda ch, event: event["type"] == events.STATE_CHANGED)
@@ -159,6 +162,8 @@ def test_the_relay_passes_on_only_what_the_log_holds_and_reads_only_for_listener
     assert len(reads) == 5
     assert frame_ids([next(stream)]) == [3, 4, 5]
     assert next(stream) == b": heartbeat\n\n"
+    hub.dispatch(channel, "{not json")
+    assert tally == {"relayed": 4, "dropped": 5, "unheard": 2, "malformed": 1}
     stream.close()
 
 

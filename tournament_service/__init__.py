@@ -50,12 +50,13 @@ def create_app(config=None):
     # The page's forms post form bodies (tournament_service/forms.py reads their fields); all else is JSON.
     validation.install(app, form_blueprints=("tournament_forms",))
     register_error_handlers(app)
-    from tournament_service import api, forms, page_snapshot, pages
+    from tournament_service import api, forms, metrics, page_snapshot, pages
 
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(forms.bp)
     app.register_blueprint(page_snapshot.bp)
+    app.register_blueprint(metrics.bp)
     return app
 
 

@@ -8,7 +8,7 @@ from flask import Flask
 
 from shared import openapi as oa
 from shared.state_machine import ACTIONS, STATES
-from tournament_service import api, forms, page_snapshot, pages
+from tournament_service import api, forms, metrics, page_snapshot, pages
 from tournament_service.engine.matches import STATUSES
 
 GATEWAY_PREFIX = "/t/{tournament_id}"
@@ -22,6 +22,8 @@ INTERNAL = {
     api.cancel: "the orchestrator forwards POST /api/v1/tournaments/{id}/cancel here",
     api.archive: "the orchestrator forwards POST /api/v1/tournaments/{id}/archive here",
     page_snapshot.rendered_pages: "the orchestrator keeps the rendered pages when the tournament ends",
+    metrics.scrape: "Prometheus text format for the monitoring, on the server's private address (listed by "
+                    "GET /api/v1/metrics/targets); the gateway never forwards /metrics",
 }
 # The HTML pages people read in a browser (`pages.py`): not part of the JSON API.
 PAGES = {

@@ -31,6 +31,9 @@ def _log_to_rotating_file(path):
 
 def serve(tournament_id, host, port):
     os.environ["TOURNAMENT_ID"] = tournament_id
+    # Inherited from a gunicorn worker that spawned us: that directory is the orchestrator's, and
+    # one process needs no multiprocess mode (prometheus-client reads this when first imported).
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
     # psycopg2 waits for PostgreSQL through gevent's hub from here on: while a command's commit
     # is in flight, health checks and reads are answered.
     from psycogreen.gevent import patch_psycopg

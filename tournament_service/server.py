@@ -14,7 +14,7 @@ from shared.cooperative import off_the_hub
 from shared.feeds import TournamentFeed
 from shared.pubsub import FeedHub, REDIS_DOWN
 from shared.state_machine import check
-from tournament_service import permissions
+from tournament_service import metrics, permissions
 from tournament_service.engine.matches import COMPLETED
 from tournament_service.notifications import notifications_for
 from tournament_service.permissions import ANONYMOUS
@@ -56,19 +56,21 @@ class TournamentServer:
         self.hub = FeedHub()
         self._lock = threading.RLock()
         self.tournament = Tournament(tournament_id)
+        self.replay_seconds, self.replayed_events = 0.0, 0  # the last rebuild from the log (/metrics)
         self._load()
 
     def _load(self):
         """Rebuild the state from the log; write the log's first events if this is a new tournament."""
-        fresh = Tournament(self.tournament_id)
+        started, fresh = time.perf_counter(), Tournament(self.tournament_id)
         for event in self.log.load():
             fresh.apply(event)
         self.tournament = fresh
+        self.replay_seconds, self.replayed_events = time.perf_counter() - started, fresh.seq
         if fresh.seq == 0:
             row = self.log.registry_row()
             if row is None:
                 raise UnknownTournament(f"no tournament {self.tournament_id!r} in the registry")
-            self.execute(lambda t: t.decide_publish(row))
+            self.execute(lambda t: t.decide_publish(row), "publish")
         else:
             self._republish_unsent()
 
@@ -84,11 +86,16 @@ class TournamentServer:
         for seq, _type, text in self.feed.read_after(int(sent), limit=10_000):
             self.publisher.publish(self.channel, text, mark=(key, seq))
 
-    def execute(self, decide):
+    def execute(self, decide, command):
         """Run one command: `decide(tournament)` returns its events, which are committed, applied, sent.
+        `command` names it in /metrics.
 
         :raise DomainError, IllegalAction: when the command is refused (nothing is written).
         """
+        with metrics.command(command):
+            return self._execute(decide)
+
+    def _execute(self, decide):
         with self._lock:
             tournament = self.tournament
             new_events = off_the_hub(decide, tournament)
@@ -108,6 +115,7 @@ class TournamentServer:
                 self._load()
                 raise DomainError(503, "writer_conflict",
                                   "Another server wrote to this tournament; its state was reloaded.")
+            metrics.EVENTS_APPENDED.inc(len(stored))
             _let_others_run()
             for event in new_events:
                 tournament.apply(event)
@@ -136,7 +144,7 @@ class TournamentServer:
 
     def _remind(self):
         try:
-            self.execute(lambda t: t.decide_reminder(datetime.now(timezone.utc)))
+            self.execute(lambda t: t.decide_reminder(datetime.now(timezone.utc)), "reminder")
         except Exception:
             log.exception("the reminder of %s failed", self.tournament_id)
 
@@ -147,7 +155,7 @@ class TournamentServer:
             captain_id = permissions.captain_of_new_team(actor, captain)
             check("register_team", t.state)
             return t.decide_register_team(name, seed, players, captain=captain_id)
-        self.execute(decide)
+        self.execute(decide, "register_team")
         return self.tournament.team_list()[-1]
 
     def unregister_team(self, team_id, actor=ANONYMOUS):
@@ -171,7 +179,7 @@ class TournamentServer:
                 return t.decide_record_result(match_id, winner, scores)
             mine = [team["id"] for team in sides if team and team.get("captain") == actor.user_id]
             return t.decide_record_result(match_id, winner, scores, reporter=mine[0] if len(mine) == 1 else None)
-        self.execute(decide)
+        self.execute(decide, "record_result")
         return dict(self.tournament.match(match_id))
 
     def abandon_match(self, match_id, actor=ANONYMOUS):
@@ -199,7 +207,7 @@ class TournamentServer:
                 raise not_found("team", team_id)
             permissions.require_captain_or_organizer(actor, [t.teams[team_id]], f"{action} a team")
             return decide(t)
-        self.execute(checked)
+        self.execute(checked, action)
 
     def cancel(self, actor=ANONYMOUS):
         self._organizer_command("cancel", actor, lambda t: t.decide_cancel())
@@ -213,4 +221,4 @@ class TournamentServer:
             permissions.require_organizer(actor, action)
             check(action, t.state)
             return decide(t)
-        self.execute(checked)
+        self.execute(checked, action)

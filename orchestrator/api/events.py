@@ -23,7 +23,7 @@ def _stream(channel, feed):
                               current_app.config["SSE_HEARTBEAT_SECONDS"])
         return Response(stream_with_context(stream), headers=SSE_HEADERS)
     # One of this process's stream slots for as long as the viewer stays (429/503 past a cap).
-    return stream_response(respond)
+    return stream_response(respond, "feed")
 
 
 @bp.get("/global")
@@ -83,4 +83,4 @@ def page_feed():
     def respond():
         stream = page_stream(current_app.extensions["feed_hub"], kinds, current_app.config["SSE_HEARTBEAT_SECONDS"])
         return Response(stream_with_context(stream), headers=SSE_HEADERS)
-    return stream_response(respond)
+    return stream_response(respond, "page")

@@ -8,10 +8,12 @@ what the gateway routes to.
 import json
 import logging
 import random
+import time
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
+from orchestrator import metrics
 from orchestrator.extensions import db
 from orchestrator.models import Tournament, TournamentServer
 from orchestrator.spawners import SpawnError
@@ -21,6 +23,7 @@ log = logging.getLogger(__name__)
 
 STARTING, RUNNING, UNHEALTHY, BACKOFF, FAILED, STOPPED = (
     "STARTING", "RUNNING", "UNHEALTHY", "BACKOFF", "FAILED", "STOPPED")
+STATES = (STARTING, RUNNING, UNHEALTHY, BACKOFF, FAILED, STOPPED)
 
 
 def _now():
@@ -105,12 +108,15 @@ def start_server(tournament_id, spawner, settings, counts_as_restart=False):
     """
     if not _claim_for_start(tournament_id, spawner, settings):
         return server_row(tournament_id)
+    asked = time.monotonic()
     try:
         handle = spawner.start(tournament_id, taken_ports=_ports_in_use(),
                                on_launch=lambda launched: _record_launch(tournament_id, launched))
     except SpawnError as exc:
+        metrics.server_start_failed()
         record_failure(tournament_id, str(exc), settings, pid=exc.pid)
         raise
+    spawned_in = time.monotonic() - asked
     row = server_row(tournament_id, lock=True)
     if row.pid != handle.pid:  # someone stopped or replaced it meanwhile: theirs stands
         db.session.rollback()
@@ -121,6 +127,7 @@ def start_server(tournament_id, spawner, settings, counts_as_restart=False):
     row.restarts += 1 if counts_as_restart else 0
     db.session.get(Tournament, tournament_id).endpoint = handle.endpoint
     db.session.commit()
+    metrics.server_started(spawned_in, restart=counts_as_restart)
     return row
 
 
@@ -208,6 +215,13 @@ def status_counts():
     another's server)."""
     rows = db.session.execute(sa.select(TournamentServer.status, sa.func.count()).group_by(TournamentServer.status))
     return dict(rows.all())
+
+
+def scrape_targets():
+    """[(tournament id, "host:port")] of the servers the gateway routes to (they answered their
+    last health check), by tournament id."""
+    return db.session.execute(sa.select(Tournament.id, Tournament.endpoint)
+                              .where(Tournament.endpoint.is_not(None)).order_by(Tournament.id)).all()
 
 
 def allow_restart(tournament_id):

@@ -135,6 +135,7 @@ def spawner_env(settings, instance_path):
         "SSE_HEARTBEAT_SECONDS": str(settings["SSE_HEARTBEAT_SECONDS"]),
         "MIGRATE_ON_START": "0",  # the orchestrator migrated before starting any server
         "GATEWAY_SECRET": settings["GATEWAY_SECRET"],
+        "METRICS_TOKEN": settings["METRICS_TOKEN"],  # the same reader scrapes the servers too
     }
 
 

@@ -13,7 +13,8 @@ Networking, DOCKER_NETWORK:
   orchestrator does (127.0.0.1 included). Routing is host:port, as for subprocesses.
 - any other name: a network of that name (compose's private one); the container listens on 6000
   and is routed to by its address there, so the orchestrator must be on that network too and the
-  database and Redis reachable from it. Not exercised by the tests yet (the compose session).
+  database and Redis reachable from it (docker-compose.yml: the project's network;
+  tests/e2e/test_compose.py and a network of its own in test_docker_spawner.py).
 
 Limits: DOCKER_MEMORY, DOCKER_CPUS and DOCKER_PIDS per container; an init (tini) is PID 1.
 """
