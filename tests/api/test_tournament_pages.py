@@ -191,6 +191,24 @@ def test_round_robin_puts_each_result_in_its_cell_from_the_rows_side(make_server
     assert text(top.select_one("th .team-name")) == name[first["team2_id"]]
 
 
+def test_a_round_robin_of_seven_teams_or_more_has_its_rounds_for_phones_beside_the_table(make_server):
+    small = make_server(format="round_robin", max_teams=6)
+    started(small, [f"A{n}" for n in range(1, 7)])
+    soup = page(small)
+    assert soup.select_one(".cross-table") and not soup.select(".narrow-only, .wide-only, .round-tabs")
+    big = make_server(format="round_robin", max_teams=8)
+    started(big, [f"B{n}" for n in range(1, 9)])
+    play_open(big)
+    soup = page(big)
+    assert soup.select_one(".wide-only .cross-table")  # wide screens keep the table
+    rounds = soup.select(".narrow-only .round-column")
+    assert [text(h) for h in soup.select(".narrow-only .round-column h4")][:2] == ["Round 1", "Round 2"]
+    assert [text(a) for a in soup.select(".narrow-only .round-tabs a")][:2] == ["Round 1", "Round 2"]
+    # The round being played is the one a phone shows first; each round lists its 4 matches.
+    assert [r["id"] for r in rounds if "is-selected" in r["class"]] == ["round-r2"]
+    assert all(len(r.select(".match-card")) == 4 for r in rounds[:2])
+
+
 def test_swiss_shows_its_rounds_one_at_a_time_by_tab_and_the_standings(make_server):
     client = make_server(format="swiss", max_teams=8, options={"swiss_rounds": 3})
     started(client, [f"S{n}" for n in range(1, 9)])

@@ -77,3 +77,4 @@ def test_archived_and_cancelled_tournaments_pages_read_from_their_snapshot(conte
     page.get_by_text("its page was not kept").wait_for()
     assert page.get_by_role("link", name="api/standings").count() == 1
     check_page(page, "ended-without-kept-pages")
+
