@@ -164,3 +164,11 @@ def test_the_orchestrators_own_manifests_and_rbac_validate_against_the_api_serve
         "rolebinding.rbac.authorization.k8s.io/tournament-orchestrator", "service/tournament-orchestrator",
         "serviceaccount/tournament-orchestrator"]
     assert all(line.endswith("(server dry run)") for line in done.stdout.splitlines())
+
+
+def test_a_deployment_whose_image_cannot_be_had_is_a_clear_503_and_leaves_nothing(
+        start_kubernetes_orchestrator, cluster, k8s_deployment):
+    api = start_kubernetes_orchestrator(TOURNAMENT_IMAGE="tournament-platform/no-such-image:none").api
+    assert_publish_refused(api, "tournament server pod: ErrImagePull")
+    assert listed(cluster, "deployment", k8s_deployment) == [] and listed(cluster, "service", k8s_deployment) == []
+    assert wait_until(lambda: listed(cluster, "pod", k8s_deployment) == [], timeout=10)
