@@ -93,22 +93,19 @@ class KubernetesSpawner(DockerSpawner):
 
     # ---- starting ------------------------------------------------------------------------------
 
-    def _needs_host_port(self):
-        return self.network == "host"
-
     def _run(self, tournament_id, generation, token, port):
         labels, env = self._labels_and_env(tournament_id, generation, token, port)
         name = _object_name(tournament_id, generation)
         with self._lock:
             self._started.add((tournament_id, generation))
-        self.apps.create_namespaced_deployment(self.namespace, self._deployment(name, labels, env, port))
+        self.apps.create_namespaced_deployment(self.namespace, self._deployment(name, labels, env))
         self.core.create_namespaced_service(self.namespace, k8s.V1Service(
             metadata=k8s.V1ObjectMeta(name=name, labels=labels),
             spec=k8s.V1ServiceSpec(selector=_selector(labels), ports=[k8s.V1ServicePort(
                 name="http", port=CONTAINER_PORT, target_port=int(env["SERVER_PORT"]))])))
         return name
 
-    def _deployment(self, name, labels, env, port):
+    def _deployment(self, name, labels, env):
         host_network = self.network == "host"
         server_port = int(env["SERVER_PORT"])
         # On the host network the server listens on TOURNAMENT_HOST only: the kubelet probes there.
