@@ -8,6 +8,7 @@ here: the Services are created and checked, but route nothing), so servers reach
 PostgreSQL and Redis on 127.0.0.1 like subprocess servers do.
 """
 import subprocess
+import time
 import uuid
 from pathlib import Path
 
@@ -82,8 +83,10 @@ def test_a_tournament_is_a_deployment_the_kubelet_restarts_the_next_orchestrator
     deployment = k8s_deployment
     first = start_kubernetes_orchestrator()
     api = first.api
+    began = time.monotonic()
     tid = make_tournament(api, state="ACTIVE", teams=2, name="Kubernetes Cup")["id"]
     gateway = f"/t/{tid}"
+    print(f"\nmade and published -> serving: {time.monotonic() - began:.2f}s")
 
     # Published: one Deployment (1 replica, Recreate, labelled, probed, limited) and its Service.
     assert ok(api.get(f"{gateway}/api/state"))["state"] == "ACTIVE"
@@ -110,8 +113,10 @@ def test_a_tournament_is_a_deployment_the_kubelet_restarts_the_next_orchestrator
     # starts nothing.
     [pod] = listed(cluster, "pod", deployment, tid)
     server_container(pod).kill()
+    killed_at = time.monotonic()
     assert wait_until(lambda: restarts(listed(cluster, "pod", deployment, tid)[0]) == 1
                       and api.get(f"{gateway}/api/state").status_code == 200, timeout=40)
+    print(f"container killed -> restarted and answering through the gateway: {time.monotonic() - killed_at:.2f}s")
     assert ok(api.get(f"{gateway}/api/state"))["state"] == "ACTIVE"
     assert server_of(database_url, tid) == (generation, host, port)
     assert [p.metadata.name for p in listed(cluster, "pod", deployment, tid)] == [pod.metadata.name]
