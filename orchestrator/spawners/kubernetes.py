@@ -47,6 +47,15 @@ log = logging.getLogger(__name__)
 
 API_ERRORS = (ApiException, ConfigException, urllib3.exceptions.HTTPError, OSError)
 REQUESTS = {"cpu": "50m", "memory": "64Mi"}  # a server idles at ~50 MB and a few millicores
+API_TIMEOUT = 10.0  # seconds per API call: an API server that hangs must not hang the supervisor
+
+
+class _ApiClient(k8s.ApiClient):
+    """The client with a timeout on every call (the generated one has none unless each call
+    passes `_request_timeout`)."""
+
+    def call_api(self, *args, _request_timeout=None, **kwargs):
+        return super().call_api(*args, _request_timeout=_request_timeout or API_TIMEOUT, **kwargs)
 
 
 class KubernetesSpawner(DockerSpawner):
@@ -70,7 +79,7 @@ class KubernetesSpawner(DockerSpawner):
             else:
                 k8s_config.load_incluster_config(client_configuration=configuration)
             configuration.retries = 0  # a refused connection is an answer now, not after retries
-            return k8s.ApiClient(configuration)
+            return _ApiClient(configuration)
         spawner._client = connect
         return spawner
 
