@@ -159,7 +159,10 @@ class KubernetesSpawner(DockerSpawner):
                 for status in pod.status.container_statuses or []:
                     waiting = status.state.waiting
                     if waiting and waiting.reason in ("ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull",
-                                                      "InvalidImageName", "CreateContainerConfigError"):
+                                                      "InvalidImageName"):
+                        return (f"tournament server pod cannot get its image {self.image}: "
+                                f"{waiting.reason}: {waiting.message}")
+                    if waiting and waiting.reason == "CreateContainerConfigError":
                         return f"tournament server pod: {waiting.reason}: {waiting.message}"
                     if status.restart_count >= self.restart_attempts:
                         return (f"tournament server pod restarted {status.restart_count} times: "

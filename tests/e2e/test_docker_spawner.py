@@ -88,6 +88,7 @@ def test_a_server_that_cannot_start_in_its_container_is_a_clear_503_and_leaves_n
 
 def test_the_docker_spawner_refuses_an_embedded_database_or_redis(tmp_path):
     settings = {"SPAWNER": "docker", "DATABASE_URL": f"sqlite:///{tmp_path}/x.db", "REDIS_URL": "redis://127.0.0.1/0",
+                "METRICS_TOKEN": "",  # main's spawner_env reads it
                 "REDIS_NAMESPACE": "", "SSE_HEARTBEAT_SECONDS": 15, "GATEWAY_SECRET": "x" * 32}
     with pytest.raises(RuntimeError, match="SPAWNER=docker needs DATABASE_URL"):
         make_spawner(settings, str(tmp_path))

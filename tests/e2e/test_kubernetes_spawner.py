@@ -175,7 +175,7 @@ def test_the_orchestrators_own_manifests_and_rbac_validate_against_the_api_serve
 def test_a_deployment_whose_image_cannot_be_had_is_a_clear_503_and_leaves_nothing(
         start_kubernetes_orchestrator, cluster, k8s_deployment):
     api = start_kubernetes_orchestrator(TOURNAMENT_IMAGE="tournament-platform/no-such-image:none").api
-    assert_publish_refused(api, "tournament server pod: ErrImagePull")
+    assert_publish_refused(api, "tournament server pod cannot get its image tournament-platform/no-such-image:none")
     assert listed(cluster, "deployment", k8s_deployment) == [] and listed(cluster, "service", k8s_deployment) == []
-    assert wait_until(lambda: listed(cluster, "pod", k8s_deployment) == [], timeout=10)
+    assert wait_until(lambda: listed(cluster, "pod", k8s_deployment) == [], timeout=20)
 
