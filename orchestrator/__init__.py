@@ -38,6 +38,9 @@ def _settings(environ, instance_path):
         DEPLOYMENT=environ.get("DEPLOYMENT", "default"),
         SWARM_SPREAD=environ.get("SWARM_SPREAD", "node.id"),
         SWARM_RESTART_ATTEMPTS=int(environ.get("SWARM_RESTART_ATTEMPTS", 3)),
+        KUBECONFIG=environ.get("KUBECONFIG") or None,  # else the in-cluster service account
+        KUBERNETES_NAMESPACE=environ.get("KUBERNETES_NAMESPACE", "default"),
+        KUBERNETES_RESTART_ATTEMPTS=int(environ.get("KUBERNETES_RESTART_ATTEMPTS", 3)),
         TOURNAMENT_DATABASE_URL=environ.get("TOURNAMENT_DATABASE_URL") or None,
         TOURNAMENT_REDIS_URL=environ.get("TOURNAMENT_REDIS_URL") or None,
         SSE_QUEUE_SIZE=int(environ.get("SSE_QUEUE_SIZE", 1000)),

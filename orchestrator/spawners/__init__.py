@@ -2,12 +2,13 @@
 
 - `subprocess` (the default): a local process per tournament (spawners/subprocess.py);
 - `docker`: a container per tournament on a Docker engine (spawners/docker.py);
-- `swarm`: a one-replica Docker Swarm service per tournament (spawners/swarm.py).
+- `swarm`: a one-replica Docker Swarm service per tournament (spawners/swarm.py);
+- `kubernetes`: a one-replica Deployment and a Service per tournament (spawners/kubernetes.py).
 
 Every backend has the interface of `Spawner` below, and the fleet, the supervisor, the gateway and
 shutdown use nothing else: they know a server by its tournament id, the `instance` number the
-fleet records in `tournament_servers.pid` (a process id for subprocess, a generation for docker
-and swarm),
+fleet records in `tournament_servers.pid` (a process id for subprocess, a generation for docker,
+swarm and kubernetes),
 and the host:port it answers on. Health is always our own check: /api/health answering with the
 tournament id and the token handed to that start.
 """
@@ -17,7 +18,7 @@ from datetime import datetime
 
 import requests
 
-BACKENDS = ("subprocess", "docker", "swarm")
+BACKENDS = ("subprocess", "docker", "swarm", "kubernetes")
 
 
 class SpawnError(Exception):
@@ -158,4 +159,8 @@ def make_spawner(settings, instance_path):
         from orchestrator.spawners.swarm import SwarmSpawner
 
         return SwarmSpawner.from_settings(settings, env)
+    if backend == "kubernetes":
+        from orchestrator.spawners.kubernetes import KubernetesSpawner
+
+        return KubernetesSpawner.from_settings(settings, env)
     raise RuntimeError(f"SPAWNER={backend!r}: expected one of {', '.join(BACKENDS)}")

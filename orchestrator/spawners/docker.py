@@ -46,6 +46,8 @@ class DockerSpawner(Spawner):
     orchestrator starts, and answers 503 at publish, while the engine is away)."""
 
     unit = "container"  # what the engine runs a server as, in messages
+    engine = "the Docker engine"
+    engine_errors = ENGINE_ERRORS  # what an engine that is away or refuses raises
 
     def __init__(self, client, image, env, deployment="default", network="host", host="127.0.0.1",
                  port_range=(6001, 6999), memory="256m", cpus=1.0, pids=256, start_timeout=20.0,
@@ -102,13 +104,13 @@ class DockerSpawner(Spawner):
             if self._needs_host_port():
                 port = self._reserve_port(taken_ports)
             container = self._run(tournament_id, generation, token, port)
-        except ENGINE_ERRORS as exc:
+        except self.engine_errors as exc:
             self._release_port(port)
             try:
                 self.stop(generation, tournament_id)  # created but not started, say
-            except ENGINE_ERRORS:
+            except self.engine_errors:
                 pass  # the engine is away: nothing of this start runs
-            raise SpawnError(f"the Docker engine did not run the {self.unit}: {exc}") from None
+            raise SpawnError(f"{self.engine} did not run the {self.unit}: {exc}") from None
         try:
             host, routed_port = self._route(container, port)
             handle = ServerHandle(tournament_id, host, routed_port, generation, token, datetime.now(timezone.utc))
@@ -118,9 +120,9 @@ class DockerSpawner(Spawner):
         except BaseException as exc:
             try:
                 self.stop(generation, tournament_id)
-            except ENGINE_ERRORS as away:
-                log.warning("could not stop the container of a failed start of %s: %s", tournament_id, away)
-            if isinstance(exc, (SpawnError, *ENGINE_ERRORS)):
+            except self.engine_errors as away:
+                log.warning("could not stop the %s of a failed start of %s: %s", self.unit, tournament_id, away)
+            if isinstance(exc, (SpawnError, *self.engine_errors)):
                 raise SpawnError(str(exc), pid=generation) from None
             raise
         finally:
@@ -196,13 +198,17 @@ class DockerSpawner(Spawner):
 
     # ---- finding ---------------------------------------------------------------------------------
 
-    def _containers(self, tournament_id=None, generation=None, running_only=True):
+    def _label_filter(self, tournament_id=None, generation=None):
+        """["label=value", ...] that pick this deployment's servers (of a tournament, a generation)."""
         labels = [f"{DEPLOYMENT}={self.deployment}"]
         if tournament_id is not None:
             labels.append(f"{TOURNAMENT}={tournament_id}")
         if generation is not None:
             labels.append(f"{GENERATION}={generation}")
-        filters = {"label": labels}
+        return labels
+
+    def _containers(self, tournament_id=None, generation=None, running_only=True):
+        filters = {"label": self._label_filter(tournament_id, generation)}
         if running_only:
             filters["status"] = "running"
         return self.client.containers.list(all=not running_only, filters=filters)

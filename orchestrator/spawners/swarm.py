@@ -30,7 +30,7 @@ from docker.types import EndpointSpec, Resources, RestartPolicy, ServiceMode
 from docker.utils import parse_bytes
 
 from orchestrator.spawners import SpawnError
-from orchestrator.spawners.docker import (CONTAINER_PORT, DEPLOYMENT, ENGINE_ERRORS, GENERATION, PORT, TOURNAMENT,
+from orchestrator.spawners.docker import (CONTAINER_PORT, ENGINE_ERRORS, GENERATION, PORT, TOURNAMENT,
                                           DockerSpawner, _container_name, container_cpu_seconds, error_line)
 
 log = logging.getLogger(__name__)
@@ -131,12 +131,7 @@ class SwarmSpawner(DockerSpawner):
     # ---- finding ---------------------------------------------------------------------------------
 
     def _services(self, tournament_id=None, generation=None):
-        labels = [f"{DEPLOYMENT}={self.deployment}"]
-        if tournament_id is not None:
-            labels.append(f"{TOURNAMENT}={tournament_id}")
-        if generation is not None:
-            labels.append(f"{GENERATION}={generation}")
-        return self.client.services.list(filters={"label": labels})
+        return self.client.services.list(filters={"label": self._label_filter(tournament_id, generation)})
 
     def _find(self, pid, tournament_id, running_only=False):
         found = self._services(tournament_id, pid) if pid else []

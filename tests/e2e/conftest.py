@@ -13,9 +13,9 @@ ROOT = Path(__file__).resolve().parents[2]
 FAST_RESTARTS = {"RESTART_BACKOFF_BASE": "0.1", "RESTART_BACKOFF_CAP": "0.5", "SUPERVISE_INTERVAL": "0.3"}
 
 
-def _engine_settings(script, needs):
+def _engine_settings(script, needs, timeout=1200):
     """Runs a setup script of scripts/ and returns the settings it prints (shell assignments)."""
-    done = subprocess.run([str(ROOT / "scripts" / script)], capture_output=True, text=True, timeout=1200)
+    done = subprocess.run([str(ROOT / "scripts" / script)], capture_output=True, text=True, timeout=timeout)
     if done.returncode != 0:
         pytest.fail(f"scripts/{script} failed ({done.returncode}); {needs}:\n{done.stderr[-3000:]}", pytrace=False)
     settings = {}
@@ -36,6 +36,15 @@ def docker_engine():
 def swarm_engine():
     """The same engine's settings once scripts/docker-swarm made it a single-node swarm manager."""
     return _engine_settings("docker-swarm", "the swarm spawner's tests need a swarm on the Docker engine")
+
+
+@pytest.fixture(scope="session")
+def kubernetes_control_plane():
+    """The control plane's settings (KUBECONFIG, KUBERNETES_MODE, TOURNAMENT_IMAGE, ...) once
+    scripts/kubernetes-build made the binaries (~35 minutes the first time, then cached) and
+    scripts/kubernetes-control-plane started it (full mode: pods run; seconds once it runs)."""
+    _engine_settings("kubernetes-build", "the kubernetes spawner's tests need Kubernetes built", timeout=3 * 3600)
+    return _engine_settings("kubernetes-control-plane", "the kubernetes spawner's tests need a control plane")
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from orchestrator.spawners.subprocess import served_tournament
 from shared.db.tables import tournament_servers
 from tests.support.api import make_tournament, ok
+from tests.support.processes import wait_until
 from tests.support.tcp_relay import TcpRelay
 
 
@@ -61,3 +62,16 @@ def relayed_services(platform_env, address):
         urls[f"TOURNAMENT_{name}"] = url._replace(
             netloc=f"{credentials}{'@' if credentials else ''}{address}:{relay.address[1]}").geturl()
     return relays, urls
+
+
+def restart_and_adopt(first, start, tournament_id):
+    """Kills orchestrator `first` (SIGKILL: no hand-over), starts another with `start()`, logged in
+    as the same user, and waits until it has checked the tournament's server again (adopted)."""
+    api, entry = first.api, fleet_entry(first.api, tournament_id)
+    first.kill9()
+    second = start()
+    second.api = second.api.__class__(second.url).login(api.user["username"], register=False)
+    assert wait_until(lambda: (fleet_entry(second.api, tournament_id) or {}).get("status") == "RUNNING"
+                      and fleet_entry(second.api, tournament_id)["last_check_at"] != entry["last_check_at"],
+                      timeout=20)
+    return second

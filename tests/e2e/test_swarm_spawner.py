@@ -14,7 +14,7 @@ import requests
 
 from orchestrator.spawners.docker import DEPLOYMENT, GENERATION, PORT, TOURNAMENT
 from tests.e2e.conftest import FAST_RESTARTS
-from tests.e2e.helpers import assert_publish_refused, fleet_entry, relayed_services, server_of
+from tests.e2e.helpers import assert_publish_refused, fleet_entry, relayed_services, restart_and_adopt, server_of
 from tests.support.api import make_tournament, ok
 from tests.support.processes import wait_until
 
@@ -129,12 +129,7 @@ def test_a_tournament_is_a_swarm_service_that_swarm_restarts_the_next_orchestrat
     assert [s.id for s in services(engine, deployment)] == [service.id]
 
     # The orchestrator dies; the next one adopts the running service: same generation, nothing doubled.
-    entry = fleet_entry(api, tid)
-    first.kill9()
-    second = start_swarm_orchestrator()
-    second.api = second.api.__class__(second.url).login(api.user["username"], register=False)
-    assert wait_until(lambda: (fleet_entry(second.api, tid) or {}).get("status") == "RUNNING"
-                      and fleet_entry(second.api, tid)["last_check_at"] != entry["last_check_at"], timeout=20)
+    second = restart_and_adopt(first, start_swarm_orchestrator, tid)
     assert server_of(database_url, tid) == (generation, host, port)
     assert [s.id for s in services(engine, deployment)] == [service.id]
     assert len([t for t in tasks(engine, service) if t["DesiredState"] == "running"]) == 1
