@@ -10,6 +10,7 @@ from shared.validation import counter
 
 log = logging.getLogger(__name__)
 
+HEARTBEAT = b": heartbeat\n\n"
 SSE_HEADERS = {
     "Content-Type": "text/event-stream; charset=utf-8",
     "Cache-Control": "no-cache",
@@ -60,18 +61,10 @@ def _frames(hub, channel, feed, last, heartbeat_seconds):
         # A first byte at once: some proxies hold a response until they see one.
         yield b": connected\n\n"
         last = yield from _backfill(feed, last)
-        while not viewer.overflowed:
-            try:
-                items = [viewer.queue.get(timeout=heartbeat_seconds)]
-            except queue.Empty:
-                yield b": heartbeat\n\n"
+        for items in _batches(viewer, heartbeat_seconds):
+            if items is None:
+                yield HEARTBEAT
                 continue
-            # Under load several frames wait by the time this viewer runs: one write for all of them.
-            while True:
-                try:
-                    items.append(viewer.queue.get_nowait())
-                except queue.Empty:
-                    break
             frames = []
             for item in items:
                 if item is RESYNC:
@@ -109,17 +102,10 @@ def page_stream(hub, kinds, heartbeat_seconds=15.0):
     def frames():
         try:
             yield f"retry: {PAGE_RETRY_MS}\n: connected\n\n".encode()
-            while not viewer.overflowed:
-                try:
-                    items = [viewer.queue.get(timeout=heartbeat_seconds)]
-                except queue.Empty:
-                    yield b": heartbeat\n\n"
+            for items in _batches(viewer, heartbeat_seconds):
+                if items is None:
+                    yield HEARTBEAT
                     continue
-                while True:
-                    try:
-                        items.append(viewer.queue.get_nowait())
-                    except queue.Empty:
-                        break
                 # A burst of one kind's events asks the page to refetch once per type, not per event.
                 latest = {}
                 for entry in items:
@@ -141,6 +127,24 @@ def _page_frame(kind, item):
     # The full frame starts "id: <seq>\nevent: <type>\n": its type is all the page needs.
     event_type = frame.split(b"\n", 2)[1][len(b"event: "):]
     return b'event: %s\ndata: {"seq": %d, "type": "%s"}\n\n' % (kind.encode(), seq, event_type)
+
+
+def _batches(viewer, heartbeat_seconds):
+    """What waits in `viewer`'s queue, a list at a time (under load several frames wait by the
+    time this viewer runs: one write for all of them), or None after `heartbeat_seconds` of
+    silence; until the viewer is let go."""
+    while not viewer.overflowed:
+        try:
+            items = [viewer.queue.get(timeout=heartbeat_seconds)]
+        except queue.Empty:
+            yield None
+            continue
+        while True:
+            try:
+                items.append(viewer.queue.get_nowait())
+            except queue.Empty:
+                break
+        yield items
 
 
 def _collect(frames_then_last, into):
