@@ -15,6 +15,9 @@ TIEBREAK_NAMES = {
 }
 
 
+PHONE_TABLE_TEAMS = 6  # the most a round robin's cross-table holds across a 360 px phone
+
+
 def team_names(teams):
     """team id -> name, for every registered team."""
     return {team["id"]: team["name"] for team in teams}
@@ -152,8 +155,12 @@ def picture(summary, teams, bracket, standings, group_standings=None):
         view["table"] = cross_table(seeded, [m for s in sections for m in s["matches"]])
         view["team_ids"] = seeded
         view["rounds"] = [dict(s, key=section_key(s)) for s in sections]
+        # Past this many teams the table scrolls sideways on a 360 px phone: there the rounds show
+        # one at a time, by tab, instead.
+        view["round_tabs"] = len(seeded) > PHONE_TABLE_TEAMS
     elif fmt == f.SWISS:
         view["rounds"] = [dict(s, key=section_key(s)) for s in sections]
+        view["round_tabs"] = True
     elif fmt == f.GROUP_PLAYOFF:
         view["groups"] = groups(bracket, group_standings or {})
         playoff = [s for s in sections if s.get("group") is None]

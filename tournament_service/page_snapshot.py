@@ -10,13 +10,14 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, jsonify
 
-from tournament_service.pages import page_html, page_view
+from tournament_service.pages import page_context, page_html
 from tournament_service.permissions import ANONYMOUS
 
 bp = Blueprint("page_snapshot", __name__)
 
-# Bounds: elimination has ~2·log2(teams)+2 tabs and Swiss ~log2(teams) rounds; round robin and groups
-# have none (cross-tables), so these only cut a pathological case. A tab left out is answered, as the
+# Bounds: elimination has ~2·log2(teams)+2 tabs and Swiss ~log2(teams) rounds, groups none
+# (cross-tables); a round robin of 7+ teams one per round (its phone view), which these cut for
+# hundreds of teams. A tab left out is answered, as the
 # live page answers an unknown tab, by the page with the last round selected.
 MAX_TABS = 64
 MAX_PAGE_BYTES = 16 * 1024 * 1024  # all the pages' HTML together
@@ -35,11 +36,13 @@ def rendered_pages():
 def final_pages(tournament):
     """The page (key ""), each round tab it links to (key "round=<key>") and the venue view (key
     "follow=current"), as HTML for an anonymous viewer, within MAX_TABS and MAX_PAGE_BYTES."""
-    pages = {PAGE: page_html(tournament, ANONYMOUS, None),
-             FOLLOW: page_html(tournament, ANONYMOUS, None, follow=True)}
+    # One picture of the tournament for every page: it no longer changes.
+    context = page_context(tournament)
+    pages = {PAGE: page_html(tournament, ANONYMOUS, None, context=context),
+             FOLLOW: page_html(tournament, ANONYMOUS, None, follow=True, context=context)}
     size = sum(len(html) for html in pages.values())
     left_out = []
-    _, _, _, view = page_view(tournament)
+    view = context["view"]
     for key in linked_tabs(view):
         if key == view["current"]:
             continue  # the same HTML as the page itself, which answers it
@@ -49,16 +52,16 @@ def final_pages(tournament):
             continue
         # Between pages, let health checks and reads be answered (this yields to gevent's hub when served).
         time.sleep(0)
-        pages[f"round={key}"] = html = page_html(tournament, ANONYMOUS, None, chosen=key)
+        pages[f"round={key}"] = html = page_html(tournament, ANONYMOUS, None, chosen=key, context=context)
         size += len(html)
     return {"pages": pages, "left_out": left_out}
 
 
 def linked_tabs(view):
-    """The keys of the round tabs the page links to (`_round_tabs.html`): elimination trees' rounds
-    and Swiss rounds; a round robin's rounds are in one cross-table, with no tabs."""
+    """The keys of the round tabs the page links to (`_round_tabs.html`): elimination trees' rounds,
+    and the rounds of a picture drawn by round (`round_tabs`: Swiss, a round robin of 7+ teams)."""
     keys = [section["key"] for bracket in view.get("brackets", []) for section in bracket["rounds"]]
-    if view["format"] == "swiss":
+    if view.get("round_tabs"):
         keys += [section["key"] for section in view.get("rounds", [])]
     return keys
 

@@ -99,12 +99,6 @@ def page_context(tournament):
             "tiebreak_names": bracket_view.TIEBREAK_NAMES, "refresh": refresh}
 
 
-def page_view(tournament):
-    """(summary, teams, standings, bracket picture): what the page draws of `tournament`."""
-    context = page_context(tournament)
-    return context["summary"], context["teams"], context["standings"], context["view"]
-
-
 def with_round(context, chosen):
     """`context` with round `chosen` selected; an unknown tab is not an error on a page: the
     current round is shown instead."""
@@ -112,11 +106,13 @@ def with_round(context, chosen):
     return dict(context, view=dict(view, selected=chosen if chosen in view["keys"] else view["current"]))
 
 
-def page_html(tournament, actor, form_token, chosen="", follow=False, notice=None, refusal=None, root=""):
+def page_html(tournament, actor, form_token, chosen="", follow=False, notice=None, refusal=None, root="",
+              context=None):
     """The HTML of `tournament`'s page as `actor` sees it, round `chosen` selected (an app context
     is needed for the templates); `follow`: the venue screen instead. `root`: the way from the URL
-    it is shown at to the page's own directory (see page_root)."""
-    context = with_round(page_context(tournament), chosen)
+    it is shown at to the page's own directory (see page_root). `context`: `page_context` of the
+    tournament as it is, when the caller renders several pages of it."""
+    context = with_round(context or page_context(tournament), chosen)
     if follow:
         # A screen at a venue: the matches being played (live with JavaScript, reloaded without).
         return render_template("follow.html", **context, root=root)

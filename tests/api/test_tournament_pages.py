@@ -207,6 +207,11 @@ def test_a_round_robin_of_seven_teams_or_more_has_its_rounds_for_phones_beside_t
     # The round being played is the one a phone shows first; each round lists its 4 matches.
     assert [r["id"] for r in rounds if "is-selected" in r["class"]] == ["round-r2"]
     assert all(len(r.select(".match-card")) == 4 for r in rounds[:2])
+    # An ended tournament's kept pages answer those tabs too (the current one is the page itself).
+    kept = ok(big.get("/api/pages"))["pages"]
+    assert "round=r1" in kept and "round=r2" not in kept
+    small_kept = ok(small.get("/api/pages"))["pages"]
+    assert sorted(small_kept) == ["", "follow=current"]
 
 
 def test_swiss_shows_its_rounds_one_at_a_time_by_tab_and_the_standings(make_server):
