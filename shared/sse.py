@@ -111,22 +111,24 @@ def page_stream(hub, kinds, heartbeat_seconds=15.0):
                 for entry in items:
                     if entry is not WAKE:
                         kind, item = entry
-                        latest[(kind, None if item is RESYNC else item[1].split(b"\n", 2)[1])] = (kind, item)
+                        data, event_type = _page_data(item)
+                        latest[kind, event_type] = data
                 if latest:
-                    yield b"".join(_page_frame(kind, item) for kind, item in latest.values())
+                    yield b"".join(b"event: %s\ndata: %s\n\n" % (kind.encode(), data)
+                                   for (kind, _type), data in latest.items())
         finally:
             hub.leave(viewer)
     return frames()
 
 
-def _page_frame(kind, item):
-    """The page's frame for a feed's item: (seq, full frame) or RESYNC."""
+def _page_data(item):
+    """(the page frame's data, the event type or None) of a feed's item: (seq, full frame) or RESYNC."""
     if item is RESYNC:
-        return b"event: %s\ndata: {\"resync\": true}\n\n" % kind.encode()
+        return b'{"resync": true}', None
     seq, frame = item
     # The full frame starts "id: <seq>\nevent: <type>\n": its type is all the page needs.
     event_type = frame.split(b"\n", 2)[1][len(b"event: "):]
-    return b'event: %s\ndata: {"seq": %d, "type": "%s"}\n\n' % (kind.encode(), seq, event_type)
+    return b'{"seq": %d, "type": "%s"}' % (seq, event_type), event_type
 
 
 def _batches(viewer, heartbeat_seconds):
