@@ -33,7 +33,7 @@ def _view(tournament, cursor=None, **extra):
     viewer = auth.viewer()
     return {"tournament": tournament, "messages": messages, "older": older, "max_length": chat.MAX_LENGTH,
             "read_only": _read_only_reason(tournament), "logged_in": viewer is not None,
-            "moderator": chat.may_delete(viewer, tournament), "back": _back_target(), "draft": "",
+            "moderator": auth.is_organizer(viewer, tournament), "back": _back_target(), "draft": "",
             "problem": None, **extra}
 
 

@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
+from orchestrator.auth import is_organizer
 from orchestrator.extensions import db
 from shared import events
 from shared import state_machine as sm
@@ -94,11 +95,6 @@ def post_message(tournament, author, body, publish, rate_limit):
     return _as_message(row)
 
 
-def may_delete(user, tournament):
-    """True for the tournament's organizer and for admins."""
-    return bool(user) and (user.is_admin or user.id == tournament.organizer_id)
-
-
 def delete_message(tournament, actor, seq, publish):
     """Remove message `seq`'s text for everyone: its row keeps the seq, loses the body (in the
     column and in the payload), and a `chat_message_deleted` event naming it is stored and
@@ -107,7 +103,7 @@ def delete_message(tournament, actor, seq, publish):
     :raise 403: unless `actor` organizes the tournament or is an admin.
     :raise 404: for a seq that is not a message of this chat, or one already deleted.
     """
-    if not may_delete(actor, tournament):
+    if not is_organizer(actor, tournament):
         raise APIError(403, "forbidden", f"Only the organizer of {tournament.id} can delete its chat messages.")
     columns = chat_messages.c
     row = None
