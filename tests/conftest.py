@@ -4,7 +4,6 @@ TEST_DATABASE_URL points at a maintenance database (default: the local `test`); 
 its own database next to it and drops it at the end. Every key of the run is under its Redis
 namespace, and deleted at the end (tests/support/services.py).
 """
-import os
 import uuid
 
 import pytest
@@ -14,7 +13,7 @@ import sqlalchemy as sa
 from shared.db.tables import tournaments
 from shared.state_machine import SERVED_STATES
 from tests.support.api import Api
-from tests.support.processes import Proc, free_port, wait_http
+from tests.support.processes import Proc, free_port, server_ports, wait_http
 from tests.support.services import REDIS_URL, delete_namespace, keys_under, run_markers, scratch_database, stray_keys
 
 # Both at least 32 bytes: the apps refuse shorter signing secrets.
@@ -146,8 +145,7 @@ def start_orchestrator(platform_env, tmp_path):
     def start(port_range=None, **env):
         port = free_port()
         if port_range is None:
-            low = 20000 + (os.getpid() * 37 + len(started) * 101) % 20000
-            port_range = (low, low + 50)
+            port_range = server_ports(50, salt=len(started))
         proc = Proc(["orchestrator", "--port", str(port)], _orchestrator_env(platform_env, port_range, **env),
                     str(tmp_path / f"orchestrator-{len(started)}.log"))
         started.append(proc)

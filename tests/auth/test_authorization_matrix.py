@@ -19,7 +19,7 @@ import pytest
 
 from tests.auth.helpers import unique
 from tests.support.api import Api, ok
-from tests.support.processes import ROOT, Proc, free_port, wait_http
+from tests.support.processes import ROOT, Proc, free_port, server_ports, wait_http
 
 ACTORS = ("anonymous", "viewer", "captain_this", "captain_other", "organizer", "admin")
 BASE = "/api/v1/tournaments"
@@ -131,8 +131,8 @@ class World:
 
 def start_orchestrator_process(platform_env, log_dir):
     port = free_port()
-    low = 40000 + (os.getpid() * 53) % 10000
-    env = {**platform_env, "TOURNAMENT_PORTS": f"{low}-{low + 80}"}
+    low, high = server_ports(80, salt=13)
+    env = {**platform_env, "TOURNAMENT_PORTS": f"{low}-{high}"}
     proc = Proc(["orchestrator", "--port", str(port)], env, str(log_dir / "orchestrator.log"))
     wait_http(f"http://127.0.0.1:{port}/healthz", process=proc.process)
     return proc, f"http://127.0.0.1:{port}"

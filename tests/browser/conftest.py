@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from tests.conftest import _orchestrator_env, end_served_tournaments
-from tests.support.processes import Proc, free_port, wait_http
+from tests.support.processes import Proc, free_port, server_ports, wait_http
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,8 +28,8 @@ def site(platform_env, tmp_path_factory):
 
     Package-scoped: a live orchestrator outside its tests would take part in later ones (it would
     hold the supervisor lease and be handed the fleet of an orchestrator that stops)."""
-    port, low = free_port(), 40000 + os.getpid() % 5000
-    proc = Proc(["orchestrator", "--port", str(port)], _orchestrator_env(platform_env, (low, low + 30)),
+    port = free_port()
+    proc = Proc(["orchestrator", "--port", str(port)], _orchestrator_env(platform_env, server_ports(30, salt=7)),
                 str(tmp_path_factory.mktemp("browser") / "orchestrator.log"))
     wait_http(f"http://127.0.0.1:{port}/healthz", process=proc.process)
     yield f"http://127.0.0.1:{port}"

@@ -13,6 +13,20 @@ import requests
 ROOT = Path(__file__).resolve().parents[2]
 
 
+# Linux hands out outgoing connections' ports from 32768 up (ip_local_port_range): a tournament
+# server's port chosen there can be taken by some client socket between the spawner's check and
+# the server's bind. Test port ranges for tournament servers stay below it.
+SERVER_PORTS_LOW, SERVER_PORTS_HIGH = 10000, 32000
+
+
+def server_ports(size, salt=0):
+    """(low, high): `size` ports for one orchestrator's tournament servers, outside the ephemeral
+    range, spread by this process's pid and `salt` so parallel runs rarely share them."""
+    span = SERVER_PORTS_HIGH - SERVER_PORTS_LOW - size
+    low = SERVER_PORTS_LOW + (os.getpid() * 37 + salt * 101) % span
+    return low, low + size
+
+
 def free_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
