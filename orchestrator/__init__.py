@@ -9,7 +9,7 @@ from orchestrator.auth import (FORM_BLUEPRINTS, BearerAwareSessionInterface, pro
 from orchestrator.extensions import csrf, db, login_manager
 from orchestrator.spawners import make_spawner
 from orchestrator.streams import StreamSlots
-from shared import validation
+from shared import logs, validation
 from shared.config import require_strong_secrets, settings_from_env
 from shared.db.engine import engine_options, migrate
 from shared.errors import register_error_handlers
@@ -97,6 +97,7 @@ def create_app(config=None):
     app = Flask(__name__, instance_path=os.environ.get("INSTANCE_PATH") or None)
     app.config.from_mapping(_settings(os.environ, app.instance_path))
     app.config.update(config or {})
+    logs.configure(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])
     require_strong_secrets(app.config, SIGNING_SECRETS)
     if not app.config["REDIS_URL"]:
         app.config["REDIS_URL"] = embedded_redis_url(app.instance_path)
@@ -119,6 +120,8 @@ def create_app(config=None):
     from orchestrator import metrics
 
     metrics.init_app(app)  # first: a request the hooks below refuse is counted too
+    # Probes and scrapes come every few seconds: their access lines are DEBUG.
+    app.wsgi_app = logs.RequestIds(app.wsgi_app, "orchestrator.access", quiet_paths=("/healthz", "/readyz", "/metrics"))
     app.before_request(refuse_cross_site_writes)
     # The gateway streams bodies to the tournament servers unread; they check them themselves.
     validation.install(app, raw_body_endpoints=("gateway.forward",), form_blueprints=FORM_BLUEPRINTS)

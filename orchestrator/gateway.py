@@ -9,7 +9,7 @@ from orchestrator.auth import identity_headers, visible_tournament
 from orchestrator.services import snapshots
 from orchestrator.services.server_client import ServerUnavailable
 from orchestrator.streams import stream_response
-from shared import validation as v
+from shared import logs, validation as v
 from shared.errors import APIError
 from shared.identity import IDENTITY_HEADER, SIGNATURE_HEADER
 from shared.state_machine import ARCHIVED, CANCELLED, DRAFT
@@ -20,8 +20,10 @@ METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 # Hop-by-hop headers belong to one connection and are never forwarded (RFC 9110 7.6.1).
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
               "transfer-encoding", "upgrade", "host", "content-length"}
-# Client credentials stay with the orchestrator; the signed identity replaces them.
-STRIPPED = HOP_BY_HOP | {"cookie", "authorization", IDENTITY_HEADER.lower(), SIGNATURE_HEADER.lower()}
+# Client credentials stay with the orchestrator; the signed identity replaces them. The request id
+# the server gets is the one this request was given (shared/logs.py), not whatever the client sent.
+STRIPPED = HOP_BY_HOP | {"cookie", "authorization", IDENTITY_HEADER.lower(), SIGNATURE_HEADER.lower(),
+                         logs.REQUEST_ID_HEADER.lower()}
 ENDED_STATES = (ARCHIVED, CANCELLED)
 MATCH_STATUSES = ("pending", "completed", "bye")
 # The supervisor's own view of a server (its health answer carries the adoption token), the
@@ -60,6 +62,7 @@ def _forward(tournament, target):
     headers.update(identity_headers(tournament, request.method, target))
     headers["X-Forwarded-For"] = request.remote_addr or ""
     headers["X-Forwarded-Prefix"] = f"/t/{tournament.id}"
+    headers.update(logs.request_id_header())
     body = _request_body()
     try:
         upstream = _session.request(

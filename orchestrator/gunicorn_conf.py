@@ -2,7 +2,12 @@
 
     gunicorn -c python:orchestrator.gunicorn_conf 'orchestrator:create_app()'
 """
+import logging
 import os
+
+from gunicorn.glogging import Logger
+
+from shared import logs
 
 bind = os.environ.get("BIND", "0.0.0.0:5000")
 # gevent: an SSE viewer is a parked greenlet, not a blocked worker. Ours ends its streams and
@@ -16,8 +21,26 @@ worker_connections = int(os.environ.get("WORKER_CONNECTIONS", 20000))
 graceful_timeout = int(os.environ.get("GRACEFUL_TIMEOUT", 5))
 timeout = 30
 keepalive = 5
+# The app logs one access line per request itself, with its request id (shared/logs.py).
 accesslog = os.environ.get("ACCESS_LOG") or None
 errorlog = "-"
+
+
+class PlatformLogger(Logger):
+    """gunicorn's own lines (the master's and the workers') in the platform's format: the master
+    has no app factory, so it reads LOG_FORMAT and LOG_LEVEL here, as the factory does."""
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        settings = logs.settings_from_env(os.environ)
+        logs.configure(settings["LOG_FORMAT"], settings["LOG_LEVEL"])
+        for log in (self.error_log, self.access_log):
+            log.handlers.clear()
+            log.propagate = True  # to the root's handler, which renders every line alike
+        self.error_log.setLevel(logging.NOTSET)  # LOG_LEVEL decides, at the root
+
+
+logger_class = PlatformLogger
 
 
 def on_starting(server):

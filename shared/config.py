@@ -3,6 +3,8 @@ import json
 import os
 import secrets
 
+from shared import logs
+
 # An HMAC key shorter than its hash's output is easier to guess than to break the hash: a
 # one-character SECRET_KEY let a forged session cookie through as the site admin.
 MIN_SECRET_BYTES = 32
@@ -80,4 +82,5 @@ def settings_from_env(environ, instance_path):
         "SSE_HEARTBEAT_SECONDS": float(environ.get("SSE_HEARTBEAT_SECONDS", 15)),
         # Who may read /metrics (shared/metrics.py): anyone when empty, else `Bearer <token>`.
         "METRICS_TOKEN": environ.get("METRICS_TOKEN", ""),
+        **logs.settings_from_env(environ),
     }

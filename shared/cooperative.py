@@ -1,4 +1,6 @@
 """CPU-bound work in a process served by gevent, without stalling everything else it serves."""
+import contextvars
+
 import gevent
 from gevent import monkey
 
@@ -9,5 +11,6 @@ def off_the_hub(work, *args):
     checks, reads and SSE viewers meanwhile (the thread gives up the GIL every few milliseconds);
     called directly elsewhere (tests, a plain thread)."""
     if monkey.is_module_patched("threading"):
-        return gevent.get_hub().threadpool.apply(work, args)
+        # In the caller's context, so what `work` logs carries the request's id.
+        return gevent.get_hub().threadpool.apply(contextvars.copy_context().run, (work, *args))
     return work(*args)

@@ -3,7 +3,7 @@ import os
 
 from flask import Flask
 
-from shared import validation
+from shared import logs, validation
 from shared.config import require_strong_secrets, settings_from_env
 from shared.db.engine import make_engine, migrate
 from shared.errors import register_error_handlers
@@ -24,8 +24,11 @@ def create_app(config=None):
         # Given by the orchestrator at each start; /api/health reports it so a supervisor can
         # tell this process from another one on the same port (adoption after a restart).
         SERVER_TOKEN=os.environ.get("SERVER_TOKEN", ""),
+        # A subprocess server's own log, rotated (the spawner names it); unset: stderr (a container's).
+        LOG_FILE=os.environ.get("LOG_FILE") or None,
     )
     app.config.update(config or {})
+    logs.configure(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"], path=app.config["LOG_FILE"])
     if not app.config["TOURNAMENT_ID"]:
         raise RuntimeError("TOURNAMENT_ID is required")
     # It signs no cookies; the gateway's identity is all it trusts.
@@ -47,6 +50,8 @@ def create_app(config=None):
         app.config["GATEWAY_SECRET"], app.config["TOURNAMENT_ID"],
         first_use=_nonce_store(publisher.client, server.channels, app.config["TOURNAMENT_ID"]))
     app.after_request(add_security_headers)
+    # The supervisor asks for /api/health every second: its access lines are DEBUG, as scrapes'.
+    app.wsgi_app = logs.RequestIds(app.wsgi_app, "tournament_service.access", quiet_paths=("/api/health", "/metrics"))
     # The page's forms post form bodies (tournament_service/forms.py reads their fields); all else is JSON.
     validation.install(app, form_blueprints=("tournament_forms",))
     register_error_handlers(app)

@@ -1,6 +1,5 @@
 """Serving one tournament server with gevent's WSGI server (run.py patches gevent before this)."""
 import logging
-import logging.handlers
 import os
 import signal
 import socket
@@ -18,15 +17,9 @@ class _NoDelayWSGIServer(WSGIServer):
         super().handle(sock, address)
 
 
-def _log_to_rotating_file(path):
-    """The server's own log: rotated at 5 MB, three old files kept."""
-    handler = logging.handlers.RotatingFileHandler(path, maxBytes=5 * 1024 * 1024, backupCount=3)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    # A crash must land in the log, not on a stderr nobody reads.
-    sys.excepthook = lambda *exc_info: root.critical("tournament server crashed", exc_info=exc_info)
+def _log_crashes():
+    """A crash lands in the server's log (LOG_FILE, set up by create_app), not on a stderr nobody reads."""
+    sys.excepthook = lambda *exc_info: logging.getLogger().critical("tournament server crashed", exc_info=exc_info)
 
 
 def serve(tournament_id, host, port):
@@ -39,8 +32,7 @@ def serve(tournament_id, host, port):
     from psycogreen.gevent import patch_psycopg
 
     patch_psycopg()
-    if os.environ.get("LOG_FILE"):
-        _log_to_rotating_file(os.environ["LOG_FILE"])
+    _log_crashes()
     from tournament_service import create_app
 
     app = create_app()

@@ -9,7 +9,7 @@ import threading
 import time
 from datetime import datetime, timezone
 
-from shared import events
+from shared import events, logs
 from shared.cooperative import off_the_hub
 from shared.feeds import TournamentFeed
 from shared.pubsub import FeedHub, REDIS_DOWN
@@ -109,7 +109,8 @@ class TournamentServer:
             subscribers = self.log.subscriber_ids() if _concerns_subscribers(new_events) else ()
             notices = off_the_hub(notifications_for, tournament, new_events, subscribers)
             try:
-                stored, announced, notified = self.log.append(tournament.seq, new_events, announcements, notices)
+                stored, announced, notified = self.log.append(tournament.seq, new_events, announcements, notices,
+                                                              request_id=logs.current_request_id())
             except WriterConflict:
                 log.error("another writer appended to %s; reloading from the log", self.tournament_id)
                 self._load()

@@ -49,9 +49,10 @@ class EventLog:
         values["options"] = json.loads(values.get("options") or "{}")
         return values
 
-    def append(self, after_seq, new_events, announcements=(), notifications=()):
+    def append(self, after_seq, new_events, announcements=(), notifications=(), request_id=None):
         """Store `new_events` as seq after_seq+1.., the announcements and the notifications
-        ([(user_id, event)]) in one transaction.
+        ([(user_id, event)]) in one transaction; each event's row records `request_id`, the
+        request that caused them (None: no request did).
 
         Returns ([(seq, text)] of the events, [(seq, text)] of the announcements,
         [(user_id, seq, text)] of the notifications).
@@ -65,7 +66,7 @@ class EventLog:
             text = events.encode(event)
             stored.append((event["seq"], text))
             rows.append({"tournament_id": self.tournament_id, "seq": event["seq"], "type": event["type"],
-                         "payload": text, "created_at": now})
+                         "payload": text, "created_at": now, "request_id": request_id})
         try:
             with self.engine.begin() as conn:
                 if after_seq == 0:

@@ -1,6 +1,7 @@
 """Talking to a tournament's own server: the orchestrator never edits its matches itself."""
 import requests
 
+from shared import logs
 from shared.errors import APIError
 
 
@@ -17,8 +18,9 @@ def _call(method, endpoint, tournament_id, path, body=None, timeout=10, headers=
     :raise ServerUnavailable: when it does not answer, or not in JSON.
     """
     try:
+        # The server records the request id with the events this command causes.
         response = requests.request(method, f"http://{endpoint}{path}", json=body, timeout=timeout,
-                                    headers=headers)
+                                    headers={**(headers or {}), **logs.request_id_header()})
     except requests.RequestException as exc:
         raise ServerUnavailable(tournament_id, type(exc).__name__) from None
     try:

@@ -137,6 +137,8 @@ def spawner_env(settings, instance_path):
         "MIGRATE_ON_START": "0",  # the orchestrator migrated before starting any server
         "GATEWAY_SECRET": settings["GATEWAY_SECRET"],
         "METRICS_TOKEN": settings["METRICS_TOKEN"],  # the same reader scrapes the servers too
+        # Logged like the orchestrator; a server with no LOG_FORMAT picks json (its file, a container's stderr).
+        **{name: settings[name] for name in ("LOG_LEVEL", "LOG_FORMAT") if settings.get(name)},
     }
 
 

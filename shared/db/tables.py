@@ -45,6 +45,9 @@ tournament_events = sa.Table(
     # The event exactly as it is published: JSON text with its own seq and timestamp.
     sa.Column("payload", sa.Text, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    # The X-Request-ID of the request that caused it (shared/logs.py), beside the payload so what
+    # is published and relayed stays byte for byte the payload; null when no request did.
+    sa.Column("request_id", sa.String(64)),
 )
 
 announcements = sa.Table(
