@@ -39,7 +39,7 @@ def one_stop(servers, viewers):
             stream.close()
         idle.close()
         _gone, left = psutil.wait_procs(fleet, timeout=5)
-        quiet = "SIGKILL" not in said and "Traceback" not in said
+        quiet = "SIGKILL" not in said and "Traceback" not in said and '"exception":' not in said
         return {"seconds": seconds, "quiet": quiet, "exit_code": platform.proc.process.returncode,
                 "servers_running_before": len(fleet), "servers_left": len(left), "streams_refused": refused}
 

@@ -243,6 +243,18 @@ class Platform:
         found = []
         for path in [Path(self.instance, "orchestrator.log"), *Path(self.instance, "logs").glob("*.log")]:
             for line in path.read_text(errors="replace").splitlines():
-                if any(word in line for word in ("ERROR", "WARNING", "Traceback", "CRITICAL")):
+                if _looks_like_trouble(line):
                     found.append(f"{path.name}: {line.strip()[:300]}")
         return found[:limit] + ([f"... {len(found) - limit} more"] if len(found) > limit else [])
+
+
+def _looks_like_trouble(line):
+    """A JSON log line at warning or above, or a line Python or a library printed itself that
+    says ERROR, WARNING, CRITICAL or Traceback."""
+    try:
+        parsed = json.loads(line)
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict):
+        return parsed.get("level") in ("warning", "error", "critical")
+    return any(word in line for word in ("ERROR", "WARNING", "Traceback", "CRITICAL"))

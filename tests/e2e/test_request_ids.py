@@ -79,6 +79,13 @@ def test_a_results_request_id_is_in_both_logs_and_stored_with_the_events_it_caus
     # The supervisor's health checks (every second) stay out of an INFO log.
     assert not [line for line in json_lines(server_log(platform_env, tid)) if line.get("path") == "/api/health"]
 
+    # The organizer's cancel is forwarded by the orchestrator itself, with the request's id.
+    cancel_id = f"e2e-cancel-{uuid.uuid4().hex}"
+    last = stored_events(db_engine, tid)[-1].seq
+    ok(api.post(f"/api/v1/tournaments/{tid}/cancel", headers={"X-Request-ID": cancel_id}))
+    cancelled = [row for row in stored_events(db_engine, tid) if row.seq > last]
+    assert "state_changed" in [row.type for row in cancelled] and {row.request_id for row in cancelled} == {cancel_id}
+
 
 def test_an_unsafe_request_id_is_replaced_and_never_echoed_or_logged(start_orchestrator, platform_env):
     orchestrator = start_orchestrator()
