@@ -6,10 +6,12 @@ loggers. `RequestIds` is the WSGI middleware that gives each request its id (the
 `X-Request-ID` when it is safe, else a new one), binds it for every log line the request makes,
 returns it in the answer and logs one access line when the answer is done.
 """
+import json
 import logging
 import logging.handlers
 import re
 import sys
+import threading
 import time
 import uuid
 
@@ -114,7 +116,30 @@ def configure(log_format=None, level="INFO", path=None):
     root.addHandler(handler)
     root.setLevel(level)
     logging.captureWarnings(True)  # a library's warning is a log line like any other, not raw stderr
+    # A thread's death too (threads are greenlets under gevent), unless someone else (pytest)
+    # watches for it.
+    if threading.excepthook in (threading.__excepthook__, _log_thread_crash):
+        threading.excepthook = _log_thread_crash
     return log_format
+
+
+def _log_thread_crash(args):
+    logging.getLogger("threading").error("thread %s died", getattr(args.thread, "name", "?"),
+                                         exc_info=(args.exc_type, args.exc_value, args.exc_traceback))
+
+
+def exception_of(line):
+    """`Type: message` of the exception a JSON log line carries, else None (any other line)."""
+    if '"exception"' not in line:
+        return None
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    chain = record.get("exception") if isinstance(record, dict) else None
+    if not isinstance(chain, list) or not chain or not isinstance(chain[0], dict):
+        return None
+    return f"{chain[0].get('exc_type')}: {chain[0].get('exc_value')}"  # the raised one; its causes follow
 
 
 def accepted_request_id(value):

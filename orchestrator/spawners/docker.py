@@ -31,6 +31,7 @@ from docker.errors import APIError, DockerException, NotFound
 
 from orchestrator.spawners import ServerHandle, SpawnError, Spawner
 from orchestrator.spawners.subprocess import port_is_free
+from shared import logs
 
 log = logging.getLogger(__name__)
 
@@ -306,9 +307,11 @@ def _last_error(container):
 
 
 def error_line(output):
-    """The exception line of the last traceback in a server's output (bytes), else its last line."""
+    """The last exception in a server's output (bytes): a JSON log line's (`Type: message`) or a
+    printed traceback's last line; else its last line."""
     lines = output.decode(errors="replace").strip().splitlines()
-    errors = [line for line in lines if re.match(r"^[\w.]+(Error|Exception|Exit)\b", line)]
+    errors = [logs.exception_of(line) or line for line in lines
+              if logs.exception_of(line) or re.match(r"^[\w.]+(Error|Exception|Exit)\b", line)]
     return ((errors or lines or ["(no output)"])[-1])[-300:]
 
 

@@ -1,6 +1,7 @@
 """The log format both services share (shared/logs.py): what a line holds, and each request's id."""
 import json
 import logging
+import threading
 
 import gevent
 import pytest
@@ -98,3 +99,34 @@ def test_concurrent_requests_in_greenlets_each_log_their_own_id(json_logs):
     access = {line["request_id"]: line for line in lines if line["logger"] == "test.access"}
     assert set(access) == {"req-fast", "req-slow"}  # the health check's is DEBUG
     assert access["req-slow"]["status"] == 200 and access["req-slow"]["duration_ms"] >= 20
+
+
+def test_a_crashed_containers_json_log_names_its_error(json_logs):
+    """The spawners report why a container exited from its last lines: a JSON line's exception."""
+    from orchestrator.spawners.docker import error_line
+
+    try:
+        try:
+            raise ConnectionRefusedError("port 5432")
+        except ConnectionRefusedError as cause:
+            raise RuntimeError("the database can't be reached") from cause
+    except RuntimeError:
+        logging.getLogger().critical("tournament server crashed", exc_info=True)
+    crash = json.dumps(json_logs()[0])
+    output = f'{{"level": "info", "message": "starting"}}\n{crash}\n{{"level": "info", "message": "bye"}}\n'
+    assert error_line(output.encode()) == "RuntimeError: the database can't be reached"
+    assert error_line(b"Traceback (most recent call last):\n  File x\nKeyError: 'x'\n") == "KeyError: 'x'"
+    assert error_line(b"just a line\n") == "just a line"
+
+
+def test_a_thread_that_dies_leaves_one_json_line(capsys, monkeypatch):
+    monkeypatch.setattr(threading, "excepthook", threading.__excepthook__)  # as outside pytest
+    logs.configure("json", "INFO")
+
+    def fail():
+        raise ValueError("bad seed")
+    worker = threading.Thread(target=fail, name="reminder")
+    worker.start()
+    worker.join()
+    [line] = [json.loads(text) for text in capsys.readouterr().err.splitlines()]
+    assert line["message"] == "thread reminder died" and line["exception"][0]["exc_type"] == "ValueError"
