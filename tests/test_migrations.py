@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from shared.db.engine import migrate
-from shared.db.tables import tournaments
+from shared.db.tables import tournament_events, tournaments
 from tests.support.services import scratch_database
 
 
@@ -40,3 +40,25 @@ def test_start_times_the_driver_cannot_read_are_cleared_and_the_rest_kept(databa
     assert read["t_poisoned"] is None and read["t_ancient"] is None and read["t_none"] is None
     assert read["t_fine"] == datetime(2027, 3, 1, 18, tzinfo=timezone.utc)
     assert read["t_edge"] == datetime(9999, 12, 31, 12, tzinfo=timezone.utc)
+
+
+def test_events_stored_before_request_ids_keep_their_payload_and_have_none():
+    """0008 adds tournament_events.request_id: an old log reads back byte for byte, with no id."""
+    payload = '{"seq":1,"tournament_id":"t_old","type":"tournament_published"}'
+    with scratch_database(f"test_migration_{uuid.uuid4().hex[:10]}", "0007") as url:
+        engine = sa.create_engine(url)
+        try:
+            with engine.begin() as conn:
+                conn.execute(sa.text(
+                    "INSERT INTO tournaments (id, name, game, format, max_teams, min_teams, best_of, description,"
+                    " state, created_at, updated_at) VALUES ('t_old', 'Cup', 'chess', 'swiss', 8, 2, 1, '',"
+                    " 'ACTIVE', now(), now())"))
+                conn.execute(sa.text("INSERT INTO tournament_events (tournament_id, seq, type, payload, created_at)"
+                                     " VALUES ('t_old', 1, 'tournament_published', :payload, now())"),
+                             {"payload": payload})
+            migrate(url)
+            with engine.connect() as conn:
+                read = conn.execute(sa.select(tournament_events.c.payload, tournament_events.c.request_id)).one()
+        finally:
+            engine.dispose()
+    assert tuple(read) == (payload, None)
