@@ -6,25 +6,38 @@ to its graceful timeout. Two kinds never close by themselves: SSE streams, and i
 connections (they wait `keepalive` seconds for a next request). The master's own graceful
 timeout is the same length, so it killed the worker instead ("Perhaps out of memory?"). Here the
 app ends its streams and the idle connections are closed as soon as the stop begins.
+
+A new connection is not idle: gunicorn goes on accepting for up to a second after the stop begins,
+and a client (or a load balancer) that connected then is owed an answer; it gets FIRST_REQUEST_GRACE
+seconds to send its request. Cutting it at once made requests through a load balancer fail during
+a rolling restart, when any other replica could have answered them.
 """
 import contextlib
+import weakref
 
 import gevent
 from gunicorn.workers.ggevent import GeventWorker
+
+FIRST_REQUEST_GRACE = 1.0
 
 
 class OrchestratorWorker(GeventWorker):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._waiting = {}  # connection greenlet -> its keep-alive Timeout, while between requests
+        # connection greenlet -> (its Timeout, whether it awaits its first request), while between requests
+        self._waiting = {}
+        self._answered = weakref.WeakSet()  # connection greenlets past their first request
 
     @contextlib.contextmanager
     def timeout_ctx(self):
         """The wait for a connection's next request, which a stop cuts short (once stopping, a
-        connection takes only a request it already sent)."""
-        timeout = gevent.Timeout(self.cfg.keepalive if self.alive else 0, False)
+        connection takes only a request it already sent, or its first within the grace)."""
         connection = gevent.getcurrent()
-        self._waiting[connection] = timeout
+        first = connection not in self._answered
+        self._answered.add(connection)
+        stopping_wait = FIRST_REQUEST_GRACE if first else 0
+        timeout = gevent.Timeout(self.cfg.keepalive if self.alive else stopping_wait, False)
+        self._waiting[connection] = (timeout, first)
         try:
             with timeout:
                 yield
@@ -44,6 +57,15 @@ class OrchestratorWorker(GeventWorker):
 
     def close_idle_connections(self):
         """Give every connection waiting for its next request its keep-alive timeout now: it
-        closes as if the client had been idle too long, which HTTP clients expect."""
-        for connection, timeout in list(self._waiting.items()):
+        closes as if the client had been idle too long, which HTTP clients expect. One still
+        waiting for its first request gets it after FIRST_REQUEST_GRACE."""
+        for connection, (timeout, first) in list(self._waiting.items()):
+            if first:
+                gevent.spawn_later(FIRST_REQUEST_GRACE, self._cut_if_still_waiting, connection, timeout)
+            else:
+                connection.kill(timeout, block=False)
+
+    def _cut_if_still_waiting(self, connection, timeout):
+        # Only the same wait: past it, the greenlet is serving a request, which must not be cut.
+        if self._waiting.get(connection, (None,))[0] is timeout:
             connection.kill(timeout, block=False)

@@ -4,6 +4,7 @@ TEST_DATABASE_URL points at a maintenance database (default: the local `test`); 
 its own database next to it and drops it at the end. Every key of the run is under its Redis
 namespace, and deleted at the end (tests/support/services.py).
 """
+import itertools
 import uuid
 
 import pytest
@@ -140,14 +141,15 @@ def _orchestrator_env(platform_env, ports, **extra):
 @pytest.fixture
 def start_orchestrator(platform_env, tmp_path):
     """Start `run.py orchestrator` processes on free ports; all are stopped after the test."""
-    started = []
+    started, numbers = [], itertools.count()
 
     def start(port_range=None, **env):
+        number = next(numbers)  # not len(started): replicas may be started from several threads at once
         port = free_port()
         if port_range is None:
-            port_range = server_ports(50, salt=len(started))
+            port_range = server_ports(50, salt=number)
         proc = Proc(["orchestrator", "--port", str(port)], _orchestrator_env(platform_env, port_range, **env),
-                    str(tmp_path / f"orchestrator-{len(started)}.log"))
+                    str(tmp_path / f"orchestrator-{number}.log"))
         started.append(proc)
         wait_http(f"http://127.0.0.1:{port}/healthz", process=proc.process)
         proc.url = f"http://127.0.0.1:{port}"

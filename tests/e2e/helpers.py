@@ -5,6 +5,7 @@ from urllib.parse import urlsplit
 import psutil
 import sqlalchemy as sa
 
+from orchestrator.spawners.docker import DEPLOYMENT, TOURNAMENT
 from orchestrator.spawners.subprocess import served_tournament
 from shared.db.tables import tournament_servers
 from tests.support.api import make_tournament, ok
@@ -33,6 +34,13 @@ def server_processes(tournament_id):
                 and process.info["status"] != psutil.STATUS_ZOMBIE):
             found.append(process.pid)
     return found
+
+
+def containers(engine, deployment, tournament_id=None, running_only=True):
+    """The tournament servers' containers of `deployment` (of one tournament, if given) on `engine`."""
+    labels = [f"{DEPLOYMENT}={deployment}"] + ([f"{TOURNAMENT}={tournament_id}"] if tournament_id else [])
+    filters = {"label": labels, **({"status": "running"} if running_only else {})}
+    return engine.containers.list(all=not running_only, filters=filters)
 
 
 def fleet_entry(api, tournament_id):

@@ -9,15 +9,9 @@ import pytest
 
 from orchestrator.spawners import make_spawner
 from orchestrator.spawners.docker import DEPLOYMENT, GENERATION, TOURNAMENT, DockerSpawner
-from tests.e2e.helpers import assert_publish_refused, fleet_entry, relayed_services, server_of
+from tests.e2e.helpers import assert_publish_refused, containers, fleet_entry, relayed_services, server_of
 from tests.support.api import make_tournament, ok
 from tests.support.processes import wait_until
-
-
-def containers(engine, deployment, tournament_id=None, running_only=True):
-    labels = [f"{DEPLOYMENT}={deployment}"] + ([f"{TOURNAMENT}={tournament_id}"] if tournament_id else [])
-    filters = {"label": labels, **({"status": "running"} if running_only else {})}
-    return engine.containers.list(all=not running_only, filters=filters)
 
 
 def test_a_tournament_lives_in_a_container_that_is_restarted_adopted_and_removed(
