@@ -44,6 +44,9 @@ def _settings(environ, instance_path):
         TOURNAMENT_DATABASE_URL=environ.get("TOURNAMENT_DATABASE_URL") or None,
         TOURNAMENT_REDIS_URL=environ.get("TOURNAMENT_REDIS_URL") or None,
         SSE_QUEUE_SIZE=int(environ.get("SSE_QUEUE_SIZE", 1000)),
+        # The servers' live fragments kept in memory for their viewers (orchestrator/fragment_cache.py).
+        FRAGMENT_CACHE_BYTES=int(environ.get("FRAGMENT_CACHE_BYTES", 32 * 2**20)),
+        FRAGMENT_CACHE_MAX_AGE=float(environ.get("FRAGMENT_CACHE_MAX_AGE", 10)),
         # Live streams one process holds (orchestrator/streams.py): per logged-in user, per
         # anonymous address (a LAN venue puts hundreds of viewers behind one), in all.
         SSE_STREAMS_PER_USER=int(environ.get("SSE_STREAMS_PER_USER", 30)),

@@ -10,6 +10,7 @@ import logging
 import sqlalchemy as sa
 
 from orchestrator import metrics
+from orchestrator.fragment_cache import SharedFragments
 from orchestrator.services import registry
 from shared import events
 from shared.feeds import ChatFeed, GlobalFeed, NotificationFeed, TournamentFeed
@@ -61,8 +62,18 @@ def state_changes(channels):
     return wants
 
 
+def fragment_changes(channels, fragments):
+    """wants(channel, event) of the fragment cache: any event of a tournament it keeps answers of
+    (its fragments show the tournament as of a seq)."""
+    def wants(channel, _event):
+        tournament_id = channels.tournament_id_of(channel)
+        return tournament_id is not None and fragments.holds(tournament_id)
+    return wants
+
+
 def init_relay(app, channels):
-    """Start this process's relay; it also keeps the registry's state mirror current."""
+    """Start this process's relay; it also keeps the registry's state mirror current and tells the
+    fragment cache what changed."""
     hub = FeedHub(queue_size=app.config["SSE_QUEUE_SIZE"],
                   record=stored_payload(channels, app.extensions["feed_engine"]), tally=metrics.relay_outcome)
 
@@ -72,7 +83,9 @@ def init_relay(app, channels):
         with app.app_context():
             registry.mirror_state(channels.tournament_id_of(channel), event["to_state"])
 
-    def resync_mirrors():
+    def resync():
+        if "fragment_cache" in app.extensions:  # what was missed meanwhile may change any fragment
+            app.extensions["fragment_cache"].reset()
         with app.app_context():
             registry.sync_state_mirrors()
 
@@ -80,7 +93,13 @@ def init_relay(app, channels):
     relay = RedisRelay(app.config["REDIS_URL"], hub, channels=[channels.global_announcements],
                        patterns=[channels.tournament_events_pattern, channels.tournament_chat_pattern,
                                  channels.user_notifications_pattern],
-                       on_connect=resync_mirrors)
+                       on_connect=resync)
+    if app.config["FRAGMENT_CACHE_BYTES"] > 0:  # 0: every fragment request goes to the server
+        fragments = SharedFragments(relay.connected.is_set, max_bytes=app.config["FRAGMENT_CACHE_BYTES"],
+                                    max_age=app.config["FRAGMENT_CACHE_MAX_AGE"])
+        hub.add_listener(lambda channel, event: fragments.note(channels.tournament_id_of(channel), event["seq"]),
+                         wants=fragment_changes(channels, fragments))
+        app.extensions["fragment_cache"] = fragments
     app.extensions["feed_hub"] = hub
     app.extensions["redis_relay"] = relay
     relay.start()
