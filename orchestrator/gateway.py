@@ -6,6 +6,7 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from orchestrator.auth import identity_headers, visible_tournament
+from orchestrator.extensions import db
 from orchestrator.fragment_cache import CACHE_HEADER, Answer
 from orchestrator.services import snapshots
 from orchestrator.services.server_client import ServerUnavailable
@@ -35,6 +36,10 @@ READS = ("GET", "HEAD", "OPTIONS")
 STATIC_PREFIX = "/static/"
 PATH_SAFE = "/:@!$&'()*+,;=-._~"  # RFC 3986 path characters, left as they are
 _session = requests.Session()
+# One pool of kept-alive connections per tournament server: with requests' default of 10 pools, a
+# fleet of more than 10 servers took turns evicting each other's pools, and a request found no
+# open connection to its server.
+_session.mount("http://", requests.adapters.HTTPAdapter(pool_connections=1000, pool_maxsize=10))
 
 
 @bp.route("/t/<tournament_id>/", defaults={"path": ""}, methods=METHODS)
@@ -108,6 +113,10 @@ def _upstream(tournament, target):
     headers["X-Forwarded-For"] = request.remote_addr or ""
     headers["X-Forwarded-Prefix"] = f"/t/{tournament.id}"
     body = _request_body()
+    # The server may take a while (a command waits for its commit): hand the request's database
+    # connection back meanwhile, or a burst of requests through the gateway queued for the pool's
+    # 15 connections until they timed out after 30 s.
+    db.session.close()
     try:
         upstream = _session.request(
             # Quoted again: a `?` or `#` the client sent encoded stays in the path it was checked as.

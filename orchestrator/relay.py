@@ -38,19 +38,39 @@ def feed_of(channels, engine, channel):
 
 
 def stored_payload(channels, engine):
-    """record(channel, seqs): {seq: payload} of those seqs the channel's log holds."""
-    def record(channel, seqs):
+    """record(channel, seqs): {seq: payload} of those seqs the channel's log holds; and
+    record.many({channel: seqs}): {(channel, seq): payload} for a whole batch in one statement (one
+    round trip and one pool checkout, however many channels the batch touched)."""
+    def wanted(channel, seqs):
         feed = feed_of(channels, engine, channel)
-        if feed is None:
-            return {}
-        columns = feed.table.c
         # A made-up seq outside the column's range must not fail the read of the real ones.
         seqs = sorted(seq for seq in seqs if 0 < seq < 2 ** 63)
-        if not seqs:
+        if feed is None or not seqs:
+            return None
+        columns = feed.table.c
+        return sa.select(columns.seq, columns.payload).where(*feed.filters, columns.seq.in_(seqs))
+
+    def record(channel, seqs):
+        query = wanted(channel, seqs)
+        if query is None:
             return {}
-        query = sa.select(columns.seq, columns.payload).where(*feed.filters, columns.seq.in_(seqs))
         with engine.connect() as conn:
             return dict(conn.execute(query).all())
+
+    def many(by_channel):
+        named, parts = [], []
+        for channel, seqs in by_channel.items():
+            query = wanted(channel, seqs)
+            if query is not None:
+                parts.append(query.add_columns(sa.literal(len(named)).label("channel_number")))
+                named.append(channel)
+        if not parts:
+            return {}
+        with engine.connect() as conn:
+            rows = conn.execute(parts[0] if len(parts) == 1 else sa.union_all(*parts)).all()
+        return {(named[number], seq): payload for seq, payload, number in rows}
+
+    record.many = many
     return record
 
 
