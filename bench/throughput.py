@@ -38,11 +38,13 @@ from pathlib import Path  # noqa: E402
 import gevent  # noqa: E402
 import gevent.pool  # noqa: E402
 import psutil  # noqa: E402
+import redis  # noqa: E402
 import requests  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench import harness as h  # noqa: E402
 from bench.sse_viewer import Viewer  # noqa: E402
+from shared.pubsub import opened  # noqa: E402
 from tests.support.api import ok  # noqa: E402
 from tests.support.processes import free_port, port_is_free, wait_until  # noqa: E402
 
@@ -92,6 +94,21 @@ def delivery(viewers, start_seq, final_seq, sent_at):
             if (v.tid, seq) in sent_at:
                 latencies.append((at - sent_at[v.tid, seq]) * 1000)
     return latencies, lost, duplicated
+
+
+def watch_redis(pattern):
+    """({(tournament id, seq): arrival}, greenlet): when each event reached Redis subscribers, to
+    split accepted -> viewer into the server's publish and the orchestrator's relay and fan-out."""
+    client = redis.Redis.from_url(h.REDIS_URL)
+    pubsub = client.pubsub(ignore_subscribe_messages=True)
+    pubsub.psubscribe(pattern)
+    seen = {}
+
+    def listen():
+        for message in pubsub.listen():
+            text, _vouched = opened(None, "", message["data"].decode())
+            seen[message["channel"].decode().split(":")[-2], json.loads(text)["seq"]] = time.monotonic()
+    return seen, gevent.spawn(listen)
 
 
 def cpu_of(processes):
@@ -145,6 +162,8 @@ def run_platform(args, caps):
                 status = type(exc).__name__
             posts[tid, match["id"]] = (sent, time.monotonic(), status)
 
+        on_redis, watcher = watch_redis(f"{platform.namespace}tournament:*:events")
+        gevent.sleep(0.2)
         cpu0 = (platform.cpu_seconds(), cpu_of(servers), resource.getrusage(resource.RUSAGE_SELF))
         post_s = open_loop(len(plan), args.rate, send)
         final_seq = {tid: platform.head_seq(tid) for tid in tids}
@@ -160,7 +179,10 @@ def run_platform(args, caps):
                 if seq > start_seq[tid] and (tid, match_id) in posts:
                     accepted_at[tid, seq] = posts[tid, match_id][1]
         latencies, lost, duplicated = delivery(viewers, start_seq, final_seq, accepted_at)
-        gevent.killall(greenlets, timeout=30)
+        relayed, _lost, _dup = delivery(viewers, start_seq, final_seq,
+                                        {key: at for key, at in on_redis.items() if key in accepted_at})
+        to_redis = [(on_redis[key] - at) * 1000 for key, at in accepted_at.items() if key in on_redis]
+        gevent.killall(greenlets + [watcher], timeout=30)
         problems = platform.log_problems()
     errors = sorted({f"{status}" for _s, _r, status in posts.values() if status != 200})
     return {
@@ -168,6 +190,8 @@ def run_platform(args, caps):
         "results_per_second": round(len(posts) / post_s, 1) if post_s else None, "post_errors": errors,
         "post_ms": h.percentiles([(r - s) * 1000 for s, r, _ in posts.values()]),
         "accepted_to_viewer_ms": h.percentiles(latencies),
+        "of_which_accepted_to_redis_ms": h.percentiles(to_redis),
+        "of_which_redis_to_viewer_ms": h.percentiles(relayed),
         "events_lost": lost, "events_duplicated": duplicated,
         "viewers_connected": sum(v.connected for v in viewers), "viewers_with_error": sum(bool(v.error) for v in viewers),
         "viewer_errors": sorted({v.error for v in viewers if v.error})[:5],

@@ -16,7 +16,7 @@ from shared.errors import register_error_handlers
 from shared.events import Channels
 from shared.http import add_security_headers
 from shared.identity import FORM_TOKEN_FIELD
-from shared.pubsub import Publisher
+from shared.pubsub import Publisher, message_key
 from shared.redis_client import connect, embedded_redis_url
 
 
@@ -137,7 +137,8 @@ def create_app(config=None):
     app.extensions["spawner"] = make_spawner(app.config, app.instance_path)
     # What the orchestrator itself writes to a feed (chat messages) goes out after commit, held
     # while Redis is away, as the tournament servers' events do.
-    app.extensions["publisher"] = Publisher(app.config["REDIS_URL"])
+    app.extensions["publisher"] = Publisher(app.config["REDIS_URL"],
+                                            signing_key=message_key(app.config["GATEWAY_SECRET"]))
     # A dead client's slot frees when its next heartbeat fails to write: retry after one.
     app.extensions["stream_slots"] = StreamSlots(
         app.config["SSE_STREAMS_PER_USER"], app.config["SSE_STREAMS_PER_ADDRESS"],

@@ -14,7 +14,7 @@ from orchestrator.fragment_cache import SharedFragments
 from orchestrator.services import registry
 from shared import events
 from shared.feeds import ChatFeed, GlobalFeed, NotificationFeed, TournamentFeed
-from shared.pubsub import FeedHub, RedisRelay
+from shared.pubsub import FeedHub, RedisRelay, message_key
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,8 @@ def init_relay(app, channels):
     """Start this process's relay; it also keeps the registry's state mirror current and tells the
     fragment cache what changed."""
     hub = FeedHub(queue_size=app.config["SSE_QUEUE_SIZE"],
-                  record=stored_payload(channels, app.extensions["feed_engine"]), tally=metrics.relay_outcome)
+                  record=stored_payload(channels, app.extensions["feed_engine"]), tally=metrics.relay_outcome,
+                  signing_key=message_key(app.config["GATEWAY_SECRET"]))
 
     def mirror(channel, event):
         # Before viewers hear of a state change, the registry already shows it; the hub hands

@@ -204,7 +204,7 @@ def test_a_forged_chat_message_is_not_relayed_and_a_chat_channel_never_moves_the
 
 def test_a_batch_over_many_channels_is_checked_in_one_read_and_forgeries_still_dropped(log_and_feed, database_url):
     from orchestrator.relay import stored_payload
-    from shared.feeds import ChatFeed, append_chat
+    from shared.feeds import append_chat
 
     log, _feed = log_and_feed
     other = EventLog(log.engine, insert_registry_row(log.engine))
@@ -229,3 +229,22 @@ def test_a_batch_over_many_channels_is_checked_in_one_read_and_forgeries_still_d
            for channel, viewer in viewers.items()}
     assert got == {here: [1], there: [1], chat: [1]}  # the forged seq 2, the wrong channel's text: dropped
     delete_registry_row(log.engine, other.tournament_id)
+
+
+def test_a_message_signed_with_the_shared_key_is_relayed_without_a_read_and_a_bad_signature_is_checked():
+    from shared.pubsub import message_key, signed
+
+    key, reads = message_key("test-gateway-secret-0123456789abcdef0123"), []
+    stored = {("chan:a", 1): events.encode(events.make_event(events.TEAM_REGISTERED, "t_a", seq=1, team={"id": "x"}))}
+    hub = FeedHub(record=lambda channel, seqs: reads.append(channel) or {
+        seq: text for (ch, seq), text in stored.items() if ch == channel and seq in seqs}, signing_key=key)
+    viewer = hub.join("chan:a")
+    genuine = events.encode(events.make_event(events.TEAM_REGISTERED, "t_a", seq=2, team={"id": "y"}))
+    forged = events.encode(events.make_event(events.TEAM_REGISTERED, "t_a", seq=3, team={"id": "forged"}))
+    other_key = message_key("another-secret-0123456789abcdef0123456789")
+    hub.dispatch_all([("chan:a", signed(key, "chan:a", genuine)),
+                      ("chan:a", signed(other_key, "chan:a", forged)),  # not our key: checked, not stored
+                      ("chan:a", signed(key, "chan:b", forged)),  # signed for another channel: the same
+                      ("chan:a", "s1:" + "0" * 64 + ":" + stored["chan:a", 1])])  # a bad MAC on a stored text
+    assert reads == ["chan:a"]  # one read, for the three not vouched for
+    assert [viewer.queue.get_nowait()[0] for _ in range(viewer.queue.qsize())] == [2, 1]
