@@ -30,7 +30,6 @@ from flask import Flask  # noqa: E402
 
 from bench import harness  # noqa: E402
 from bench.harness import parse_args, percentiles, print_header, write_results  # noqa: E402
-from bench.throughput import cpu_of  # noqa: E402
 from bench.tournament_page import FORMATS, half_played  # noqa: E402
 from tests.support.api import make_tournament, ok  # noqa: E402
 from tournament_service import pages  # noqa: E402
@@ -71,7 +70,7 @@ def gateway_herd(cache_bytes, args):
             ok(api.post(f"/t/{tid}/api/matches/{match['id']}/result", {"winner": match["team1_id"]}))
         viewers = requests.Session()
         viewers.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=args.concurrency))
-        server = [p for p in platform.processes(servers=True) if p not in platform.processes()]
+        server = platform.server_processes()
         times, outcomes, failures, orchestrator_cpu, server_cpu, size = [], [], 0, 0.0, 0.0, 0
 
         def view(_):
@@ -84,10 +83,10 @@ def gateway_herd(cache_bytes, args):
         for match in pending[len(pending) // 2 - args.events:len(pending) // 2]:
             ok(api.post(f"/t/{tid}/api/matches/{match['id']}/result", {"winner": match["team1_id"]}))
             time.sleep(0.5)  # the relay has heard of it, as a page hears of it before refetching
-            before = platform.cpu_seconds(), cpu_of(server)
+            before = platform.cpu_seconds(), harness.cpu_seconds_of(server)
             answers = gevent.pool.Pool(args.concurrency).map(view, range(args.viewers))
             orchestrator_cpu += platform.cpu_seconds() - before[0]
-            server_cpu += cpu_of(server) - before[1]
+            server_cpu += harness.cpu_seconds_of(server) - before[1]
             failures += sum(status != 200 for status, _ in answers)
             size = answers[-1][1]
         requests_made = args.viewers * args.events

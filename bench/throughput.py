@@ -31,6 +31,7 @@ import json  # noqa: E402
 import os  # noqa: E402
 import resource  # noqa: E402
 import subprocess  # noqa: E402
+import tempfile  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -111,17 +112,6 @@ def watch_redis(pattern):
     return seen, gevent.spawn(listen)
 
 
-def cpu_of(processes):
-    total = 0.0
-    for p in processes:
-        try:
-            times = p.cpu_times()
-            total += times.user + times.system
-        except psutil.NoSuchProcess:
-            pass
-    return total
-
-
 def drain(viewers, final_seq, timeout):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and not all(
@@ -146,7 +136,7 @@ def run_platform(args, caps):
         greenlets = connect(viewers, args.connect_timeout)
         gevent.sleep(1.0)
         start_seq = {tid: platform.head_seq(tid) for tid in tids}
-        servers = [p for p in platform.processes(servers=True) if p not in platform.processes()]
+        servers = platform.server_processes()
         total = min(int(args.rate * args.seconds), sum(len(m) for m in matches.values()))
         plan = [(tids[i % len(tids)], matches[tids[i % len(tids)]][i // len(tids)]) for i in range(total)
                 if i // len(tids) < len(matches[tids[i % len(tids)]])]
@@ -164,12 +154,13 @@ def run_platform(args, caps):
 
         on_redis, watcher = watch_redis(f"{platform.namespace}tournament:*:events")
         gevent.sleep(0.2)
-        cpu0 = (platform.cpu_seconds(), cpu_of(servers), resource.getrusage(resource.RUSAGE_SELF))
+        cpu0 = (platform.cpu_seconds(), h.cpu_seconds_of(servers), resource.getrusage(resource.RUSAGE_SELF))
         post_s = open_loop(len(plan), args.rate, send)
         final_seq = {tid: platform.head_seq(tid) for tid in tids}
         drain(viewers, final_seq, args.drain_timeout)
         rusage = resource.getrusage(resource.RUSAGE_SELF)
-        cpu = {"orchestrator": platform.cpu_seconds() - cpu0[0], "tournament_servers": cpu_of(servers) - cpu0[1],
+        cpu = {"orchestrator": platform.cpu_seconds() - cpu0[0],
+               "tournament_servers": h.cpu_seconds_of(servers) - cpu0[1],
                "bench_process": sum(getattr(rusage, f) - getattr(cpu0[2], f) for f in ("ru_utime", "ru_stime"))}
         load = os.getloadavg()
         accepted_at = {}
@@ -193,7 +184,8 @@ def run_platform(args, caps):
         "of_which_accepted_to_redis_ms": h.percentiles(to_redis),
         "of_which_redis_to_viewer_ms": h.percentiles(relayed),
         "events_lost": lost, "events_duplicated": duplicated,
-        "viewers_connected": sum(v.connected for v in viewers), "viewers_with_error": sum(bool(v.error) for v in viewers),
+        "viewers_connected": sum(v.connected for v in viewers),
+        "viewers_with_error": sum(bool(v.error) for v in viewers),
         "viewer_errors": sorted({v.error for v in viewers if v.error})[:5],
         "cpu_seconds": {k: round(val, 2) for k, val in cpu.items()},
         "cpu_ms_per_result": {k: round(val * 1000 / max(1, len(posts)), 2) for k, val in cpu.items()},
@@ -212,13 +204,17 @@ def run_flask_sse(args):
     channels = [f"{namespace}t{i}" for i in range(args.tournaments)]
     port = free_port()
     env = {**os.environ, "REDIS_URL": h.REDIS_URL}
-    log = open(os.path.join("/tmp", f"flask-sse-{port}.log"), "wb")
+    log = tempfile.TemporaryFile()  # gunicorn's own lines; shown only if it fails to start
+    # The orchestrator's gunicorn settings (orchestrator/gunicorn_conf.py), with gevent's own worker.
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-k", "gevent", "-w", "1", "--worker-connections",
-                               "20000", "--graceful-timeout", "5", "--keep-alive", "5", "-b", f"127.0.0.1:{port}", "bench.flask_sse_app:app"],
+                               "20000", "--graceful-timeout", "5", "--keep-alive", "5", "-b", f"127.0.0.1:{port}",
+                               "bench.flask_sse_app:app"],
                               cwd=h.ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     app.config["REDIS_URL"] = h.REDIS_URL
     try:
-        wait_until(lambda: not port_is_free(port) or server.poll() is not None, timeout=30)
+        if not wait_until(lambda: not port_is_free(port) or server.poll() is not None, timeout=30) or server.poll():
+            log.seek(0)
+            raise SystemExit(f"flask-sse's gunicorn did not start:\n{log.read().decode(errors='replace')[-2000:]}")
         viewers = []
         for i in range(args.viewers):
             viewer = Viewer(port, f"/stream?channel={channels[i % len(channels)]}")
@@ -235,7 +231,7 @@ def run_flask_sse(args):
                 gevent.sleep(0.5)
             gevent.sleep(0.5)
             procs = [psutil.Process(server.pid), *psutil.Process(server.pid).children(recursive=True)]
-            cpu0 = cpu_of(procs)
+            cpu0 = h.cpu_seconds_of(procs)
             total = int(args.rate * args.seconds)
             published = {}
 
@@ -247,7 +243,7 @@ def run_flask_sse(args):
             post_s = open_loop(total, args.rate, send)
         final = {c: max([s for (ch, s) in published if ch == c], default=0) for c in channels}
         drain(viewers, final, args.drain_timeout)
-        cpu = cpu_of(procs) - cpu0
+        cpu = h.cpu_seconds_of(procs) - cpu0
         latencies, lost, duplicated = delivery(viewers, dict.fromkeys(channels, 0), final, published)
         gevent.killall(greenlets, timeout=30)
     finally:
