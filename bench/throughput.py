@@ -11,7 +11,8 @@ whether or not the earlier ones have returned, one tournament after the other.
 Figures: achieved results/s; POST latency p50/p99; result accepted (its POST returned) -> the
 `match_result` event received by a viewer p50/p99/max (negative when the event beats the answer);
 events lost and duplicated (every event of a viewer's tournament from its connection to the end);
-CPU of the orchestrator (gunicorn master and worker) and of the tournament servers over the run;
+CPU of the orchestrator (gunicorn master and worker) and of the tournament servers over the run
+(and, before it, with nobody posting: the supervisor's checks of every server and the heartbeats);
 the load average. The viewers and the load generator are greenlets of this one process on the same
 cores, so its CPU is printed too.
 
@@ -153,7 +154,13 @@ def run_platform(args, caps):
             posts[tid, match["id"]] = (sent, time.monotonic(), status)
 
         on_redis, watcher = watch_redis(f"{platform.namespace}tournament:*:events")
-        gevent.sleep(0.2)
+        # What the platform costs with nobody posting (the supervisor's checks of every server,
+        # heartbeats), to tell from what the results cost.
+        idle0, idle_started = (platform.cpu_seconds(), h.cpu_seconds_of(servers)), time.monotonic()
+        gevent.sleep(args.idle_seconds)
+        idle_s = time.monotonic() - idle_started
+        idle = {"orchestrator": (platform.cpu_seconds() - idle0[0]) / idle_s,
+                "tournament_servers": (h.cpu_seconds_of(servers) - idle0[1]) / idle_s}
         cpu0 = (platform.cpu_seconds(), h.cpu_seconds_of(servers), resource.getrusage(resource.RUSAGE_SELF))
         post_s = open_loop(len(plan), args.rate, send)
         final_seq = {tid: platform.head_seq(tid) for tid in tids}
@@ -189,6 +196,7 @@ def run_platform(args, caps):
         "viewer_errors": sorted({v.error for v in viewers if v.error})[:5],
         "cpu_seconds": {k: round(val, 2) for k, val in cpu.items()},
         "cpu_ms_per_result": {k: round(val * 1000 / max(1, len(posts)), 2) for k, val in cpu.items()},
+        "idle_cpu_cores_before_posting": {k: round(val, 3) for k, val in idle.items()},
         "tournament_servers": len(servers), "load_average": [round(x, 2) for x in load],
         "platform_log_problems": problems,
     }
@@ -272,12 +280,14 @@ def main():
     parser.add_argument("--viewers", type=int, default=1000, help="in all")
     parser.add_argument("--rate", type=float, default=100.0, help="results per second, in all")
     parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--idle-seconds", type=float, default=3.0, help="CPU measured with nobody posting")
     parser.add_argument("--connect-timeout", type=float, default=60.0)
     parser.add_argument("--drain-timeout", type=float, default=30.0)
     parser.add_argument("--no-baseline", dest="baseline", action="store_false")
     parser.add_argument("--name", default="throughput")
     args = h.parse_args(parser, smoke={"tournaments": 2, "teams": 8, "viewers": 10, "rate": 4.0, "seconds": 2.0,
-                                       "connect_timeout": 20.0, "drain_timeout": 15.0, "name": "throughput_smoke"})
+                                       "idle_seconds": 1.0, "connect_timeout": 20.0, "drain_timeout": 15.0,
+                                       "name": "throughput_smoke"})
     fd_limit = h.raise_fd_limit()
     caps = {"SSE_STREAMS_PER_ADDRESS": str(max(1000, args.viewers)),
             "SSE_STREAMS_TOTAL": str(max(10000, args.viewers + 100))}
