@@ -91,6 +91,18 @@ def percentiles(values):
             "n": len(ordered)}
 
 
+def cpu_seconds_of(processes):
+    """User + system CPU seconds of `processes` (psutil.Process), those gone meanwhile left out."""
+    total = 0.0
+    for p in processes:
+        try:
+            times = p.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
 def _free_range(size, attempts=50):
     for _ in range(attempts):
         low = random.randrange(20000, 30000 - size)
@@ -178,14 +190,12 @@ class Platform:
             return []
 
     def cpu_seconds(self):
-        total = 0.0
-        for p in self.processes():
-            try:
-                times = p.cpu_times()
-                total += times.user + times.system
-            except psutil.NoSuchProcess:
-                pass
-        return total
+        return cpu_seconds_of(self.processes())
+
+    def server_processes(self):
+        """The tournament servers the orchestrator spawned (not its master and workers)."""
+        own = self.processes()
+        return [p for p in self.processes(servers=True) if p not in own]
 
     def peak_rss_mib(self):
         """{pid: VmHWM in MiB} for master and worker(s): the kernel's own peak-RSS record."""

@@ -16,7 +16,7 @@ from shared.errors import register_error_handlers
 from shared.events import Channels
 from shared.http import add_security_headers
 from shared.identity import FORM_TOKEN_FIELD
-from shared.pubsub import Publisher
+from shared.pubsub import Publisher, message_key
 from shared.redis_client import connect, embedded_redis_url
 
 
@@ -44,6 +44,9 @@ def _settings(environ, instance_path):
         TOURNAMENT_DATABASE_URL=environ.get("TOURNAMENT_DATABASE_URL") or None,
         TOURNAMENT_REDIS_URL=environ.get("TOURNAMENT_REDIS_URL") or None,
         SSE_QUEUE_SIZE=int(environ.get("SSE_QUEUE_SIZE", 1000)),
+        # The servers' live fragments kept in memory for their viewers (orchestrator/fragment_cache.py).
+        FRAGMENT_CACHE_BYTES=int(environ.get("FRAGMENT_CACHE_BYTES", 32 * 2**20)),
+        FRAGMENT_CACHE_MAX_AGE=float(environ.get("FRAGMENT_CACHE_MAX_AGE", 10)),
         # Live streams one process holds (orchestrator/streams.py): per logged-in user, per
         # anonymous address (a LAN venue puts hundreds of viewers behind one), in all.
         SSE_STREAMS_PER_USER=int(environ.get("SSE_STREAMS_PER_USER", 30)),
@@ -137,7 +140,8 @@ def create_app(config=None):
     app.extensions["spawner"] = make_spawner(app.config, app.instance_path)
     # What the orchestrator itself writes to a feed (chat messages) goes out after commit, held
     # while Redis is away, as the tournament servers' events do.
-    app.extensions["publisher"] = Publisher(app.config["REDIS_URL"])
+    app.extensions["publisher"] = Publisher(app.config["REDIS_URL"],
+                                            signing_key=message_key(app.config["GATEWAY_SECRET"]))
     # A dead client's slot frees when its next heartbeat fails to write: retry after one.
     app.extensions["stream_slots"] = StreamSlots(
         app.config["SSE_STREAMS_PER_USER"], app.config["SSE_STREAMS_PER_ADDRESS"],

@@ -6,6 +6,8 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from orchestrator.auth import identity_headers, visible_tournament
+from orchestrator.extensions import db
+from orchestrator.fragment_cache import CACHE_HEADER, Answer
 from orchestrator.services import snapshots
 from orchestrator.services.server_client import ServerUnavailable
 from orchestrator.streams import stream_response
@@ -31,9 +33,15 @@ MATCH_STATUSES = ("pending", "completed", "bye")
 # Prometheus on the private network): not public.
 INTERNAL_PATHS = frozenset({"/api/health", "/api/pages", "/metrics"})
 LIVE_STREAM_PATH = "/api/events"
+FRAGMENTS_PREFIX = "/fragments/"
+READS = ("GET", "HEAD", "OPTIONS")
 STATIC_PREFIX = "/static/"
 PATH_SAFE = "/:@!$&'()*+,;=-._~"  # RFC 3986 path characters, left as they are
 _session = requests.Session()
+# One pool of kept-alive connections per tournament server: with requests' default of 10 pools, a
+# fleet of more than 10 servers took turns evicting each other's pools, and a request found no
+# open connection to its server.
+_session.mount("http://", requests.adapters.HTTPAdapter(pool_connections=1000, pool_maxsize=10))
 
 
 @bp.route("/t/<tournament_id>/", defaults={"path": ""}, methods=METHODS)
@@ -53,26 +61,36 @@ def forward(tournament_id, path):
         raise ServerUnavailable(tournament_id, f"it is not running (state {tournament.state})")
     if target == LIVE_STREAM_PATH:
         return stream_response(lambda: _forward(tournament, target), "gateway")
-    return _forward(tournament, target)
+    fragments = current_app.extensions.get("fragment_cache")
+    if fragments is not None and request.method == "GET" and target.startswith(FRAGMENTS_PREFIX):
+        return _shared_fragment(fragments, tournament, target)
+    response = _forward(tournament, target)
+    if fragments is not None and request.method not in READS:
+        # The server has answered: whatever the command changed is in what it renders from now.
+        fragments.changed(tournament.id)
+    return response
+
+
+def _shared_fragment(fragments, tournament, target):
+    """A live fragment from the orchestrator's memory when the server rendered it for everyone at
+    the tournament's current seq; else (first asker since the change) fetched, and kept."""
+    def fetch():
+        upstream = _upstream(tournament, target)
+        try:
+            body = upstream.raw.read(decode_content=False)
+        finally:
+            upstream.close()
+        headers = [(k, v) for k, v in upstream.raw.headers.items() if k.lower() not in HOP_BY_HOP]
+        return Answer(upstream.status_code, headers, body)
+
+    answer, outcome = fragments.answer(tournament.id, tournament.endpoint, target, request.query_string, fetch)
+    response = Response(answer.body, status=answer.status, headers=answer.headers)
+    response.headers[CACHE_HEADER] = outcome
+    return response
 
 
 def _forward(tournament, target):
-    headers = {k: v for k, v in request.headers.items() if k.lower() not in STRIPPED}
-    # The server believes only what the gateway signs: never pass a client's own identity headers.
-    headers.update(identity_headers(tournament, request.method, target))
-    headers["X-Forwarded-For"] = request.remote_addr or ""
-    headers["X-Forwarded-Prefix"] = f"/t/{tournament.id}"
-    headers.update(logs.request_id_header())
-    body = _request_body()
-    try:
-        upstream = _session.request(
-            # Quoted again: a `?` or `#` the client sent encoded stays in the path it was checked as.
-            request.method, f"http://{tournament.endpoint}{quote(target, safe=PATH_SAFE)}", params=request.args,
-            data=body or None, headers=headers,
-            # Connect fast or report the server down; reads may wait out SSE heartbeats.
-            stream=True, allow_redirects=False, timeout=(2, 60))
-    except requests.RequestException as exc:
-        raise ServerUnavailable(tournament.id, type(exc).__name__) from None
+    upstream = _upstream(tournament, target)
 
     def stream_body():
         try:
@@ -85,6 +103,33 @@ def _forward(tournament, target):
     if "Location" in response.headers:
         response.headers["Location"] = _gateway_location(tournament.id, response.headers["Location"])
     return response
+
+
+def _upstream(tournament, target):
+    """The server's answer to this request (headers read, body not yet), sent as the gateway vouches.
+
+    :raise ServerUnavailable: when the server does not answer."""
+    headers = {k: v for k, v in request.headers.items() if k.lower() not in STRIPPED}
+    # The server believes only what the gateway signs: never pass a client's own identity headers.
+    headers.update(identity_headers(tournament, request.method, target))
+    headers["X-Forwarded-For"] = request.remote_addr or ""
+    headers["X-Forwarded-Prefix"] = f"/t/{tournament.id}"
+    headers.update(logs.request_id_header())
+    body = _request_body()
+    # The server may take a while (a command waits for its commit): hand the request's database
+    # connection back meanwhile, or a burst of requests through the gateway queued for the pool's
+    # 15 connections until they timed out after 30 s.
+    db.session.close()
+    try:
+        upstream = _session.request(
+            # Quoted again: a `?` or `#` the client sent encoded stays in the path it was checked as.
+            request.method, f"http://{tournament.endpoint}{quote(target, safe=PATH_SAFE)}", params=request.args,
+            data=body or None, headers=headers,
+            # Connect fast or report the server down; reads may wait out SSE heartbeats.
+            stream=True, allow_redirects=False, timeout=(2, 60))
+    except requests.RequestException as exc:
+        raise ServerUnavailable(tournament.id, type(exc).__name__) from None
+    return upstream
 
 
 def _request_body():

@@ -13,3 +13,8 @@ def add_security_headers(response):
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     return response
+
+
+# On a tournament server's answer: "this is what every viewer gets, as of this seq of the
+# tournament (or a later one)". The orchestrator shares only answers that carry it.
+SHARED_FRAGMENT_SEQ_HEADER = "X-Fragment-Seq"

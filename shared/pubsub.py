@@ -1,5 +1,7 @@
 """Live delivery over Redis: a publisher that survives Redis outages and a fan-out hub for viewers."""
 import collections
+import hashlib
+import hmac
 import logging
 import queue
 import threading
@@ -13,6 +15,34 @@ from shared.redis_client import connect
 log = logging.getLogger(__name__)
 
 REDIS_DOWN = (redis.ConnectionError, redis.TimeoutError, OSError)
+# A signed message on Redis: "s1:<hex HMAC-SHA256 of channel, newline, text>:<text>".
+SIGNED = "s1:"
+
+
+def message_key(secret):
+    """The key live messages are signed with, from the secret the orchestrator and the tournament
+    servers share (GATEWAY_SECRET); its own derivation, so a message MAC is never an identity's."""
+    return hmac.new(secret.encode(), b"live messages on redis", hashlib.sha256).digest()
+
+
+def _message_mac(key, channel, text):
+    return hmac.new(key, f"{channel}\n{text}".encode(), hashlib.sha256).hexdigest()
+
+
+def signed(key, channel, text):
+    """`text` as published on `channel`, signed with `key`."""
+    return f"{SIGNED}{_message_mac(key, channel, text)}:{text}"
+
+
+def opened(key, channel, message):
+    """(text, vouched): the text of a message from Redis, and whether it carries a valid signature
+    made with `key` for this channel. Unsigned or badly signed messages are not vouched for."""
+    if not message.startswith(SIGNED):
+        return message, False
+    mac, separator, text = message[len(SIGNED):].partition(":")
+    if not separator:
+        return message, False
+    return text, key is not None and hmac.compare_digest(mac, _message_mac(key, channel, text))
 
 
 class Publisher:
@@ -20,11 +50,14 @@ class Publisher:
 
     `publish` never blocks on Redis: a command is acknowledged once its events are committed, and
     they go out as soon as Redis answers. With `mark`, the key `mark[0]` is set to `mark[1]` in the
-    same round trip, so a restarted server knows what is already out.
+    same round trip, so a restarted server knows what is already out. With `signing_key`
+    (`message_key`), each message is signed: the relays pass it on without reading it back from
+    the database (FeedHub).
     """
 
-    def __init__(self, redis_url, max_backoff=2.0):
+    def __init__(self, redis_url, max_backoff=2.0, signing_key=None):
         self.client = connect(redis_url)
+        self.signing_key = signing_key
         self._pending = collections.deque()
         self._ready = threading.Condition()
         self._max_backoff = max_backoff
@@ -33,6 +66,8 @@ class Publisher:
         self._thread.start()
 
     def publish(self, channel, text, mark=None):
+        if self.signing_key is not None:
+            text = signed(self.signing_key, channel, text)
         with self._ready:
             self._pending.append((channel, text, mark))
             self._ready.notify()
@@ -124,18 +159,24 @@ class PageViewer(Viewer):
 class FeedHub:
     """Fans events out to the viewers of each channel, never blocking on a slow one.
 
-    With `record(channel, seqs)` ({seq: JSON text stored as that seq of `channel`}), a message is
+    With `record(channel, seqs)` ({seq: JSON text stored as that seq of `channel`}; with a
+    `record.many({channel: seqs})` giving {(channel, seq): text}, a batch is read at once), a message is
     only a hint that its seq was committed: it reaches listeners and viewers only if it is, byte
     for byte, what the channel's log holds. Anything that can publish on Redis can then neither
     move the registry nor show viewers an event that did not happen.
+
+    A message signed with `signing_key` (see `signed`: only the orchestrators and the tournament
+    servers hold the key, and a server publishes only what it committed) needs no read: it is
+    relayed as it is. An unsigned or badly signed one is checked against the record as above.
 
     `tally(outcome, count)`, when given, hears what became of each batch's messages: `relayed`,
     `dropped` (not in the record as sent), `malformed`, `unheard` (no listener or viewer wanted it).
     """
 
-    def __init__(self, queue_size=1000, record=None, tally=None):
+    def __init__(self, queue_size=1000, record=None, tally=None, signing_key=None):
         self.queue_size = queue_size
         self._record = record
+        self._signing_key = signing_key
         self._tally = tally
         self._viewers = collections.defaultdict(set)
         self._lock = threading.Lock()
@@ -187,7 +228,8 @@ class FeedHub:
     def dispatch_all(self, messages):
         """Deliver [(channel, JSON text)] in order; the record is read once per channel for all."""
         needed, outcomes = [], collections.Counter()
-        for channel, text in messages:
+        for channel, message in messages:
+            text, vouched = opened(self._signing_key, channel, message)
             try:
                 event = events.decode(text)
             except events.MalformedEvent as exc:
@@ -198,12 +240,13 @@ class FeedHub:
             with self._lock:
                 viewers = list(self._viewers.get(channel, ()))
             if listeners or viewers:
-                needed.append((channel, text, event, listeners, viewers))
+                needed.append((channel, text, event, listeners, viewers, vouched))
             else:
                 outcomes["unheard"] += 1
-        stored = self._stored({(channel, event["seq"]) for channel, _text, event, _l, _v in needed})
-        for channel, text, event, listeners, viewers in needed:
-            if stored is not None and stored.get((channel, event["seq"])) != text:
+        stored = self._stored({(channel, event["seq"]) for channel, _text, event, _l, _v, vouched in needed
+                               if not vouched})
+        for channel, text, event, listeners, viewers, vouched in needed:
+            if not vouched and stored is not None and stored.get((channel, event["seq"])) != text:
                 log.warning("dropped a message on %s: seq %d is not in its log as sent", channel, event["seq"])
                 outcomes["dropped"] += 1
                 continue
@@ -224,11 +267,19 @@ class FeedHub:
 
     def _stored(self, wanted):
         """{(channel, seq): stored text} for the `wanted` pairs the record holds; None without one."""
-        if self._record is None:
+        if self._record is None or not wanted:
             return None
         by_channel = collections.defaultdict(set)
         for channel, seq in wanted:
             by_channel[channel].add(seq)
+        many = getattr(self._record, "many", None)
+        if many is not None and by_channel:
+            # A busy fleet's batch spans dozens of channels: one read for all of them, not one each.
+            try:
+                return many(by_channel)
+            except Exception:
+                log.exception("could not check %d message(s) against their logs", len(wanted))
+                return {}
         stored = {}
         for channel, seqs in by_channel.items():
             try:

@@ -200,3 +200,51 @@ def test_a_forged_chat_message_is_not_relayed_and_a_chat_channel_never_moves_the
     hub.dispatch(channel, real)
     assert next(stream) == events.sse_frame(1, events.CHAT_MESSAGE, real)
     stream.close()
+
+
+def test_a_batch_over_many_channels_is_checked_in_one_read_and_forgeries_still_dropped(log_and_feed, database_url):
+    from orchestrator.relay import stored_payload
+    from shared.feeds import append_chat
+
+    log, _feed = log_and_feed
+    other = EventLog(log.engine, insert_registry_row(log.engine))
+    channels = events.Channels("test-relay:")
+    here, there = channels.tournament_events(log.tournament_id), channels.tournament_events(other.tournament_id)
+    chat = channels.tournament_chat(log.tournament_id)
+    ours, theirs = append(log, 2, after=0), append(other, 1, after=0)
+    with log.engine.begin() as conn:
+        _seq, said = append_chat(conn, events.make_event(events.CHAT_MESSAGE, log.tournament_id,
+                                                         author={"id": None, "username": "ana"}, body="hi"),
+                                 None, "ana", "hi")
+    record, reads = stored_payload(channels, log.engine), []
+    batched = lambda channel, seqs: record(channel, seqs)  # noqa: E731
+    batched.many = lambda by_channel: reads.append(dict(by_channel)) or record.many(by_channel)
+    hub = FeedHub(record=batched)
+    viewers = {channel: hub.join(channel) for channel in (here, there, chat)}
+    forged = events.encode(dict(events.decode(ours[2]), team={"id": "team_forged"}))
+    hub.dispatch_all([(here, ours[1]), (there, theirs[1]), (here, forged), (chat, said),
+                      (there, ours[2]), (here, events.encode(dict(events.decode(ours[2]), seq=2 ** 70)))])
+    assert len(reads) == 1 and set(reads[0]) == {here, there, chat}
+    got = {channel: [viewer.queue.get_nowait()[0] for _ in range(viewer.queue.qsize())]
+           for channel, viewer in viewers.items()}
+    assert got == {here: [1], there: [1], chat: [1]}  # the forged seq 2, the wrong channel's text: dropped
+    delete_registry_row(log.engine, other.tournament_id)
+
+
+def test_a_message_signed_with_the_shared_key_is_relayed_without_a_read_and_a_bad_signature_is_checked():
+    from shared.pubsub import message_key, signed
+
+    key, reads = message_key("test-gateway-secret-0123456789abcdef0123"), []
+    stored = {("chan:a", 1): events.encode(events.make_event(events.TEAM_REGISTERED, "t_a", seq=1, team={"id": "x"}))}
+    hub = FeedHub(record=lambda channel, seqs: reads.append(channel) or {
+        seq: text for (ch, seq), text in stored.items() if ch == channel and seq in seqs}, signing_key=key)
+    viewer = hub.join("chan:a")
+    genuine = events.encode(events.make_event(events.TEAM_REGISTERED, "t_a", seq=2, team={"id": "y"}))
+    forged = events.encode(events.make_event(events.TEAM_REGISTERED, "t_a", seq=3, team={"id": "forged"}))
+    other_key = message_key("another-secret-0123456789abcdef0123456789")
+    hub.dispatch_all([("chan:a", signed(key, "chan:a", genuine)),
+                      ("chan:a", signed(other_key, "chan:a", forged)),  # not our key: checked, not stored
+                      ("chan:a", signed(key, "chan:b", forged)),  # signed for another channel: the same
+                      ("chan:a", "s1:" + "0" * 64 + ":" + stored["chan:a", 1])])  # a bad MAC on a stored text
+    assert reads == ["chan:a"]  # one read, for the three not vouched for
+    assert [viewer.queue.get_nowait()[0] for _ in range(viewer.queue.qsize())] == [2, 1]

@@ -10,7 +10,7 @@ from shared.errors import register_error_handlers
 from shared.events import Channels
 from shared.http import add_security_headers
 from shared.identity import IdentityVerifier
-from shared.pubsub import REDIS_DOWN, Publisher
+from shared.pubsub import REDIS_DOWN, Publisher, message_key
 from shared.redis_client import embedded_redis_url
 
 
@@ -41,7 +41,8 @@ def create_app(config=None):
     if app.config["MIGRATE_ON_START"]:
         migrate(app.config["DATABASE_URL"])
     engine = make_engine(app.config["DATABASE_URL"])
-    publisher = Publisher(app.config["REDIS_URL"])
+    # Signed: the orchestrators' relays pass its events on without reading them back (shared/pubsub.py).
+    publisher = Publisher(app.config["REDIS_URL"], signing_key=message_key(app.config["GATEWAY_SECRET"]))
     server = TournamentServer(app.config["TOURNAMENT_ID"], engine, publisher, Channels(app.config["REDIS_NAMESPACE"]))
     server.schedule_reminder()
     app.extensions["tournament_server"] = server

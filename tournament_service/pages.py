@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from flask import Blueprint, current_app, render_template, request
 
 from shared.errors import APIError
+from shared.http import SHARED_FRAGMENT_SEQ_HEADER as SEQ_HEADER
 from shared.identity import FORM_TOKEN_FIELD, InvalidIdentity
 from tournament_service import bracket_view, page_forms
 from tournament_service.permissions import ANONYMOUS, Actor
@@ -168,6 +169,8 @@ def fragment(name):
     tournament = current_app.extensions["tournament_server"].tournament
     cache = current_app.extensions.setdefault("fragment_cache", FragmentCache())
     chosen = (request.args.get("round") or "")[:ROUND_KEY_MAX]
+    seq = tournament.seq  # read first: what is rendered is of this seq or newer, never older
     html = "\n".join(cache.get(tournament, each, chosen) for each in wanted)
-    # Always asked again: the answer changes with every result.
-    return html, 200, {"Cache-Control": "no-cache"}
+    # Always asked again: the answer changes with every result. The seq tells the orchestrator
+    # this answer is every viewer's (orchestrator/fragment_cache.py).
+    return html, 200, {"Cache-Control": "no-cache", SEQ_HEADER: str(seq)}

@@ -15,6 +15,7 @@ import redis
 import sqlalchemy as sa
 
 from shared.db.tables import chat_messages, users
+from shared.pubsub import message_key, opened
 from tests.api.helpers import assert_error, ok, register, send
 from tests.conftest import REDIS_URL, end_served_tournaments, orchestrator_test_config
 from tests.support.registry import delete_registry_row, insert_registry_row
@@ -100,14 +101,18 @@ def chat_channel(platform_env):
     pubsub = client.pubsub(ignore_subscribe_messages=True)
 
     def listen(tournament_id):
-        pubsub.subscribe(f"{platform_env['REDIS_NAMESPACE']}tournament:{tournament_id}:chat")
+        channel = f"{platform_env['REDIS_NAMESPACE']}tournament:{tournament_id}:chat"
+        pubsub.subscribe(channel)
 
         def next_message(timeout=5):
+            """The text published, signed for this channel with the platform's key (shared/pubsub.py)."""
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:
                 message = pubsub.get_message(timeout=0.2)
                 if message:
-                    return message["data"]
+                    text, vouched = opened(message_key(platform_env["GATEWAY_SECRET"]), channel, message["data"])
+                    assert vouched, message["data"]
+                    return text
             raise AssertionError("nothing was published on the chat channel")
         return next_message
     yield listen
