@@ -99,6 +99,14 @@ def _free_range(size, attempts=50):
     raise RuntimeError(f"no free range of {size} ports in 20000-30000")
 
 
+def _is_zygote(process):
+    """The preloaded parent of tournament servers (tournament_service/zygote.py)."""
+    try:
+        return process.cmdline()[2:3] == ["zygote"]
+    except psutil.NoSuchProcess:
+        return False
+
+
 class Platform:
     """A fresh database + Redis namespace + orchestrator; use as a context manager."""
 
@@ -143,6 +151,9 @@ class Platform:
             if self.proc is not None:
                 leftovers = [p for p in self.processes(servers=True) if p.pid != self.proc.pid]
                 self.proc.stop(timeout=30)
+                for p in leftovers:  # the zygote outlives its orchestrator by design; not this run's
+                    if _is_zygote(p):
+                        p.kill()
                 _gone, alive = psutil.wait_procs(leftovers, timeout=10)
                 for p in alive:  # should not happen: the orchestrator stops its servers
                     print(f"WARNING: process {p.pid} outlived the orchestrator; killing it")
@@ -163,13 +174,14 @@ class Platform:
                 print(f"logs kept in {self.instance}")
 
     def processes(self, servers=False):
-        """The gunicorn master and its worker(s); with `servers`, the tournament servers too."""
+        """The gunicorn master and its worker(s); with `servers`, the tournament servers and
+        their zygote too."""
         try:
             master = psutil.Process(self.proc.pid)
             found = [master]
             for child in master.children(recursive=True):
                 try:
-                    if servers or "tournament" not in child.cmdline():
+                    if servers or ("tournament" not in child.cmdline() and not _is_zygote(child)):
                         found.append(child)
                 except psutil.NoSuchProcess:
                     pass

@@ -148,9 +148,12 @@ def make_spawner(settings, instance_path):
         import os
 
         from orchestrator.spawners.subprocess import SubprocessSpawner
+        from orchestrator.spawners.zygote import Zygote
 
+        log_dir = os.path.join(instance_path, "logs")
+        zygote = Zygote(instance_path, env, log_dir, settings["ZYGOTE_IDLE_EXIT"]) if settings["SPAWNER_PRELOAD"] else None
         return SubprocessSpawner(settings["TOURNAMENT_HOST"], settings["TOURNAMENT_PORTS"], env,
-                                 os.path.join(instance_path, "logs"), settings["SPAWN_TIMEOUT"])
+                                 log_dir, settings["SPAWN_TIMEOUT"], zygote=zygote)
     if backend == "docker":
         from orchestrator.spawners.docker import DockerSpawner
 
