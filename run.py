@@ -44,6 +44,10 @@ def serve_tournament(args):
 
 
 def serve_zygote(args):
+    # Detach for good: the launcher exits at once (so the orchestrator that started us reaps it),
+    # and the zygote lives on as nobody's child, like the servers it forks.
+    if os.fork():
+        os._exit(0)
     # As a server starts: gevent first, and no multiprocess metrics (read at import), since the
     # children import nothing again.
     from gevent import monkey

@@ -107,6 +107,13 @@ def _is_zygote(process):
         return False
 
 
+def _zygotes(instance):
+    """The zygote(s) forking this platform's servers (one per instance folder)."""
+    wanted = os.path.realpath(instance)
+    return [p for p in psutil.process_iter(["cmdline"]) if (p.info["cmdline"] or [])[2:3] == ["zygote"]
+            and wanted in p.info["cmdline"]]
+
+
 class Platform:
     """A fresh database + Redis namespace + orchestrator; use as a context manager."""
 
@@ -151,9 +158,9 @@ class Platform:
             if self.proc is not None:
                 leftovers = [p for p in self.processes(servers=True) if p.pid != self.proc.pid]
                 self.proc.stop(timeout=30)
-                for p in leftovers:  # the zygote outlives its orchestrator by design; not this run's
-                    if _is_zygote(p):
-                        p.kill()
+                for p in [p for p in leftovers if _is_zygote(p)]:  # it outlives orchestrators by design
+                    p.kill()
+                    leftovers.remove(p)
                 _gone, alive = psutil.wait_procs(leftovers, timeout=10)
                 for p in alive:  # should not happen: the orchestrator stops its servers
                     print(f"WARNING: process {p.pid} outlived the orchestrator; killing it")
@@ -181,13 +188,20 @@ class Platform:
             found = [master]
             for child in master.children(recursive=True):
                 try:
-                    if servers or ("tournament" not in child.cmdline() and not _is_zygote(child)):
+                    if servers or "tournament" not in child.cmdline():
                         found.append(child)
                 except psutil.NoSuchProcess:
                     pass
-            return found
         except psutil.NoSuchProcess:
             return []
+        if servers:  # forked servers are the zygote's children, and it is nobody's (it detached)
+            for zygote in _zygotes(self.instance):
+                found.append(zygote)
+                try:
+                    found.extend(p for p in zygote.children() if p not in found)
+                except psutil.NoSuchProcess:
+                    pass
+        return found
 
     def cpu_seconds(self):
         total = 0.0

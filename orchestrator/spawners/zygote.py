@@ -39,15 +39,15 @@ class ZygoteUnavailable(Exception):
 class Zygote:
     """The zygote of one instance folder, as seen from an orchestrator process."""
 
-    def __init__(self, instance_path, env, log_dir, idle_exit=60.0, timeout=5.0):
+    def __init__(self, instance_path, env, log_dir, idle_exit=60.0, timeout=5.0, warm_wait=3.0):
         self.instance_path = os.path.realpath(instance_path)
         self.address = protocol.address(self.instance_path)
         self.env = env
         self.log_dir = Path(log_dir)
         self.idle_exit = idle_exit
         self.timeout = timeout
+        self.warm_wait = warm_wait
         self.stamp = protocol.code_stamp(sys.executable)
-        self._launched = None  # our Popen of the last zygote we launched, reaped in keep_alive
         self._launched_at = -RELAUNCH_EVERY
         self._hello_at = -RELAUNCH_EVERY
         self._lock = threading.Lock()
@@ -61,9 +61,12 @@ class Zygote:
                    "port": port, "env": env, "out": str(out_path)}
         try:
             conn = self._connect()
-        except OSError as exc:
+        except OSError:
             self.launch()
-            raise ZygoteUnavailable(f"no zygote answers ({exc})") from None
+            try:
+                conn = self._connect_when_warm()
+            except OSError as exc:
+                raise ZygoteUnavailable(f"no zygote answers ({exc})") from None
         with conn:
             try:
                 protocol.send(conn, request, [listener.fileno()])
@@ -82,8 +85,6 @@ class Zygote:
         if now - self._hello_at < every:
             return
         self._hello_at = now
-        if self._launched is not None and self._launched.poll() is not None:
-            self._launched = None  # reaped: it left (idle, replaced) or failed to start
         self.stamp = protocol.code_stamp(sys.executable)
         answer = self._ask({"op": "hello"})
         if answer is None:
@@ -105,12 +106,20 @@ class Zygote:
             env = {**os.environ, **self.env}
             env.pop("PROMETHEUS_MULTIPROC_DIR", None)
             with open(self.log_dir / "zygote.out", "ab") as early_output:
-                self._launched = subprocess.Popen(
+                launcher = subprocess.Popen(
                     [sys.executable, RUN_PY, "zygote", "--instance", self.instance_path,
                      "--idle-exit", str(self.idle_exit), "--title-room", "x" * TITLE_ROOM],
                     env=env, stdout=early_output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                     start_new_session=True, close_fds=True)
-        log.info("launched a zygote (pid %d) for %s", self._launched.pid, self.instance_path)
+            try:
+                launcher.wait(timeout=10)  # it forks the zygote and exits at once
+            except subprocess.TimeoutExpired:
+                log.warning("the zygote's launcher %d did not exit; leaving it", launcher.pid)
+        log.info("launched a zygote for %s", self.instance_path)
+
+    def answers(self):
+        """True when a zygote answers at this instance folder's socket."""
+        return self._ask({"op": "hello"}) is not None
 
     def stop(self):
         """Ask the zygote to leave (its servers stay); False when none answered."""
@@ -123,6 +132,17 @@ class Zygote:
                 return protocol.receive(conn)[0]
         except (OSError, ValueError):
             return None
+
+    def _connect_when_warm(self):
+        """Connect; within `warm_wait` seconds of launching a zygote, wait for it to finish its
+        imports (well under a second, a few on a loaded machine) rather than exec a server."""
+        while True:
+            try:
+                return self._connect()
+            except OSError:
+                if time.monotonic() >= self._launched_at + self.warm_wait:
+                    raise
+            time.sleep(0.02)
 
     def _connect(self):
         conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
