@@ -73,6 +73,10 @@ class Spawner:
     def reap(self):
         """Housekeeping before each supervisor round (collect exited children)."""
 
+    def retire(self):
+        """The last orchestrator stopped the fleet: let go of what the backend keeps running for
+        starting servers (the subprocess backend's zygote)."""
+
     def is_running(self, pid, tournament_id):
         """True when instance `pid` of the tournament's server still runs (answering or not)."""
         raise NotImplementedError

@@ -182,6 +182,10 @@ class SubprocessSpawner(Spawner):
         if self.zygote is not None:
             self.zygote.keep_alive()
 
+    def retire(self):
+        if self.zygote is not None:
+            self.zygote.stop()
+
     def stop_many(self, instances, grace_seconds):
         stop_processes(sorted({pid for tournament_id, pid in instances if is_tournament_server(pid, tournament_id)}),
                        grace_seconds)
