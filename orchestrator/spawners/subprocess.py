@@ -78,8 +78,9 @@ class SubprocessSpawner(Spawner):
         :raise SpawnError: when no port is free, `on_launch` refused, or the server does not
             answer in time.
         """
-        token = secrets.token_hex(16)
+        token, began = secrets.token_hex(16), time.monotonic()
         pid, port, process = self._launch(tournament_id, token, set(taken_ports))
+        launched = time.monotonic()
         handle = ServerHandle(tournament_id, self.host, port, pid, token, datetime.now(timezone.utc))
         try:
             if on_launch is not None and on_launch(handle) is False:
@@ -90,6 +91,8 @@ class SubprocessSpawner(Spawner):
             if isinstance(exc, SpawnError):
                 raise SpawnError(str(exc), pid=handle.pid) from None
             raise
+        log.info("%s's server %d answers on port %d: %s in %.0f ms, answering %.0f ms later", tournament_id, pid,
+                 port, "exec'd" if process else "forked", (launched - began) * 1000, (time.monotonic() - launched) * 1000)
         return handle
 
     def _launch(self, tournament_id, token, taken_ports):

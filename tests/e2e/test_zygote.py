@@ -81,19 +81,51 @@ def test_a_forked_server_is_adopted_after_its_orchestrator_is_killed(start_orche
     assert forked_by(server_of(database_url, other)[0]) == zygote
 
 
+def served_draft(start_orchestrator, db_engine):
+    """A tournament published as far as a server can tell, with no supervisor to start one (the
+    test's own spawner does)."""
+    tid = make_tournament(start_orchestrator(START_SUPERVISOR="0").api)["id"]
+    with db_engine.begin() as conn:
+        conn.execute(sa.update(tournaments).where(tournaments.c.id == tid).values(state="REGISTRATION"))
+    return tid
+
+
+def server_env(platform_env):
+    env = {name: platform_env[name] for name in ("DATABASE_URL", "REDIS_URL", "REDIS_NAMESPACE", "INSTANCE_PATH")}
+    return {**env, "MIGRATE_ON_START": "0", "GATEWAY_SECRET": GATEWAY_SECRET}
+
+
+class NeverComingZygote(Zygote):
+    """A zygote that never comes up (its launch fails, say)."""
+
+    def launch(self, force=False):
+        pass
+
+
+def test_without_a_zygote_the_server_is_started_by_exec_and_the_log_says_so(
+        start_orchestrator, platform_env, db_engine, tmp_path, caplog):
+    tid = served_draft(start_orchestrator, db_engine)
+    env = server_env(platform_env)
+    zygote = NeverComingZygote(str(tmp_path / "no-zygote-here"), env, tmp_path / "logs")
+    spawner = SubprocessSpawner("127.0.0.1", server_ports(4, salt=11), env, tmp_path / "logs", zygote=zygote)
+    handle = spawner.start(tid)
+    try:
+        assert spawner.health(handle.host, handle.port, tid, handle.token) and forked_by(handle.pid) is None
+        assert server_processes(tid) == [handle.pid]
+        assert any("zygote unavailable" in r.getMessage() and tid in r.getMessage() for r in caplog.records)
+    finally:
+        spawner.stop(handle.pid, tid)
+    assert not pid_alive(handle.pid)
+
+
 @pytest.mark.parametrize("preload", [True, False], ids=["forked", "exec"])
 def test_a_servers_port_is_held_from_the_spawners_choice_and_taken_ports_are_skipped(
         preload, start_orchestrator, platform_env, db_engine, tmp_path):
-    api = start_orchestrator(START_SUPERVISOR="0").api
-    tid = make_tournament(api)["id"]
-    # Published as far as its server can tell, with no supervisor to start one: the spawner here does.
-    with db_engine.begin() as conn:
-        conn.execute(sa.update(tournaments).where(tournaments.c.id == tid).values(state="REGISTRATION"))
+    tid = served_draft(start_orchestrator, db_engine)
     low, high = server_ports(4, salt=7)
     taken_by_listener = socket.socket()
     taken_by_client = socket.socket()
-    env = {name: platform_env[name] for name in ("DATABASE_URL", "REDIS_URL", "REDIS_NAMESPACE", "INSTANCE_PATH")}
-    env.update(MIGRATE_ON_START="0", GATEWAY_SECRET=GATEWAY_SECRET)
+    env = server_env(platform_env)
     zygote = Zygote(platform_env["INSTANCE_PATH"], env, tmp_path / "logs") if preload else None
     spawner = SubprocessSpawner("127.0.0.1", (low, high), env, tmp_path / "logs", zygote=zygote)
     handle = None
