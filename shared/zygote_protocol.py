@@ -32,10 +32,13 @@ def address(instance_path):
     return "\0tournament-platform-zygote-" + digest
 
 
-def code_stamp(executable):
-    """A digest of the interpreter and every source file a tournament server imports from this
-    checkout (paths, sizes, modification times: ~1 ms for ~150 files)."""
+def code_stamp(executable, environ):
+    """A digest of the interpreter, the PYTHON* variables of `environ` (PYTHONPATH, say: they
+    change what an interpreter loads at its start), and every source file a tournament server
+    imports from this checkout (paths, sizes, modification times: a few ms for ~150 files)."""
     digest = hashlib.sha256(executable.encode())
+    for name in sorted(name for name in environ if name.startswith("PYTHON")):
+        digest.update(f"{name}={environ[name]}\n".encode())
     for name in _CODE:
         top = ROOT / name
         paths = [top] if top.is_file() else sorted(top.rglob("*.py"))

@@ -197,7 +197,7 @@ def _answer(conn, listener, stamp):
 
 def main(instance_path, idle_exit):
     """Warm up, listen on this instance folder's zygote socket and fork servers until idle."""
-    stamp = protocol.code_stamp(sys.executable)  # before importing: what we are about to load
+    stamp = protocol.code_stamp(sys.executable, os.environ)  # before importing: what we are about to load
     log_dir = os.path.join(instance_path, "logs")
     os.makedirs(log_dir, exist_ok=True)
     _log_to(os.path.join(log_dir, "zygote.log"))

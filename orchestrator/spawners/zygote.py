@@ -47,7 +47,7 @@ class Zygote:
         self.idle_exit = idle_exit
         self.timeout = timeout
         self.warm_wait = warm_wait
-        self.stamp = protocol.code_stamp(sys.executable)
+        self.stamp = protocol.code_stamp(sys.executable, self._environ())
         self._launched_at = -RELAUNCH_EVERY
         self._hello_at = -RELAUNCH_EVERY
         self._lock = threading.Lock()
@@ -85,7 +85,7 @@ class Zygote:
         if now - self._hello_at < every:
             return
         self._hello_at = now
-        self.stamp = protocol.code_stamp(sys.executable)
+        self.stamp = protocol.code_stamp(sys.executable, self._environ())
         answer = self._ask({"op": "hello"})
         if answer is None:
             self.launch()
@@ -103,8 +103,7 @@ class Zygote:
                 return
             self._launched_at = now
             self.log_dir.mkdir(parents=True, exist_ok=True)
-            env = {**os.environ, **self.env}
-            env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+            env = self._environ()
             with open(self.log_dir / "zygote.out", "ab") as early_output:
                 launcher = subprocess.Popen(
                     [sys.executable, RUN_PY, "zygote", "--instance", self.instance_path,
@@ -116,6 +115,12 @@ class Zygote:
             except subprocess.TimeoutExpired:
                 log.warning("the zygote's launcher %d did not exit; leaving it", launcher.pid)
         log.info("launched a zygote for %s", self.instance_path)
+
+    def _environ(self):
+        """What a zygote launched now, and a server exec'd now, start with."""
+        env = {**os.environ, **self.env}
+        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        return env
 
     def answers(self):
         """True when a zygote answers at this instance folder's socket."""
