@@ -114,7 +114,6 @@ def _become_server(request, listen_fd, ready_fd):
         os.environ.update({str(k): str(v) for k, v in request["env"].items()})
         random.seed()  # the zygote's state is every sibling's: draw fresh
         _close(ready_fd)  # the zygote answers with our pid now: we look like a server from here on
-        ready_fd = None
         from tournament_service.serve import serve
 
         serve(tournament_id, host, port, listen_fd=listen_fd)
@@ -148,10 +147,11 @@ def _fork_server(request, fds, listener, conn):
     try:
         # Answer only once the child reads as a server (detached, its command line rewritten):
         # the orchestrator signals only processes whose command line names the tournament.
-        if not _select([ready_read], [], [], FORK_ANSWER_TIMEOUT)[0]:
+        if _select([ready_read], [], [], FORK_ANSWER_TIMEOUT)[0]:
+            os.read(ready_read, 1)
+        else:
             log.warning("server %d for %s did not get ready within %.0fs", pid, request.get("tournament_id"),
                         FORK_ANSWER_TIMEOUT)
-        os.read(ready_read, 1)
     finally:
         _close(ready_read)
     return pid
@@ -173,8 +173,9 @@ def _answer(conn, listener, stamp):
         if request.get("stamp") != stamp:
             for fd in fds:
                 _close(fd)
-            protocol.send(conn, {"error": "the zygote runs older code than is on disk; it is leaving"})
-            log.info("the code on disk changed: leaving, a new zygote will load it")
+            protocol.send(conn, {"error": "the zygote runs other code than the asker (its files or PYTHON* "
+                                          "settings changed); it is leaving"})
+            log.info("the asker's code stamp differs: leaving, a new zygote will load its code")
             return False
         try:
             pid = _fork_server(request, fds, listener, conn)

@@ -74,7 +74,7 @@ class Zygote:
             except (OSError, ValueError) as exc:
                 raise ZygoteUnavailable(f"the zygote did not answer ({exc})", sent=True) from None
         if "pid" not in answer:
-            self.launch()  # it leaves when it runs old code; a new one loads the new
+            self.launch()  # it leaves when it runs other code than ours; a new one loads ours
             raise ZygoteUnavailable(answer.get("error", "no pid in its answer"))
         return int(answer["pid"])
 
@@ -90,7 +90,7 @@ class Zygote:
         if answer is None:
             self.launch()
         elif answer.get("stamp") != self.stamp:
-            log.info("zygote %s runs code older than on disk; replacing it", answer.get("pid"))
+            log.info("zygote %s runs other code than ours (files or PYTHON* settings); replacing it", answer.get("pid"))
             self._ask({"op": "exit"})
             self.launch(force=True)
 
