@@ -21,6 +21,13 @@ def parse_args(argv):
     tournament.add_argument("--host", default=os.environ.get("SERVER_HOST", "127.0.0.1"))
     tournament.add_argument("--port", type=int, default=os.environ.get("SERVER_PORT"),
                             required="SERVER_PORT" not in os.environ)
+    tournament.add_argument("--listen-fd", type=int, default=None,
+                            help="serve on this inherited listening socket (the spawner bound it)")
+    zygote = commands.add_parser("zygote", help="the preloaded parent that forks tournament servers")
+    zygote.add_argument("--instance", required=True, help="the instance folder it serves")
+    zygote.add_argument("--idle-exit", type=float, default=60.0, help="leave after this many seconds unasked")
+    # Room for a forked server's longer command line, written over the zygote's own (zygote.py).
+    zygote.add_argument("--title-room", default="")
     admin = commands.add_parser("create-admin", help="make an existing user a site admin")
     admin.add_argument("username")
     return parser.parse_args(argv)
@@ -33,7 +40,23 @@ def serve_tournament(args):
     monkey.patch_all()
     from tournament_service.serve import serve
 
-    serve(args.tournament_id, args.host, args.port)
+    serve(args.tournament_id, args.host, args.port, listen_fd=args.listen_fd)
+
+
+def serve_zygote(args):
+    # Detach for good: the launcher exits at once (so the orchestrator that started us reaps it),
+    # and the zygote lives on as nobody's child, like the servers it forks.
+    if os.fork():
+        os._exit(0)
+    # As a server starts: gevent first, and no multiprocess metrics (read at import), since the
+    # children import nothing again.
+    from gevent import monkey
+
+    monkey.patch_all()
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    from tournament_service.zygote import main
+
+    return main(args.instance, args.idle_exit)
 
 
 def serve_orchestrator(args):
@@ -68,6 +91,8 @@ def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.command == "tournament":
         serve_tournament(args)
+    elif args.command == "zygote":
+        sys.exit(serve_zygote(args))
     elif args.command == "create-admin":
         sys.exit(create_admin(args))
     else:

@@ -111,6 +111,21 @@ def _free_range(size, attempts=50):
     raise RuntimeError(f"no free range of {size} ports in 20000-30000")
 
 
+def _is_zygote(process):
+    """The preloaded parent of tournament servers (tournament_service/zygote.py)."""
+    try:
+        return process.cmdline()[2:3] == ["zygote"]
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _zygotes(instance):
+    """The zygote(s) forking this platform's servers (one per instance folder)."""
+    wanted = os.path.realpath(instance)
+    return [p for p in psutil.process_iter(["cmdline"]) if (p.info["cmdline"] or [])[2:3] == ["zygote"]
+            and wanted in p.info["cmdline"]]
+
+
 class Platform:
     """A fresh database + Redis namespace + orchestrator; use as a context manager."""
 
@@ -155,6 +170,9 @@ class Platform:
             if self.proc is not None:
                 leftovers = [p for p in self.processes(servers=True) if p.pid != self.proc.pid]
                 self.proc.stop(timeout=30)
+                for p in [p for p in leftovers if _is_zygote(p)]:  # it outlives orchestrators by design
+                    p.kill()
+                    leftovers.remove(p)
                 _gone, alive = psutil.wait_procs(leftovers, timeout=10)
                 for p in alive:  # should not happen: the orchestrator stops its servers
                     print(f"WARNING: process {p.pid} outlived the orchestrator; killing it")
@@ -175,7 +193,8 @@ class Platform:
                 print(f"logs kept in {self.instance}")
 
     def processes(self, servers=False):
-        """The gunicorn master and its worker(s); with `servers`, the tournament servers too."""
+        """The gunicorn master and its worker(s); with `servers`, the tournament servers and
+        their zygote too."""
         try:
             master = psutil.Process(self.proc.pid)
             found = [master]
@@ -185,9 +204,16 @@ class Platform:
                         found.append(child)
                 except psutil.NoSuchProcess:
                     pass
-            return found
         except psutil.NoSuchProcess:
             return []
+        if servers:  # forked servers are the zygote's children, and it is nobody's (it detached)
+            for zygote in _zygotes(self.instance):
+                found.append(zygote)
+                try:
+                    found.extend(p for p in zygote.children() if p not in found)
+                except psutil.NoSuchProcess:
+                    pass
+        return found
 
     def cpu_seconds(self):
         return cpu_seconds_of(self.processes())

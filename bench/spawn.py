@@ -4,12 +4,20 @@ Starts a fresh platform (bench/harness.py) and, one tournament at a time, --coun
 DRAFT tournament, sends POST /api/v1/tournaments/<id>/publish, and, from a second thread started just
 before that request, polls GET /t/<id>/api/state through the gateway every --poll-interval seconds until
 it returns 200. Reported, in ms: publish sent -> first 200 (the headline), the publish call's own
-latency, and publish returned -> first 200. Also the RSS of one tournament server. At the end every
-tournament is cancelled (which stops its server) and the platform is torn down.
+latency, and publish returned -> first 200. Also each server's memory (USS: what it alone holds,
+what the machine saves nothing on; RSS, which counts pages shared with its zygote and siblings),
+and, with --idle-seconds, the CPU the idle servers (and the zygote) and the orchestrator use
+meanwhile. At the end every tournament is cancelled (which stops its server) and the platform is
+torn down.
 
-    cd /work/main && .venv/bin/python -m bench.spawn --count 20
+--preload 1,0 runs it twice, on a fresh platform each: servers forked from the zygote
+(SPAWNER_PRELOAD=1, the default), then each started by exec (SPAWNER_PRELOAD=0), and prints
+both side by side. The load average is printed with the figures: the machine may be shared.
+
+    cd /work/main && .venv/bin/python -m bench.spawn --count 20 --preload 1,0 --idle-seconds 20
 """
 import argparse
+import os
 import sys
 import threading
 import time
@@ -65,36 +73,59 @@ def spawn_one(platform, number, interval, timeout):
             "returned_to_first_200_ms": None if error else (poller.answered_at - returned) * 1000}
 
 
-def server_rss_mib(platform):
+def server_memory_mib(platform):
+    """[(USS, RSS)] in MiB of each tournament server of the platform (USS reads smaps: slow-ish)."""
     sizes = []
     for p in platform.processes(servers=True):
         try:
             if "tournament" in p.cmdline():
-                sizes.append(p.memory_info().rss / 2**20)
+                memory = p.memory_full_info()
+                sizes.append((memory.uss / 2**20, memory.rss / 2**20))
         except psutil.NoSuchProcess:
             pass
     return sizes
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--count", type=int, default=20, help="tournaments to publish, one after another")
-    parser.add_argument("--poll-interval", type=float, default=0.005, help="seconds between state polls")
-    parser.add_argument("--timeout", type=float, default=60.0, help="per tournament, seconds")
-    parser.add_argument("--name", default="spawn", help="results file name")
-    args = h.parse_args(parser, smoke={"count": 2, "name": "spawn_smoke"})
-    info = h.print_header("Publish -> first answer of the new tournament server, through the gateway",
-                          vars(args))
+def idle_cpu(platform, seconds):
+    """Share of one core used over `seconds` by the idle servers (zygote included) and by the
+    orchestrator's processes: {"servers": %, "orchestrator": %, "servers_counted": n}."""
+    def cpu(processes):
+        total = {}
+        for p in processes:
+            try:
+                times = p.cpu_times()
+                total[p.pid] = times.user + times.system
+            except psutil.NoSuchProcess:
+                pass
+        return total
+    orchestrator = platform.processes()
+    servers = [p for p in platform.processes(servers=True) if p not in orchestrator]
+    before_s, before_o = cpu(servers), cpu(orchestrator)
+    time.sleep(seconds)
+    after_s, after_o = cpu(servers), cpu(orchestrator)
+    used_s = sum(after_s[pid] - before_s[pid] for pid in after_s if pid in before_s)
+    used_o = sum(after_o[pid] - before_o[pid] for pid in after_o if pid in before_o)
+    return {"servers_pct_of_core": round(100 * used_s / seconds, 2), "servers_counted": len(after_s),
+            "orchestrator_pct_of_core": round(100 * used_o / seconds, 2)}
 
-    runs, cancel_ms = [], []
-    with h.Platform("spawn", port_count=args.count + 20) as platform:
+
+def run_platform(args, preload):
+    """One platform, SPAWNER_PRELOAD=`preload`: publish --count tournaments one by one, measure,
+    cancel them all. Returns (figures, runs)."""
+    runs, cancel_ms, idle = [], [], None
+    with h.Platform("spawn", port_count=args.count + 20, env={"SPAWNER_PRELOAD": str(preload)}) as platform:
+        if preload:
+            time.sleep(args.warm_seconds)  # the first supervisor round launches the zygote
         for number in range(1, args.count + 1):
             runs.append(spawn_one(platform, number, args.poll_interval, args.timeout))
             run = runs[-1]
             print(f"  {number:3d} {run['tournament_id']}: publish {run['publish_call_ms']:.0f} ms, "
                   f"first 200 after {run['sent_to_first_200_ms'] or float('nan'):.0f} ms"
                   + (f"  ERROR {run['error']}" if run["error"] else ""), flush=True)
-        rss = server_rss_mib(platform)
+        memory = server_memory_mib(platform)
+        if args.idle_seconds:
+            idle = {**idle_cpu(platform, args.idle_seconds), "load_average": os.getloadavg()}
+            print(f"  idle {args.idle_seconds:.0f}s: {idle}", flush=True)
         for run in runs:
             started = time.monotonic()
             response = platform.api.post(f"/api/v1/tournaments/{run['tournament_id']}/cancel")
@@ -106,20 +137,51 @@ def main():
 
     good = [r for r in runs if not r["error"]]
     figures = {
-        "published": len(runs), "errors": [r["error"] for r in runs if r["error"]],
+        "spawner_preload": preload, "published": len(runs), "errors": [r["error"] for r in runs if r["error"]],
         "publish_sent_to_first_200_ms": h.percentiles([r["sent_to_first_200_ms"] for r in good]),
         "publish_call_ms": h.percentiles([r["publish_call_ms"] for r in runs]),
         "publish_returned_to_first_200_ms": h.percentiles([r["returned_to_first_200_ms"] for r in good]),
         "cancel_call_ms": h.percentiles(cancel_ms),
-        "tournament_server_rss_mib": h.percentiles(rss),
+        "tournament_server_uss_mib": h.percentiles([uss for uss, _rss in memory]),
+        "tournament_server_rss_mib": h.percentiles([rss for _uss, rss in memory]),
+        "idle": idle, "load_average_after": os.getloadavg(),
         "servers_left_after_cancel": left, "platform_log_problems": log_problems,
     }
-    for key, value in figures.items():
-        if isinstance(value, dict) and "p50" in value:
-            value = " ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}" for k, v in value.items())
-        print(f"{key}: {value}")
-    h.write_results(args.name, {"machine": info, "parameters": vars(args), "figures": figures, "runs": runs})
-    return 0 if not figures["errors"] and not left else 1
+    return figures, runs
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--count", type=int, default=20, help="tournaments to publish, one after another")
+    parser.add_argument("--poll-interval", type=float, default=0.005, help="seconds between state polls")
+    parser.add_argument("--timeout", type=float, default=60.0, help="per tournament, seconds")
+    parser.add_argument("--preload", default="1,0",
+                        help="SPAWNER_PRELOAD values to run, in order (1: fork from the zygote, 0: exec)")
+    parser.add_argument("--warm-seconds", type=float, default=3.0,
+                        help="with preload, wait this long after the orchestrator answers (zygote warm-up)")
+    parser.add_argument("--idle-seconds", type=float, default=0.0,
+                        help="measure the idle servers' and orchestrator's CPU over this many seconds")
+    parser.add_argument("--name", default="spawn", help="results file name")
+    args = h.parse_args(parser, smoke={"count": 2, "preload": "1", "warm_seconds": 1.0, "idle_seconds": 1.0,
+                                       "name": "spawn_smoke"})
+    info = h.print_header("Publish -> first answer of the new tournament server, through the gateway",
+                          vars(args))
+    print(f"load average before: {os.getloadavg()}", flush=True)
+    results = {}
+    for preload in [int(value) for value in args.preload.split(",")]:
+        print(f"-- SPAWNER_PRELOAD={preload}", flush=True)
+        results[preload] = run_platform(args, preload)
+    for preload, (figures, _runs) in results.items():
+        print(f"== SPAWNER_PRELOAD={preload}")
+        for key, value in figures.items():
+            if isinstance(value, dict) and "p50" in value:
+                value = " ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}" for k, v in value.items())
+            print(f"{key}: {value}")
+    h.write_results(args.name, {"machine": info, "parameters": vars(args),
+                                "figures": {f"preload_{p}": f for p, (f, _r) in results.items()},
+                                "runs": {f"preload_{p}": r for p, (_f, r) in results.items()}})
+    failed = any(f["errors"] or f["servers_left_after_cancel"] for f, _r in results.values())
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -29,6 +29,9 @@ def _settings(environ, instance_path):
         SPAWN_TIMEOUT=float(environ.get("SPAWN_TIMEOUT", 20)),
         # Which backend starts tournament servers (orchestrator/spawners/), and the docker one's settings.
         SPAWNER=environ.get("SPAWNER", "subprocess"),
+        # subprocess: fork servers from a preloaded parent (spawners/zygote.py); 0 = exec each one.
+        SPAWNER_PRELOAD=environ.get("SPAWNER_PRELOAD", "1") != "0",
+        ZYGOTE_IDLE_EXIT=float(environ.get("ZYGOTE_IDLE_EXIT", 60)),
         DOCKER_HOST=environ.get("DOCKER_HOST") or None,
         TOURNAMENT_IMAGE=environ.get("TOURNAMENT_IMAGE", "tournament-platform/tournament:dev"),
         DOCKER_NETWORK=environ.get("DOCKER_NETWORK", "host"),

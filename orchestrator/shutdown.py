@@ -87,7 +87,9 @@ def leave_or_stop_fleet(url, orchestrator, grace_seconds=5.0, spawner=None):
                     from orchestrator import spawner_from_environ
 
                     spawner = spawner_from_environ(os.environ)
-                return stop_fleet(conn, grace_seconds, spawner)
+                stopped = stop_fleet(conn, grace_seconds, spawner)
+                spawner.retire()
+                return stopped
             finally:
                 lease.release(conn, lease.FLEET, holder)
     finally:

@@ -22,7 +22,9 @@ def _log_crashes():
     sys.excepthook = lambda *exc_info: logging.getLogger().critical("tournament server crashed", exc_info=exc_info)
 
 
-def serve(tournament_id, host, port):
+def serve(tournament_id, host, port, listen_fd=None):
+    """Serve the tournament on host:port, or on the listening socket `listen_fd` the spawner bound
+    for us (so no other socket can take the port between its choice and our start)."""
     os.environ["TOURNAMENT_ID"] = tournament_id
     # Inherited from a gunicorn worker that spawned us: that directory is the orchestrator's, and
     # one process needs no multiprocess mode (prometheus-client reads this when first imported).
@@ -36,7 +38,8 @@ def serve(tournament_id, host, port):
     from tournament_service import create_app
 
     app = create_app()
-    http = _NoDelayWSGIServer((host, port), app, log=None)
+    listener = (host, port) if listen_fd is None else socket.socket(fileno=listen_fd)
+    http = _NoDelayWSGIServer(listener, app, log=None)
 
     def stop(*_):
         # Finish in-flight requests, then let the publisher drain before exiting.

@@ -73,6 +73,10 @@ class Spawner:
     def reap(self):
         """Housekeeping before each supervisor round (collect exited children)."""
 
+    def retire(self):
+        """The last orchestrator stopped the fleet: let go of what the backend keeps running for
+        starting servers (the subprocess backend's zygote)."""
+
     def is_running(self, pid, tournament_id):
         """True when instance `pid` of the tournament's server still runs (answering or not)."""
         raise NotImplementedError
@@ -150,9 +154,12 @@ def make_spawner(settings, instance_path):
         import os
 
         from orchestrator.spawners.subprocess import SubprocessSpawner
+        from orchestrator.spawners.zygote import Zygote
 
+        log_dir = os.path.join(instance_path, "logs")
+        zygote = Zygote(instance_path, env, log_dir, settings["ZYGOTE_IDLE_EXIT"]) if settings["SPAWNER_PRELOAD"] else None
         return SubprocessSpawner(settings["TOURNAMENT_HOST"], settings["TOURNAMENT_PORTS"], env,
-                                 os.path.join(instance_path, "logs"), settings["SPAWN_TIMEOUT"])
+                                 log_dir, settings["SPAWN_TIMEOUT"], zygote=zygote)
     if backend == "docker":
         from orchestrator.spawners.docker import DockerSpawner
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import psutil
 
 from orchestrator.spawners import ServerHandle, SpawnError, Spawner
+from orchestrator.spawners.zygote import ZygoteUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +38,25 @@ def port_is_free(host, port):
     return True
 
 
-class SubprocessSpawner(Spawner):
-    """Runs `python run.py tournament --id ID --port P` per tournament; its instances are pids."""
+def bind_listener(host, port, backlog=256):
+    """A socket listening on host:port, or None when the port is taken (a listener, or any socket
+    bound there; TIME_WAIT leftovers don't count: SO_REUSEADDR, as every server sets)."""
+    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+        listener.listen(backlog)
+    except OSError:
+        listener.close()
+        return None
+    return listener
 
-    def __init__(self, host, port_range, env, log_dir, start_timeout=20.0, stop_timeout=5.0):
+
+class SubprocessSpawner(Spawner):
+    """Runs `python run.py tournament --id ID --port P` per tournament, forked from the zygote
+    when one answers, else started by exec; its instances are pids."""
+
+    def __init__(self, host, port_range, env, log_dir, start_timeout=20.0, stop_timeout=5.0, zygote=None):
         self.host = host
         self.ports = range(port_range[0], port_range[1] + 1)
         self.env = env
@@ -48,6 +64,8 @@ class SubprocessSpawner(Spawner):
         self.start_timeout = start_timeout
         self.stop_timeout = stop_timeout
         self._children = {}  # pid -> Popen, so our own children are reaped, not left as zombies
+        self._forked = {}  # pid -> tournament id of servers the zygote forked for us
+        self.zygote = zygote  # a spawners.zygote.Zygote: servers are forked from it when it answers
         self._lock = threading.Lock()
 
     def start(self, tournament_id, taken_ports=(), on_launch=None):
@@ -60,18 +78,10 @@ class SubprocessSpawner(Spawner):
         :raise SpawnError: when no port is free, `on_launch` refused, or the server does not
             answer in time.
         """
-        token = secrets.token_hex(16)
-        with self._lock:
-            # A child launched a moment ago may not have bound its port yet: ours are taken too.
-            ours = {child.port for child in self._children.values() if child.poll() is None}
-            for port in self.ports:
-                if port not in taken_ports and port not in ours and port_is_free(self.host, port):
-                    process = self._launch(tournament_id, port, token)
-                    self._children[process.pid] = process
-                    break
-            else:
-                raise SpawnError(f"no free port in {self.ports.start}-{self.ports.stop - 1}")
-        handle = ServerHandle(tournament_id, self.host, port, process.pid, token, datetime.now(timezone.utc))
+        token, began = secrets.token_hex(16), time.monotonic()
+        pid, port, process = self._launch(tournament_id, token, set(taken_ports))
+        launched = time.monotonic()
+        handle = ServerHandle(tournament_id, self.host, port, pid, token, datetime.now(timezone.utc))
         try:
             if on_launch is not None and on_launch(handle) is False:
                 raise SpawnError("another start of this tournament's server took over")
@@ -81,22 +91,61 @@ class SubprocessSpawner(Spawner):
             if isinstance(exc, SpawnError):
                 raise SpawnError(str(exc), pid=handle.pid) from None
             raise
+        log.info("%s's server %d answers on port %d: %s in %.0f ms, answering %.0f ms later", tournament_id, pid,
+                 port, "exec'd" if process else "forked", (launched - began) * 1000, (time.monotonic() - launched) * 1000)
         return handle
 
-    def _launch(self, tournament_id, port, token):
+    def _launch(self, tournament_id, token, taken_ports):
+        """Bind a free port and start a server on it: (pid, port, our Popen or None when forked)."""
+        listener, port = self._bind_free_port(taken_ports)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **self.env, "SERVER_TOKEN": token,
                "LOG_FILE": str(self.log_dir / f"tournament-{tournament_id}.log")}
         # Only what is printed before logging is set up (a failed import, say) lands here.
-        with open(self.log_dir / f"tournament-{tournament_id}.out", "wb") as early_output:
-            child = subprocess.Popen(
-                [sys.executable, RUN_PY, "tournament", "--id", tournament_id, "--host", self.host, "--port", str(port)],
-                env=env, stdout=early_output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True, close_fds=True)
-        child.port = port
-        return child
+        early_output = self.log_dir / f"tournament-{tournament_id}.out"
+        try:
+            if self.zygote is not None:
+                try:
+                    pid = self.zygote.fork(tournament_id, self.host, port, listener, env, early_output)
+                    with self._lock:
+                        self._forked[pid] = tournament_id
+                    return pid, port, None
+                except ZygoteUnavailable as exc:
+                    log.warning("zygote unavailable, starting %s's server by exec (slower): %s", tournament_id, exc)
+                    if exc.sent:  # a server it forked may hold that socket: use another one
+                        listener.close()
+                        listener, port = self._bind_free_port(taken_ports | {port})
+            with open(early_output, "wb") as out:
+                process = subprocess.Popen(
+                    [sys.executable, RUN_PY, "tournament", "--id", tournament_id, "--host", self.host,
+                     "--port", str(port), "--listen-fd", str(listener.fileno())],
+                    env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                    start_new_session=True, close_fds=True, pass_fds=(listener.fileno(),))
+            with self._lock:
+                self._children[process.pid] = process
+            return process.pid, port, process
+        finally:
+            listener.close()  # the server holds its own copy
+
+    def _bind_free_port(self, taken_ports):
+        """A listening socket on the first port of the range that binds: (socket, port). The
+        server inherits it, so nothing can take the port between our choice and its start (a
+        client socket of the ephemeral range did: a publish answered 503).
+
+        :raise SpawnError: when no port of the range binds.
+        """
+        for port in self.ports:
+            if port not in taken_ports:
+                listener = bind_listener(self.host, port)
+                if listener is not None:
+                    return listener, port
+        raise SpawnError(f"no free port in {self.ports.start}-{self.ports.stop - 1}")
 
     def _wait_ready(self, handle, process):
+        if process is None:
+            self.wait_answering(handle, lambda: not _running(handle.pid) and (
+                f"tournament server exited (see tournament-{handle.tournament_id}.log)"))
+            return
         self.wait_answering(handle, lambda: process.poll() is not None and (
             f"tournament server exited with code {process.returncode} (see tournament-{handle.tournament_id}.log)"))
 
@@ -107,6 +156,7 @@ class SubprocessSpawner(Spawner):
         """
         with self._lock:
             child = self._children.pop(pid, None)
+            self._forked.pop(pid, None)
         if child is not None:
             _terminate(pid, self.stop_timeout, child)
         elif pid and is_tournament_server(pid, tournament_id):
@@ -115,17 +165,29 @@ class SubprocessSpawner(Spawner):
     def stop_all(self):
         """Stop every server this process started that still runs (tests, single-process use)."""
         with self._lock:
-            children = list(self._children.values())
+            children, forked = list(self._children.values()), dict(self._forked)
             self._children.clear()
+            self._forked.clear()
         for child in children:
             _terminate(child.pid, self.stop_timeout, child)
+        stop_processes([pid for pid, tournament_id in forked.items() if is_tournament_server(pid, tournament_id)],
+                       self.stop_timeout)
 
     def reap(self):
-        """Collect our children that exited, so their pids read as dead."""
+        """Collect our children that exited, so their pids read as dead; keep the zygote alive."""
         with self._lock:
             for pid, child in list(self._children.items()):
                 if child.poll() is not None:
                     del self._children[pid]
+            for pid in list(self._forked):
+                if not signal_process(pid, 0):  # one syscall each: this runs every round
+                    del self._forked[pid]
+        if self.zygote is not None:
+            self.zygote.keep_alive()
+
+    def retire(self):
+        if self.zygote is not None:
+            self.zygote.stop()
 
     def stop_many(self, instances, grace_seconds):
         stop_processes(sorted({pid for tournament_id, pid in instances if is_tournament_server(pid, tournament_id)}),

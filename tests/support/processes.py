@@ -13,9 +13,9 @@ import requests
 ROOT = Path(__file__).resolve().parents[2]
 
 
-# Linux hands out outgoing connections' ports from 32768 up (ip_local_port_range): a tournament
-# server's port chosen there can be taken by some client socket between the spawner's check and
-# the server's bind. Test port ranges for tournament servers stay below it.
+# Linux hands out outgoing connections' ports from 32768 up (ip_local_port_range). The spawner
+# now binds a server's port itself and skips taken ones, but a range in there would still lose
+# ports to client sockets: test ranges for tournament servers stay below it.
 SERVER_PORTS_LOW, SERVER_PORTS_HIGH = 10000, 32000
 
 

@@ -1,0 +1,162 @@
+"""Servers forked from the zygote (the subprocess spawner's preloaded parent) are as independent as
+exec'd ones: a killed zygote or orchestrator takes none down, the next orchestrator adopts them;
+and a server's port is held from the moment the spawner picks it. All with real processes."""
+import os
+import signal
+import socket
+
+import psutil
+import pytest
+import sqlalchemy as sa
+
+from orchestrator.spawners.subprocess import SubprocessSpawner
+from orchestrator.spawners.zygote import Zygote
+from shared.db.tables import tournaments
+from tests.conftest import GATEWAY_SECRET
+from tests.e2e.helpers import fleet_entry, restart_and_adopt, server_of, server_processes
+from tests.support.api import make_tournament, ok
+from tests.support.processes import pid_alive, server_ports, wait_until
+
+FAST = {"SUPERVISE_INTERVAL": "0.3", "RESTART_BACKOFF_BASE": "0.1", "RESTART_BACKOFF_CAP": "0.5"}
+
+
+def zygotes(instance_path):
+    """Pids of the zygotes serving `instance_path`."""
+    wanted = os.path.realpath(instance_path)
+    found = []
+    for process in psutil.process_iter(["cmdline", "status"]):
+        cmdline = process.info["cmdline"] or []
+        if (cmdline[2:3] == ["zygote"] and wanted in cmdline and process.info["status"] != psutil.STATUS_ZOMBIE):
+            found.append(process.pid)
+    return found
+
+
+def forked_by(pid):
+    """The pid of the zygote that forked server `pid`, or None when it was started otherwise."""
+    parent = psutil.Process(pid).parent()
+    return parent.pid if parent is not None and parent.cmdline()[2:3] == ["zygote"] else None
+
+
+def published_and_forked(api, database_url):
+    """Publish a tournament whose server the zygote forks (a publish made while no zygote answered
+    is started by exec: the next one is forked); returns (tournament id, server pid, zygote pid)."""
+    def publish():
+        tid = make_tournament(api, state="REGISTRATION", teams=1)["id"]
+        pid = server_of(database_url, tid)[0]
+        published.append((tid, pid, forked_by(pid)))
+        return published[-1][2] is not None
+    published = []
+    assert wait_until(publish, timeout=30, interval=0.5), f"no server forked by a zygote: {published}"
+    return published[-1]
+
+
+def test_a_killed_zygote_takes_no_server_down_and_a_new_one_forks_the_next(start_orchestrator, platform_env,
+                                                                           database_url):
+    api = start_orchestrator(**FAST).api
+    tid, pid, zygote = published_and_forked(api, database_url)
+    os.kill(zygote, signal.SIGKILL)
+    assert wait_until(lambda: zygote not in zygotes(platform_env["INSTANCE_PATH"]), timeout=5)
+
+    assert pid_alive(pid) and not wait_until(lambda: not pid_alive(pid), timeout=2)
+    ok(api.post(f"/t/{tid}/api/teams", {"name": "After the zygote"}), 201)
+    assert fleet_entry(api, tid)["pid"] == pid and fleet_entry(api, tid)["restarts"] == 0
+    # Publishing still works (by exec while no zygote answers), and a new zygote forks again.
+    _tid, _pid, new_zygote = published_and_forked(api, database_url)
+    assert new_zygote != zygote
+    assert server_processes(tid) == [pid]
+
+
+def test_a_forked_server_is_adopted_after_its_orchestrator_is_killed(start_orchestrator, database_url):
+    first = start_orchestrator()
+    tid, pid, zygote = published_and_forked(first.api, database_url)
+    ok(first.api.post(f"/t/{tid}/api/teams", {"name": "Before the crash"}), 201)
+
+    second = restart_and_adopt(first, start_orchestrator, tid)
+    entry = fleet_entry(second.api, tid)
+    assert entry["pid"] == pid and entry["restarts"] == 0  # adopted, not restarted
+    assert server_processes(tid) == [pid] and forked_by(pid) == zygote
+    assert ok(second.api.get(f"/t/{tid}/api/state"))["teams_count"] == 2
+    # The zygote outlived the orchestrator too: the next one forks from it.
+    other = make_tournament(second.api, state="REGISTRATION", teams=1)["id"]
+    assert forked_by(server_of(database_url, other)[0]) == zygote
+
+
+def served_draft(start_orchestrator, db_engine):
+    """A tournament published as far as a server can tell, with no supervisor to start one (the
+    test's own spawner does)."""
+    tid = make_tournament(start_orchestrator(START_SUPERVISOR="0").api)["id"]
+    with db_engine.begin() as conn:
+        conn.execute(sa.update(tournaments).where(tournaments.c.id == tid).values(state="REGISTRATION"))
+    return tid
+
+
+def server_env(platform_env):
+    env = {name: platform_env[name] for name in ("DATABASE_URL", "REDIS_URL", "REDIS_NAMESPACE", "INSTANCE_PATH")}
+    return {**env, "MIGRATE_ON_START": "0", "GATEWAY_SECRET": GATEWAY_SECRET}
+
+
+class NeverComingZygote(Zygote):
+    """A zygote that never comes up (its launch fails, say)."""
+
+    def launch(self, force=False):
+        pass
+
+
+def test_without_a_zygote_the_server_is_started_by_exec_and_the_log_says_so(
+        start_orchestrator, platform_env, db_engine, tmp_path, caplog):
+    tid = served_draft(start_orchestrator, db_engine)
+    env = server_env(platform_env)
+    zygote = NeverComingZygote(str(tmp_path / "no-zygote-here"), env, tmp_path / "logs")
+    spawner = SubprocessSpawner("127.0.0.1", server_ports(4, salt=11), env, tmp_path / "logs", zygote=zygote)
+    handle = spawner.start(tid)
+    try:
+        assert spawner.health(handle.host, handle.port, tid, handle.token) and forked_by(handle.pid) is None
+        assert server_processes(tid) == [handle.pid]
+        assert any("zygote unavailable" in r.getMessage() and tid in r.getMessage() for r in caplog.records)
+    finally:
+        spawner.stop(handle.pid, tid)
+    assert not pid_alive(handle.pid)
+
+
+@pytest.mark.parametrize("preload", [True, False], ids=["forked", "exec"])
+def test_a_servers_port_is_held_from_the_spawners_choice_and_taken_ports_are_skipped(
+        preload, start_orchestrator, platform_env, db_engine, tmp_path):
+    tid = served_draft(start_orchestrator, db_engine)
+    low, high = server_ports(4, salt=7)
+    taken_by_listener = socket.socket()
+    taken_by_client = socket.socket()
+    env = server_env(platform_env)
+    zygote = Zygote(platform_env["INSTANCE_PATH"], env, tmp_path / "logs") if preload else None
+    spawner = SubprocessSpawner("127.0.0.1", (low, high), env, tmp_path / "logs", zygote=zygote)
+    handle = None
+    try:
+        taken_by_listener.bind(("127.0.0.1", low))
+        taken_by_listener.listen()
+        # What made publishes fail: an outgoing connection's local port inside the range.
+        taken_by_client.bind(("127.0.0.1", low + 1))
+        taken_by_client.connect(("127.0.0.1", low))
+        if zygote is not None:
+            zygote.launch()
+            assert wait_until(lambda: zygote.answers(), timeout=30)
+
+        grabbed = []
+
+        def take_its_port(handle):
+            # Anything binding the chosen port once the server exists, before it answers, fails.
+            with socket.socket() as intruder:
+                try:
+                    intruder.bind(("127.0.0.1", handle.port))
+                    intruder.listen()
+                    grabbed.append(True)
+                except OSError:
+                    grabbed.append(False)
+
+        handle = spawner.start(tid, on_launch=take_its_port)
+        assert handle.port == low + 2 and grabbed == [False]
+        assert spawner.health(handle.host, handle.port, tid, handle.token)
+        assert (forked_by(handle.pid) is not None) == preload
+    finally:
+        if handle is not None:
+            spawner.stop(handle.pid, tid)
+        taken_by_client.close()
+        taken_by_listener.close()
