@@ -17,6 +17,7 @@ from shared.events import Channels
 from shared.http import add_security_headers
 from shared.identity import FORM_TOKEN_FIELD
 from shared.pubsub import Publisher
+from shared.crowd import SharedReads
 from shared.redis_client import connect, embedded_redis_url
 
 
@@ -44,6 +45,8 @@ def _settings(environ, instance_path):
         TOURNAMENT_DATABASE_URL=environ.get("TOURNAMENT_DATABASE_URL") or None,
         TOURNAMENT_REDIS_URL=environ.get("TOURNAMENT_REDIS_URL") or None,
         SSE_QUEUE_SIZE=int(environ.get("SSE_QUEUE_SIZE", 1000)),
+        # The hub writes each live frame to the feeds' sockets itself (shared/sse.py _write_directly).
+        SSE_DIRECT_WRITES=environ.get("SSE_DIRECT_WRITES", "1") != "0",
         # Live streams one process holds (orchestrator/streams.py): per logged-in user, per
         # anonymous address (a LAN venue puts hundreds of viewers behind one), in all.
         SSE_STREAMS_PER_USER=int(environ.get("SSE_STREAMS_PER_USER", 30)),
@@ -135,6 +138,9 @@ def create_app(config=None):
     # What the orchestrator itself writes to a feed (chat messages) goes out after commit, held
     # while Redis is away, as the tournament servers' events do.
     app.extensions["publisher"] = Publisher(app.config["REDIS_URL"])
+    # A crowd of viewers connecting at once reads a tournament's visibility, a feed's head and a
+    # replay once for all of them (shared/crowd.py).
+    app.extensions["shared_reads"] = SharedReads()
     # A dead client's slot frees when its next heartbeat fails to write: retry after one.
     app.extensions["stream_slots"] = StreamSlots(
         app.config["SSE_STREAMS_PER_USER"], app.config["SSE_STREAMS_PER_ADDRESS"],
