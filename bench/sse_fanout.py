@@ -74,11 +74,11 @@ def connect_viewers(port, tid, count, batch, timeout):
     return viewers, greenlets, time.monotonic() - started
 
 
-def record_results(api, tid, rate, limit_s):
-    """POST every pending result, one every 1/rate s; {match_id: (sent, returned)} and errors."""
+def record_results(api, tid, rate, limit_s, count=10_000):
+    """POST pending results (at most `count`), one every 1/rate s; {match_id: (sent, returned)} and errors."""
     times, errors, queue = {}, [], []
     start = time.monotonic()
-    for i in range(10_000):
+    for i in range(count):
         if not queue:
             pending = ok(api.get(f"/t/{tid}/api/matches", params={"status": "pending"}))["items"]
             if not pending:
@@ -102,6 +102,7 @@ def drop_and_resume(viewers, greenlets, platform, tid, timeout):
     """The reconnect storm: every viewer's connection drops at once and all come back together
     with Last-Event-ID while results keep flowing. Figures: seconds until every viewer has
     everything committed by the moment they all asked again, and viewers that did not."""
+    seq_at_drop = platform.head_seq(tid)
     gevent.killall(greenlets)
     for v in viewers:
         v.drop()
@@ -113,7 +114,15 @@ def drop_and_resume(viewers, greenlets, platform, tid, timeout):
         gevent.sleep(0.05)
     behind = sum(1 for v in viewers if v.error or not v.events or v.events[-1][0] < target)
     return {"caught_up_seconds": round(time.monotonic() - dropped_at, 2), "viewers_not_caught_up": behind,
-            "resumed_from_seq_at_least": target}
+            "seq_at_drop": seq_at_drop, "seq_when_all_asked_again": target}
+
+
+def drain(viewers, final_seq, timeout):
+    """Wait until every viewer has `final_seq` (or failed), at most `timeout` s; return final_seq."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not all(v.error or (v.events and v.events[-1][0] >= final_seq) for v in viewers):
+        gevent.sleep(0.1)
+    return final_seq
 
 
 def run_ours(args, caps):
@@ -128,22 +137,24 @@ def run_ours(args, caps):
         gevent.sleep(1.0)
         cpu1, wall1, rusage0 = platform.cpu_seconds(), time.monotonic(), resource.getrusage(resource.RUSAGE_SELF)
         start_seq = platform.head_seq(tid)
-        poster = gevent.spawn(record_results, platform.api, tid, args.rate, args.teams / args.rate + 120)
-        storm = None
-        if args.storm:
-            # A third into the results, once every viewer has an id to resume from.
-            gevent.sleep(args.teams / args.rate / 3)
-            while not poster.ready() and not all(v.error or (v.events and v.events[-1][0] > start_seq) for v in viewers):
-                gevent.sleep(0.05)
-            storm = drop_and_resume(viewers, greenlets, platform, tid, args.drain_timeout)
-        times, post_errors, post_s = poster.get()
-        final_seq = platform.head_seq(tid)
-        deadline = time.monotonic() + args.drain_timeout
-        while time.monotonic() < deadline and not all(
-                v.error or (v.events and v.events[-1][0] >= final_seq) for v in viewers):
-            gevent.sleep(0.1)
+        # The steady phase (all results, or the first half with --storm) is what the figures and
+        # the CPU per delivery are of; the storm comes after it, with the other half flowing.
+        steady = (args.teams - 1) // 2 if args.storm else args.teams - 1
+        times, post_errors, post_s = record_results(platform.api, tid, args.rate, args.teams / args.rate + 120, steady)
+        final_seq = drain(viewers, platform.head_seq(tid), args.drain_timeout)
         cpu2, rusage2 = platform.cpu_seconds(), resource.getrusage(resource.RUSAGE_SELF)
         stream_wall = time.monotonic() - wall1
+        storm = None
+        if args.storm:
+            poster = gevent.spawn(record_results, platform.api, tid, args.rate, args.teams / args.rate + 120)
+            gevent.sleep(2 / args.rate)
+            storm = drop_and_resume(viewers, greenlets, platform, tid, args.drain_timeout)
+            storm_times, storm_errors, _ = poster.get()
+            times.update(storm_times)
+            post_errors += storm_errors
+            storm_end = drain(viewers, platform.head_seq(tid), args.drain_timeout)
+            storm.update({k: v for k, v in crowd_figures(viewers, range(final_seq + 1, storm_end + 1), {}).items()
+                          if k in ("lost", "duplicates", "disorder")})
         redis_during = platform.redis_connections()
         rss = platform.peak_rss_mib()
         match_of_seq = {seq: json.loads(payload)["match_id"]
@@ -157,7 +168,7 @@ def run_ours(args, caps):
     crowd = crowd_figures(viewers, range(start_seq + 1, final_seq + 1), sent_at)
     bench_cpu = sum(getattr(rusage2, f) - getattr(rusage0, f) for f in ("ru_utime", "ru_stime"))
     return {
-        "results_posted": len(times), "post_errors": post_errors, "post_seconds": round(post_s, 2),
+        "results_posted": len(times), "results_in_steady_phase": steady, "post_errors": post_errors, "post_seconds": round(post_s, 2),
         "post_call_ms": h.percentiles([(back - sent) * 1000 for sent, back in times.values()]),
         "connect_seconds": connect_s, "viewers_connected": sum(v.connected for v in viewers),
         "events_expected_per_viewer": final_seq - start_seq,
@@ -218,17 +229,25 @@ def main():
     fd_limit = h.raise_fd_limit()
     # Every viewer is anonymous from 127.0.0.1: the per-address cap (1000 by default) and the total
     # (10000) must let them all in, as an operator expecting such a crowd behind one address would set.
-    caps = {"SSE_STREAMS_PER_ADDRESS": str(max(1000, args.viewers)),
-            "SSE_STREAMS_TOTAL": str(max(10000, args.viewers + 100))}
+    # In a storm the dropped streams hold their slots until the server next writes to them (an
+    # event or a heartbeat), while their viewers are already back: room for both.
+    room = 2 * args.viewers if args.storm else args.viewers
+    caps = {"SSE_STREAMS_PER_ADDRESS": str(max(1000, room)), "SSE_STREAMS_TOTAL": str(max(10000, room + 100))}
     params = dict(vars(args), fd_limit=fd_limit, viewer_processes=1, orchestrator_env=caps)
     info = h.print_header("SSE fan-out through the orchestrator", params)
     print("load average before (1, 5, 15 min): %.2f %.2f %.2f" % os.getloadavg(), flush=True)
 
     f = run_ours(args, caps)
     f["load_average_after_ours"] = [round(x, 2) for x in os.getloadavg()]
-    lost_or_wrong = f["lost"] or f["duplicates"] or f["disorder"] or f["bad_data_frames"]
+    f["latency_ms_from_post_sent"] = h.percentiles(f["latency"])
+    f["cpu_ms_per_delivery"] = round(f["stream_cpu_seconds"] * 1000 / max(1, f["deliveries"]), 4)
+    f["connect_cpu_ms_per_viewer"] = round(f["connect_cpu_seconds"] * 1000 / args.viewers, 3)
+    storm = f["storm"] or {}
+    lost_or_wrong = (f["lost"] or f["duplicates"] or f["disorder"] or f["bad_data_frames"]
+                     or storm.get("lost") or storm.get("duplicates") or storm.get("viewers_not_caught_up"))
     failed = lost_or_wrong or f["viewers_with_error"] or f["post_errors"]
-    for key in ("results_posted", "post_errors", "post_seconds", "post_call_ms", "viewers_connected",
+    for key in ("latency_ms_from_post_sent", "lost", "duplicates", "deliveries", "connect_seconds",
+                "connect_cpu_ms_per_viewer", "stream_cpu_seconds", "cpu_ms_per_delivery", "results_posted", "post_errors", "post_seconds", "post_call_ms", "viewers_connected",
                 "events_expected_per_viewer", "latency_ms_from_post_returned", "viewers_with_error", "viewer_errors",
                 "bad_data_frames", "disorder", "orchestrator_redis_connections", "stream_phase_wall_seconds",
                 "orchestrator_peak_rss_mib_by_pid", "bench_process_cpu_seconds_stream_phase", "platform_log_problems",
@@ -240,7 +259,7 @@ def main():
     print(f"fanout_spread_ms_first_to_last_viewer: {h.percentiles(f['spread'])}")
     theirs = None
     if args.baseline:
-        theirs = sse_baseline.run(args, f["results_posted"], os.path.join(tempfile.gettempdir(), "bench-flask-sse.log"))
+        theirs = sse_baseline.run(args, f["events_expected_per_viewer"], os.path.join(tempfile.gettempdir(), "bench-flask-sse.log"))
         theirs["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
         rows, ratio = side_by_side(f, theirs, args.viewers)
         print(f"\n{'figure':<24}{'ours (from POST)':>18}{'flask-sse (from publish)':>26}")

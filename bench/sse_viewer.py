@@ -127,7 +127,7 @@ def crowd_figures(viewers, wanted, sent_at):
         disorder += sum(1 for a, b in zip(ids, ids[1:]) if b <= a)
         deliveries += len(ids)
         for seq, _kind, at in v.events:
-            if seq in sent_at:
+            if seq in sent_at and seq in wanted:
                 latency.append((at - sent_at[seq]) * 1000)
                 first, last = arrivals.get(seq, (at, at))
                 arrivals[seq] = (min(first, at), max(last, at))
