@@ -1,5 +1,6 @@
 """One viewer's Server-Sent Events stream: replay from the database, then live, no gap, no duplicate."""
 import logging
+from socket import SHUT_RDWR
 
 from shared.errors import database_unavailable
 from shared.feeds import REPLAY_BATCH
@@ -127,6 +128,10 @@ def _write_directly(viewer, socket, feed, last, heartbeat_seconds):
                 viewer.last = seq
             if frames:
                 socket.sendall(b"".join(frames))
+        if any(isinstance(item, bytes) for item in viewer.pending):
+            # Let go in the middle of a chunk the hub began: the body can't end cleanly, so the
+            # connection ends here (the client resumes with Last-Event-ID), never reused.
+            socket.shutdown(SHUT_RDWR)
     except OSError:
         pass  # the client went away
     finally:
