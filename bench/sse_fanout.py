@@ -108,15 +108,22 @@ def drop_and_resume(viewers, greenlets, platform, tid, timeout):
         v.drop()
     dropped_at = time.monotonic()
     greenlets[:] = [gevent.spawn(v.run) for v in viewers]
-    deadline = dropped_at + timeout
-    while time.monotonic() < deadline and not all(v.error or v.connected for v in viewers):
+    deadline, retries = dropped_at + timeout, 0
+    while time.monotonic() < deadline and not all(v.connected for v in viewers):
         gevent.sleep(0.05)
+        # As a browser's EventSource does, a viewer refused or reset on the way in (a full accept
+        # queue, a stream cap) tries again a second later, with its Last-Event-ID.
+        for i, v in enumerate(viewers):
+            if v.error and not v.connected and greenlets[i].dead:
+                v.error, retries = None, retries + 1
+                v.drop()
+                greenlets[i] = gevent.spawn_later(1.0, v.run)
     reconnected_s = time.monotonic() - dropped_at
     target = platform.head_seq(tid)
     while time.monotonic() < deadline and not all(v.error or v.events[-1][0] >= target for v in viewers):
         gevent.sleep(0.05)
     behind = sum(1 for v in viewers if v.error or not v.connected or v.events[-1][0] < target)
-    return {"all_reconnected_seconds": round(reconnected_s, 2),
+    return {"all_reconnected_seconds": round(reconnected_s, 2), "retries": retries,
             "caught_up_seconds": round(time.monotonic() - dropped_at, 2), "viewers_not_caught_up": behind,
             "seq_at_drop": seq_at_drop, "seq_when_all_were_back": target}
 
