@@ -1,8 +1,9 @@
 """SSE fan-out: N viewers on one tournament feed while results are recorded at a steady rate.
 
-Starts a fresh platform (bench/harness.py), brings a --teams tournament to ACTIVE, connects --viewers
-viewers to GET /api/v1/events/tournaments/<id> on the orchestrator, then records every result through
-the gateway (POST /t/<id>/api/matches/<match_id>/result, winner = team1) at --rate results/s.
+Starts a fresh platform (bench/harness.py; --workers gunicorn workers), brings a --teams tournament to
+ACTIVE, connects --viewers viewers to GET /api/v1/events/tournaments/<id> on the orchestrator, then
+records every result through the gateway (POST /t/<id>/api/matches/<match_id>/result, winner = team1)
+at --rate results/s.
 
 Viewers are gevent greenlets in this one process, each on a raw socket (HTTP/1.1, chunked decoding,
 SSE `id:`/`event:`/`data:` parsing). Latency of a match_result event = the viewer's receive time minus
@@ -11,12 +12,22 @@ the moment the bench *sent* the POST that caused it (primary figure), and minus 
 The receive time includes this process's own scheduling delay; its CPU use is printed to judge that
 (one viewer process: on a 2-core machine more processes would only take CPU from the orchestrator).
 
-Reported: latency p50/p99/max, events expected vs received per viewer, events lost, gaps / disorder /
-duplicates, disconnects, the orchestrator's Redis connections, CPU seconds and peak RSS (gunicorn
-master + worker, not the tournament server), and the spread between the first and last viewer to get
-each event. Exits 1 when an event was lost, a viewer failed, or a POST failed.
+--storm: a third into the results every viewer's connection drops at once and all resume together
+with Last-Event-ID while results keep flowing: seconds until every viewer has all that was committed
+by then, and (over the whole run) events lost and duplicated.
 
-    cd /work/main && .venv/bin/python -m bench.sse_fanout --viewers 1000 --rate 5 --teams 64
+--baseline: the same viewers and number of events at the same rate against flask-sse (PyPI) under
+gunicorn with the same gevent settings (bench/sse_baseline.py), printed side by side with ours:
+latency (flask-sse's from its Redis publish), lost, connect time, CPU of the server processes per
+delivery (event received by a viewer) and its ratio, Redis connections.
+
+Reported: latency p50/p99/max, events lost, duplicates / disorder, viewer errors, the orchestrator's
+Redis connections, CPU seconds (gunicorn master + workers, not the tournament server) while viewers
+connect and while events stream, peak RSS, the spread between the first and last viewer to get
+each event, and the load average before and after (the machine is shared). Exits 1 when one of our
+events was lost or duplicated, a viewer failed, or a POST failed.
+
+    .venv/bin/python -m bench.sse_fanout --viewers 1000 --rate 2 --teams 64 --baseline --storm
 """
 from gevent import monkey
 
@@ -27,14 +38,15 @@ import json  # noqa: E402
 import os  # noqa: E402
 import resource  # noqa: E402
 import sys  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import gevent  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench import harness as h  # noqa: E402
-from bench.sse_viewer import Viewer  # noqa: E402
+from bench import harness as h, sse_baseline  # noqa: E402
+from bench.sse_viewer import Viewer, crowd_figures  # noqa: E402
 from tests.support.api import ok  # noqa: E402
 
 
@@ -62,11 +74,11 @@ def connect_viewers(port, tid, count, batch, timeout):
     return viewers, greenlets, time.monotonic() - started
 
 
-def record_results(api, tid, rate, limit_s):
-    """POST every pending result, one every 1/rate s; {match_id: (sent, returned)} and errors."""
+def record_results(api, tid, rate, limit_s, count=10_000):
+    """POST pending results (at most `count`), one every 1/rate s; {match_id: (sent, returned)} and errors."""
     times, errors, queue = {}, [], []
     start = time.monotonic()
-    for i in range(10_000):
+    for i in range(count):
         if not queue:
             pending = ok(api.get(f"/t/{tid}/api/matches", params={"status": "pending"}))["items"]
             if not pending:
@@ -86,26 +98,48 @@ def record_results(api, tid, rate, limit_s):
     return times, errors, time.monotonic() - start
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--viewers", type=int, default=1000, choices=range(1, 20001), metavar="1..20000")
-    parser.add_argument("--rate", type=float, default=5.0, help="results per second")
-    parser.add_argument("--teams", type=int, default=64)
-    parser.add_argument("--batch", type=int, default=500, help="viewers connected at a time")
-    parser.add_argument("--connect-timeout", type=float, default=60.0, help="per batch, seconds")
-    parser.add_argument("--drain-timeout", type=float, default=60.0, help="after the last result, seconds")
-    parser.add_argument("--name", default=None, help="results file name (default sse_fanout_<viewers>)")
-    args = h.parse_args(parser, smoke={"viewers": 20, "teams": 4, "rate": 20.0, "batch": 20,
-                                       "connect_timeout": 20.0, "drain_timeout": 20.0, "name": "sse_fanout_smoke"})
-    fd_limit = h.raise_fd_limit()
-    # Every viewer is anonymous from 127.0.0.1: the per-address cap (1000 by default) and the total
-    # (10000) must let them all in, as an operator expecting such a crowd behind one address would set.
-    caps = {"SSE_STREAMS_PER_ADDRESS": str(max(1000, args.viewers)),
-            "SSE_STREAMS_TOTAL": str(max(10000, args.viewers + 100))}
-    params = dict(vars(args), fd_limit=fd_limit, viewer_processes=1, orchestrator_env=caps)
-    info = h.print_header("SSE fan-out through the orchestrator", params)
+def drop_and_resume(viewers, greenlets, platform, tid, timeout):
+    """The reconnect storm: every viewer's connection drops at once and all come back together
+    with Last-Event-ID while results keep flowing. Caught up: every viewer is connected again and
+    has everything committed by the moment the last of them was."""
+    seq_at_drop = platform.head_seq(tid)
+    gevent.killall(greenlets)
+    for v in viewers:
+        v.drop()
+    dropped_at = time.monotonic()
+    greenlets[:] = [gevent.spawn(v.run) for v in viewers]
+    deadline, retries = dropped_at + timeout, 0
+    while time.monotonic() < deadline and not all(v.connected for v in viewers):
+        gevent.sleep(0.05)
+        # As a browser's EventSource does, a viewer refused or reset on the way in (a full accept
+        # queue, a stream cap) tries again a second later, with its Last-Event-ID.
+        for i, v in enumerate(viewers):
+            if v.error and not v.connected and greenlets[i].dead:
+                v.error, retries = None, retries + 1
+                v.drop()
+                greenlets[i] = gevent.spawn_later(1.0, v.run)
+    reconnected_s = time.monotonic() - dropped_at
+    target = platform.head_seq(tid)
+    while time.monotonic() < deadline and not all(v.error or v.events[-1][0] >= target for v in viewers):
+        gevent.sleep(0.05)
+    behind = sum(1 for v in viewers if v.error or not v.connected or v.events[-1][0] < target)
+    return {"all_reconnected_seconds": round(reconnected_s, 2), "retries": retries,
+            "caught_up_seconds": round(time.monotonic() - dropped_at, 2), "viewers_not_caught_up": behind,
+            "seq_at_drop": seq_at_drop, "seq_when_all_were_back": target}
 
-    with h.Platform("sse", env=caps) as platform:
+
+def drain(viewers, final_seq, timeout):
+    """Wait until every viewer has `final_seq` (or failed), at most `timeout` s; return final_seq."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not all(v.error or (v.events and v.events[-1][0] >= final_seq) for v in viewers):
+        gevent.sleep(0.1)
+    return final_seq
+
+
+def run_ours(args, caps):
+    """Figures of the platform for `args.viewers` viewers and a tournament of `args.teams`."""
+    env = {**caps, "WEB_CONCURRENCY": str(args.workers)}
+    with h.Platform("sse", env=env) as platform:
         tid = setup_tournament(platform.api, args.teams)
         redis_before = platform.redis_connections()
         cpu0 = platform.cpu_seconds()
@@ -114,61 +148,143 @@ def main():
         gevent.sleep(1.0)
         cpu1, wall1, rusage0 = platform.cpu_seconds(), time.monotonic(), resource.getrusage(resource.RUSAGE_SELF)
         start_seq = platform.head_seq(tid)
-        times, post_errors, post_s = record_results(platform.api, tid, args.rate, limit_s=args.teams / args.rate + 120)
-        final_seq = platform.head_seq(tid)
-        deadline = time.monotonic() + args.drain_timeout
-        while time.monotonic() < deadline and not all(
-                v.error or (v.events and v.events[-1][0] >= final_seq) for v in viewers):
-            gevent.sleep(0.1)
-        drain_s = time.monotonic() - wall1 - post_s
+        # The steady phase (all results, or the first half with --storm) is what the figures and
+        # the CPU per delivery are of; the storm comes after it, with the other half flowing.
+        steady = (args.teams - 1) // 2 if args.storm else args.teams - 1
+        times, post_errors, post_s = record_results(platform.api, tid, args.rate, args.teams / args.rate + 120, steady)
+        final_seq = drain(viewers, platform.head_seq(tid), args.drain_timeout)
         cpu2, rusage2 = platform.cpu_seconds(), resource.getrusage(resource.RUSAGE_SELF)
         stream_wall = time.monotonic() - wall1
+        storm = None
+        if args.storm:
+            poster = gevent.spawn(record_results, platform.api, tid, args.rate, args.teams / args.rate + 120)
+            gevent.sleep(2 / args.rate)
+            storm = drop_and_resume(viewers, greenlets, platform, tid, args.drain_timeout)
+            storm_times, storm_errors, _ = poster.get()
+            times.update(storm_times)
+            post_errors += storm_errors
+            storm_end = drain(viewers, platform.head_seq(tid), args.drain_timeout)
+            storm.update({k: v for k, v in crowd_figures(viewers, range(final_seq + 1, storm_end + 1), {}).items()
+                          if k in ("lost", "duplicates", "disorder")})
         redis_during = platform.redis_connections()
         rss = platform.peak_rss_mib()
-        errors = [v.error for v in viewers if v.error]
         match_of_seq = {seq: json.loads(payload)["match_id"]
                         for seq, kind, payload in platform.events(tid) if kind == "match_result"}
         gevent.killall(greenlets, timeout=30)
         ok(platform.api.post(f"/api/v1/tournaments/{tid}/archive"))
         log_problems = platform.log_problems()
 
-    expected, wanted = final_seq - start_seq, set(range(start_seq + 1, final_seq + 1))
-    from_sent, from_returned, received, disorder, arrivals = [], [], [], 0, {}
-    for v in viewers:
-        ids = [seq for seq, _, _ in v.events if seq > start_seq]
-        disorder += sum(1 for a, b in zip([start_seq] + ids, ids) if b != a + 1)
-        received.append(len(set(ids) & wanted))
-        for seq, kind, at in v.events:
-            if kind == "match_result" and seq in match_of_seq:
-                sent, returned = times[match_of_seq[seq]]
-                from_sent.append((at - sent) * 1000)
-                from_returned.append((at - returned) * 1000)
-                first, last = arrivals.get(seq, (at, at))
-                arrivals[seq] = (min(first, at), max(last, at))
+    sent_at = {seq: times[match][0] for seq, match in match_of_seq.items() if match in times}
+    returned_at = {seq: times[match][1] for seq, match in match_of_seq.items() if match in times}
+    crowd = crowd_figures(viewers, range(start_seq + 1, final_seq + 1), sent_at)
     bench_cpu = sum(getattr(rusage2, f) - getattr(rusage0, f) for f in ("ru_utime", "ru_stime"))
-    f = {
-        "results_posted": len(times), "post_errors": post_errors, "post_seconds": round(post_s, 2),
+    return {
+        "results_posted": len(times), "results_in_steady_phase": steady, "post_errors": post_errors, "post_seconds": round(post_s, 2),
         "post_call_ms": h.percentiles([(back - sent) * 1000 for sent, back in times.values()]),
-        "connect_seconds": round(connect_s, 2), "drain_seconds": round(drain_s, 2),
-        "latency_ms_from_post_sent": h.percentiles(from_sent),
-        "latency_ms_from_post_returned": h.percentiles(from_returned),
-        "fanout_spread_ms_first_to_last_viewer": h.percentiles([(b - a) * 1000 for a, b in arrivals.values()]),
-        "events_expected_per_viewer": expected, "events_received_per_viewer_min_max": [min(received), max(received)],
-        "viewers_connected": sum(v.connected for v in viewers), "viewers_complete": received.count(expected), "events_lost": expected * len(viewers) - sum(received),
-        "gaps_or_disorder": disorder, "bad_data_frames": sum(v.bad_data for v in viewers),
-        "viewers_with_error": len(errors), "viewer_errors": sorted(set(errors))[:10],
+        "connect_seconds": connect_s, "viewers_connected": sum(v.connected for v in viewers),
+        "events_expected_per_viewer": final_seq - start_seq,
+        "latency_ms_from_post_returned": h.percentiles(
+            crowd_figures(viewers, range(start_seq + 1, final_seq + 1), returned_at)["latency"]),
+        "viewer_errors": sorted({v.error for v in viewers if v.error})[:10],
+        "viewers_with_error": sum(1 for v in viewers if v.error), "bad_data_frames": sum(v.bad_data for v in viewers),
+        "redis_connections": redis_during[0],
         "orchestrator_redis_connections": {"before_viewers": redis_before[0], "with_viewers": redis_during[0],
                                            "of_which_in_redis_client_list": redis_during[1]},
-        "orchestrator_cpu_seconds": {"connect_phase": round(cpu1 - cpu0, 2), "stream_phase": round(cpu2 - cpu1, 2)},
+        "connect_cpu_seconds": cpu1 - cpu0, "stream_cpu_seconds": cpu2 - cpu1,
         "stream_phase_wall_seconds": round(stream_wall, 2), "orchestrator_peak_rss_mib_by_pid": rss,
         "bench_process_cpu_seconds_stream_phase": round(bench_cpu, 2), "platform_log_problems": log_problems,
+        "storm": storm, **crowd,
     }
-    for key, value in f.items():
+
+
+def side_by_side(ours, theirs, viewers):
+    """Rows of (figure, ours, flask-sse) for the table both runs print."""
+    def lat(f, key):
+        p = h.percentiles(f["latency"])
+        return "-" if p["n"] == 0 else f"{p[key]:.0f}"
+
+    def per_delivery(f):
+        return f["stream_cpu_seconds"] * 1000 / max(1, f["deliveries"])
+    rows = [("latency p50 ms", *(lat(f, "p50") for f in (ours, theirs))),
+            ("latency p99 ms", *(lat(f, "p99") for f in (ours, theirs))),
+            ("latency max ms", *(lat(f, "max") for f in (ours, theirs))),
+            ("events lost", ours["lost"], theirs["lost"]),
+            ("duplicates", ours["duplicates"], theirs["duplicates"]),
+            ("deliveries", ours["deliveries"], theirs["deliveries"]),
+            ("connect all s", f"{ours['connect_seconds']:.1f}", f"{theirs['connect_seconds']:.1f}"),
+            ("connect CPU ms/viewer", *(f"{f['connect_cpu_seconds'] * 1000 / viewers:.2f}" for f in (ours, theirs))),
+            ("stream CPU s", *(f"{f['stream_cpu_seconds']:.2f}" for f in (ours, theirs))),
+            ("CPU ms/delivery", *(f"{per_delivery(f):.4f}" for f in (ours, theirs))),
+            ("Redis connections", ours["redis_connections"], theirs["redis_connections"])]
+    ratio = per_delivery(theirs) / per_delivery(ours) if per_delivery(ours) else None
+    return rows, ratio
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--viewers", type=int, default=1000, choices=range(1, 20001), metavar="1..20000")
+    parser.add_argument("--rate", type=float, default=2.0, help="results per second")
+    parser.add_argument("--teams", type=int, default=64)
+    parser.add_argument("--workers", type=int, default=1, help="orchestrator gunicorn workers")
+    parser.add_argument("--batch", type=int, default=500, help="viewers connected at a time")
+    parser.add_argument("--connect-timeout", type=float, default=60.0, help="per batch, seconds")
+    parser.add_argument("--drain-timeout", type=float, default=60.0, help="after the last result, seconds")
+    parser.add_argument("--baseline", action="store_true", help="also run flask-sse and print both side by side")
+    parser.add_argument("--baseline-workers", type=int, default=None, help="flask-sse's workers (default --workers)")
+    parser.add_argument("--storm", action="store_true",
+                        help="a third into the results, all viewers drop and resume with Last-Event-ID")
+    parser.add_argument("--name", default=None, help="results file name (default sse_fanout_<viewers>)")
+    args = h.parse_args(parser, smoke={"viewers": 20, "teams": 4, "rate": 20.0, "batch": 20, "baseline": True,
+                                       "storm": True, "connect_timeout": 20.0, "drain_timeout": 20.0,
+                                       "name": "sse_fanout_smoke"})
+    fd_limit = h.raise_fd_limit()
+    # Every viewer is anonymous from 127.0.0.1: the per-address cap (1000 by default) and the total
+    # (10000) must let them all in, as an operator expecting such a crowd behind one address would set.
+    # In a storm the dropped streams hold their slots until the server next writes to them (an
+    # event or a heartbeat), while their viewers are already back: room for both.
+    room = 2 * args.viewers if args.storm else args.viewers
+    caps = {"SSE_STREAMS_PER_ADDRESS": str(max(1000, room)), "SSE_STREAMS_TOTAL": str(max(10000, room + 100))}
+    params = dict(vars(args), fd_limit=fd_limit, viewer_processes=1, orchestrator_env=caps)
+    info = h.print_header("SSE fan-out through the orchestrator", params)
+    print("load average before (1, 5, 15 min): %.2f %.2f %.2f" % os.getloadavg(), flush=True)
+
+    f = run_ours(args, caps)
+    f["load_average_after_ours"] = [round(x, 2) for x in os.getloadavg()]
+    f["latency_ms_from_post_sent"] = h.percentiles(f["latency"])
+    f["cpu_ms_per_delivery"] = round(f["stream_cpu_seconds"] * 1000 / max(1, f["deliveries"]), 4)
+    f["connect_cpu_ms_per_viewer"] = round(f["connect_cpu_seconds"] * 1000 / args.viewers, 3)
+    storm = f["storm"] or {}
+    lost_or_wrong = (f["lost"] or f["duplicates"] or f["disorder"] or f["bad_data_frames"]
+                     or storm.get("lost") or storm.get("duplicates") or storm.get("viewers_not_caught_up"))
+    failed = lost_or_wrong or f["viewers_with_error"] or f["post_errors"]
+    for key in ("latency_ms_from_post_sent", "lost", "duplicates", "deliveries", "connect_seconds",
+                "connect_cpu_ms_per_viewer", "stream_cpu_seconds", "cpu_ms_per_delivery", "results_posted", "post_errors", "post_seconds", "post_call_ms", "viewers_connected",
+                "events_expected_per_viewer", "latency_ms_from_post_returned", "viewers_with_error", "viewer_errors",
+                "bad_data_frames", "disorder", "orchestrator_redis_connections", "stream_phase_wall_seconds",
+                "orchestrator_peak_rss_mib_by_pid", "bench_process_cpu_seconds_stream_phase", "platform_log_problems",
+                "storm", "load_average_after_ours"):
+        value = f[key]
         if isinstance(value, dict) and "p50" in value:
             value = " ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}" for k, v in value.items())
         print(f"{key}: {value}")
-    h.write_results(args.name or f"sse_fanout_{args.viewers}", {"machine": info, "parameters": params, "figures": f})
-    return 0 if not (f["events_lost"] or disorder or errors or post_errors or f["bad_data_frames"]) else 1
+    print(f"fanout_spread_ms_first_to_last_viewer: {h.percentiles(f['spread'])}")
+    theirs = None
+    if args.baseline:
+        theirs = sse_baseline.run(args, f["events_expected_per_viewer"], os.path.join(tempfile.gettempdir(), "bench-flask-sse.log"))
+        theirs["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+        rows, ratio = side_by_side(f, theirs, args.viewers)
+        print(f"\n{'figure':<24}{'ours (from POST)':>18}{'flask-sse (from publish)':>26}")
+        for name, a, b in rows:
+            print(f"{name:<24}{a!s:>18}{b!s:>26}")
+        print(f"flask-sse CPU per delivery / ours: {ratio:.2f}x" if ratio else "ratio: n/a")
+        print(f"flask-sse viewer errors: {theirs['viewer_errors']}")
+    print("load average after (1, 5, 15 min): %.2f %.2f %.2f" % os.getloadavg())
+    for figures in filter(None, (f, theirs)):
+        figures["latency_ms"] = h.percentiles(figures.pop("latency"))
+        figures["spread_ms"] = h.percentiles(figures.pop("spread"))
+    h.write_results(args.name or f"sse_fanout_{args.viewers}",
+                    {"machine": info, "parameters": params, "figures": f, "flask_sse": theirs})
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

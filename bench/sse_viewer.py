@@ -11,7 +11,8 @@ NOT_A_BENCHMARK = "the SSE client bench/sse_fanout.py runs thousands of"
 
 
 class Viewer:
-    """One SSE client on a raw socket; records (id, type, receive time) of every event."""
+    """One SSE client on a raw socket; records (id, type, receive time) of every event, across
+    reconnections (`drop`, then `run` again: it sends Last-Event-ID, as a browser would)."""
 
     def __init__(self, port, path):
         self.port, self.path = port, path
@@ -19,12 +20,23 @@ class Viewer:
         self.status = self.error = None
         self.connected = False  # the ": connected" comment arrived
         self.bad_data = 0  # data: not JSON, or its seq differs from id:
+        self.sock = None
+
+    def drop(self):
+        """Close the connection as a client whose network went away would (the caller has
+        killed the greenlet in `run`)."""
+        if self.sock is not None:
+            self.sock.close()
+        self.sock, self.connected, self.status = None, False, None
 
     def run(self):
         try:
-            sock = socket.create_connection(("127.0.0.1", self.port), timeout=60)
+            self.sock = sock = socket.create_connection(("127.0.0.1", self.port), timeout=60)
+            resume = f"Last-Event-ID: {self.events[-1][0]}\r\n" if self.events else ""
             sock.sendall(f"GET {self.path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n"
-                         "Accept: text/event-stream\r\n\r\n".encode())
+                         f"Accept: text/event-stream\r\n{resume}\r\n".encode())
+            # flask-sse sends its headers with the first event, which may be a while.
+            sock.settimeout(600)
             buf = b""
             while b"\r\n\r\n" not in buf:
                 data = sock.recv(65536)
@@ -99,3 +111,25 @@ def dechunk(raw):
         out.append(raw[eol + 2:end])
         raw = raw[end + 2:]
     return b"".join(out), raw
+
+
+def crowd_figures(viewers, wanted, sent_at):
+    """What `viewers` got of the seqs in `wanted` (a range): events lost, duplicates, out of
+    order, latency in ms from `sent_at` ({seq: monotonic time the event was caused}), and
+    deliveries (events received)."""
+    lost = duplicates = disorder = deliveries = 0
+    latency, arrivals = [], {}
+    for v in viewers:
+        ids = [seq for seq, _, _ in v.events if seq in wanted]
+        seen = set(ids)
+        lost += len(wanted) - len(seen)
+        duplicates += len(ids) - len(seen)
+        disorder += sum(1 for a, b in zip(ids, ids[1:]) if b <= a)
+        deliveries += len(ids)
+        for seq, _kind, at in v.events:
+            if seq in sent_at and seq in wanted:
+                latency.append((at - sent_at[seq]) * 1000)
+                first, last = arrivals.get(seq, (at, at))
+                arrivals[seq] = (min(first, at), max(last, at))
+    return {"lost": lost, "duplicates": duplicates, "disorder": disorder, "deliveries": deliveries,
+            "latency": latency, "spread": [(b - a) * 1000 for a, b in arrivals.values()]}

@@ -15,6 +15,7 @@ from shared.db.engine import engine_options, migrate
 from shared.errors import register_error_handlers
 from shared.events import Channels
 from shared.http import add_security_headers
+from shared.crowd import SharedReads
 from shared.identity import FORM_TOKEN_FIELD
 from shared.pubsub import Publisher, message_key
 from shared.redis_client import connect, embedded_redis_url
@@ -50,6 +51,8 @@ def _settings(environ, instance_path):
         # The servers' live fragments kept in memory for their viewers (orchestrator/fragment_cache.py).
         FRAGMENT_CACHE_BYTES=int(environ.get("FRAGMENT_CACHE_BYTES", 32 * 2**20)),
         FRAGMENT_CACHE_MAX_AGE=float(environ.get("FRAGMENT_CACHE_MAX_AGE", 10)),
+        # The hub writes each live frame to the feeds' sockets itself (shared/sse.py _write_directly).
+        SSE_DIRECT_WRITES=environ.get("SSE_DIRECT_WRITES", "1") != "0",
         # Live streams one process holds (orchestrator/streams.py): per logged-in user, per
         # anonymous address (a LAN venue puts hundreds of viewers behind one), in all.
         SSE_STREAMS_PER_USER=int(environ.get("SSE_STREAMS_PER_USER", 30)),
@@ -145,6 +148,9 @@ def create_app(config=None):
     # while Redis is away, as the tournament servers' events do.
     app.extensions["publisher"] = Publisher(app.config["REDIS_URL"],
                                             signing_key=message_key(app.config["GATEWAY_SECRET"]))
+    # A crowd of viewers connecting at once reads a tournament's visibility, a feed's head and a
+    # replay once for all of them (shared/crowd.py).
+    app.extensions["shared_reads"] = SharedReads()
     # A dead client's slot frees when its next heartbeat fails to write: retry after one.
     app.extensions["stream_slots"] = StreamSlots(
         app.config["SSE_STREAMS_PER_USER"], app.config["SSE_STREAMS_PER_ADDRESS"],

@@ -195,6 +195,12 @@ def visible_tournament(tournament_id):
     return registry.get_visible_tournament(tournament_id, viewer())
 
 
+def check_visible(tournament_id):
+    """visible_tournament's check alone, its read shared by the requests asking at the same moment
+    (a crowd opening a tournament's feeds). :raise 404: unknown, or someone else's draft."""
+    registry.check_visible(tournament_id, viewer(), current_app.extensions["shared_reads"])
+
+
 def is_organizer(user, tournament):
     return bool(user and user.is_authenticated and (user.is_admin or tournament.organizer_id == user.id))
 

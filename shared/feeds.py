@@ -43,6 +43,11 @@ class Feed:
         with self.engine.connect() as conn:
             return [tuple(row) for row in conn.execute(query)]
 
+    def read_frames(self, seq, until=None):
+        """[(seq, SSE frame)] of the events in (seq, until], oldest first, at most REPLAY_BATCH."""
+        return [(row_seq, events.sse_frame(row_seq, event_type, payload))
+                for row_seq, event_type, payload in self.read_after(seq, until=until)]
+
 
 class TournamentFeed(Feed):
     """`tournament:{id}:events`, backed by that tournament's event log."""

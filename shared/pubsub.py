@@ -3,7 +3,6 @@ import collections
 import hashlib
 import hmac
 import logging
-import queue
 import threading
 import time
 
@@ -115,21 +114,62 @@ WAKE = (-1, b"")  # a frame every viewer has already sent: wakes it without send
 
 
 class Viewer:
-    """One SSE client's bounded queue of frames on one channel."""
+    """One SSE client's bounded queue of frames on one channel.
 
-    __slots__ = ("channel", "queue", "overflowed")
+    A deque and an event rather than queue.Queue: offering a frame to each of thousands of
+    viewers is the hub's inner loop, and Queue's condition variables (pure Python under gevent)
+    cost several times what an append and a set do."""
+
+    __slots__ = ("channel", "size", "pending", "ready", "overflowed", "socket", "last", "busy")
 
     def __init__(self, channel, size):
-        self.channel = channel
-        self.queue = queue.Queue(maxsize=size)
+        self.channel, self.size = channel, size
+        self.pending = collections.deque()
+        self.ready = threading.Event()
         self.overflowed = False
+        # Set by shared/sse_direct.py: the client's non-blocking socket, the last seq written to
+        # it, and whether the viewer's own greenlet is writing (then frames queue behind it).
+        self.socket, self.last, self.busy = None, 0, False
+
+    def deliver(self, item, chunk):
+        """Write the frame of `item` (seq, frame), as the HTTP chunk `chunk`, straight to the
+        viewer's socket when it is next in line and the socket takes it now; queue it otherwise."""
+        if self.socket is None or self.busy or self.pending or self.overflowed or item[0] != self.last + 1:
+            self.offer(item)
+            return
+        try:
+            sent = self.socket.send(chunk)
+        except BlockingIOError:
+            sent = 0
+        except OSError:
+            # The client is gone: its greenlet ends the stream.
+            self.overflowed = True
+            self.ready.set()
+            return
+        self.last = item[0]
+        if sent < len(chunk):
+            # The rest goes first when the viewer's greenlet runs (bytes: already framed).
+            self.offer(chunk[sent:])
 
     def offer(self, item):
-        try:
-            self.queue.put_nowait(item)
-        except queue.Full:
+        if len(self.pending) < self.size:
+            self.pending.append(item)
+        else:
             # A viewer that can't keep up is let go; it resumes with Last-Event-ID.
             self.overflowed = True
+        self.ready.set()
+
+    def take(self, timeout):
+        """What waits, oldest first, all at once; [] when woken with nothing new; None after
+        `timeout` seconds of silence."""
+        if not self.pending and not self.ready.wait(timeout):
+            return None
+        # Cleared before draining: a frame offered meanwhile is either drained now or sets it again.
+        self.ready.clear()
+        items = []
+        while self.pending:
+            items.append(self.pending.popleft())
+        return items
 
 
 class Tap:
@@ -143,6 +183,9 @@ class Tap:
 
     def offer(self, item):
         self.viewer.offer((self.kind, item))
+
+    def deliver(self, item, _chunk):
+        self.offer(item)
 
 
 class PageViewer(Viewer):
@@ -259,8 +302,10 @@ class FeedHub:
             if viewers:
                 frame = events.sse_frame(event["seq"], event["type"], text)
                 item = (event["seq"], frame)
+                # Framed once as an HTTP/1.1 chunk: the same bytes go to every direct viewer's socket.
+                chunk = b"%X\r\n%s\r\n" % (len(frame), frame)
                 for viewer in viewers:
-                    viewer.offer(item)
+                    viewer.deliver(item, chunk)
         if self._tally is not None:
             for outcome, count in outcomes.items():
                 self._tally(outcome, count)

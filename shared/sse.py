@@ -1,8 +1,7 @@
 """One viewer's Server-Sent Events stream: replay from the database, then live, no gap, no duplicate."""
 import logging
-import queue
+from socket import SHUT_RDWR
 
-from shared import events
 from shared.errors import database_unavailable
 from shared.feeds import REPLAY_BATCH
 from shared.pubsub import RESYNC, WAKE
@@ -37,20 +36,22 @@ def parse_last_event_id(header_value, query_value=None):
     return value
 
 
-def event_stream(hub, channel, feed, last_event_id, heartbeat_seconds=15.0):
+def event_stream(hub, channel, feed, last_event_id, heartbeat_seconds=15.0, socket=None):
     """SSE frames for `channel`: what came after `last_event_id`, then live events.
 
     The feed's head is read before this returns, so a database that can't be reached fails the
-    request (503) before the response starts, not a stream that has.
+    request (503) before the response starts, not a stream that has. With `socket` (the
+    client's gevent socket under a chunked HTTP/1.1 response), live frames go straight to it
+    once the response has started (see `_write_directly`).
     """
     # Without Last-Event-ID a viewer follows from the moment it connected; an id beyond the
     # head (remembered from another deployment, or made up) must not hide the events to come.
     head = feed.head()
     last = head if last_event_id is None else min(last_event_id, head)
-    return _frames(hub, channel, feed, last, heartbeat_seconds)
+    return _frames(hub, channel, feed, last, heartbeat_seconds, socket)
 
 
-def _frames(hub, channel, feed, last, heartbeat_seconds):
+def _frames(hub, channel, feed, last, heartbeat_seconds, socket=None):
     """The stream after `last`. The viewer joins the hub before reading the database, so an event
     committed meanwhile is either in the read or in the queue; seqs at or below the last one sent
     are dropped, and a jump in seq (a publish lost while Redis was away) is filled from the
@@ -61,6 +62,10 @@ def _frames(hub, channel, feed, last, heartbeat_seconds):
         # A first byte at once: some proxies hold a response until they see one.
         yield b": connected\n\n"
         last = yield from _backfill(feed, last)
+        if socket is not None:
+            # Resumed only once the server has written what came before: the response is under way.
+            _write_directly(viewer, socket, feed, last, heartbeat_seconds)
+            return
         for items in _batches(viewer, heartbeat_seconds):
             if items is None:
                 yield HEARTBEAT
@@ -85,6 +90,64 @@ def _frames(hub, channel, feed, last, heartbeat_seconds):
         log.warning("ending the stream of %s: the database can't be reached", channel)
     finally:
         hub.leave(viewer)
+
+
+def _write_directly(viewer, socket, feed, last, heartbeat_seconds):
+    """Hand `viewer`, caught up to `last`, to the hub's direct writes (FeedHub.dispatch_all sends
+    each event's chunk, framed once, to the OS socket of every viewer next in line for it: no
+    wake of this greenlet, no pass through Flask's and the server's generators, no copy per
+    viewer), and write here only what the hub queues: what the socket did not take at once,
+    out-of-line seqs and resyncs (filled from the database, as `_frames` does), heartbeats.
+    Frames are written as HTTP/1.1 chunks, as the server would have; it ends the body."""
+    viewer.last = last
+    # The OS socket is non-blocking under gevent: the hub's send never waits for a slow client.
+    viewer.socket = socket._sock
+    try:
+        while not viewer.overflowed:
+            viewer.busy = False
+            items = viewer.take(heartbeat_seconds)
+            # From here until the next take, frames queue behind what this greenlet writes.
+            viewer.busy = True
+            if items is None:
+                socket.sendall(_chunk(HEARTBEAT))
+                continue
+            frames = []
+            for item in items:
+                if isinstance(item, bytes):
+                    frames.append(item)  # the rest of a chunk the hub began: its seq is counted
+                    continue
+                if item is RESYNC:
+                    viewer.last = _collect_chunks(_backfill(feed, viewer.last), frames)
+                    continue
+                seq, frame = item
+                if seq <= viewer.last:
+                    continue
+                if seq > viewer.last + 1:
+                    viewer.last = _collect_chunks(_backfill(feed, viewer.last, until=seq - 1), frames)
+                frames.append(_chunk(frame))
+                viewer.last = seq
+            if frames:
+                socket.sendall(b"".join(frames))
+        if any(isinstance(item, bytes) for item in viewer.pending):
+            # Let go in the middle of a chunk the hub began: the body can't end cleanly, so the
+            # connection ends here (the client resumes with Last-Event-ID), never reused.
+            socket.shutdown(SHUT_RDWR)
+    except OSError:
+        pass  # the client went away
+    finally:
+        viewer.socket = None
+
+
+def _chunk(frame):
+    return b"%X\r\n%s\r\n" % (len(frame), frame)
+
+
+def _collect_chunks(frames_then_last, into):
+    """_collect, each frame framed as a chunk."""
+    chunks = []
+    last = _collect(frames_then_last, chunks)
+    into.extend(_chunk(frame) for frame in chunks)
+    return last
 
 
 # A page that lost its stream comes back after this long (the browser's default is ~3 s).
@@ -136,17 +199,9 @@ def _batches(viewer, heartbeat_seconds):
     time this viewer runs: one write for all of them), or None after `heartbeat_seconds` of
     silence; until the viewer is let go."""
     while not viewer.overflowed:
-        try:
-            items = [viewer.queue.get(timeout=heartbeat_seconds)]
-        except queue.Empty:
-            yield None
-            continue
-        while True:
-            try:
-                items.append(viewer.queue.get_nowait())
-            except queue.Empty:
-                break
-        yield items
+        items = viewer.take(heartbeat_seconds)
+        if items is None or items:
+            yield items
 
 
 def _collect(frames_then_last, into):
@@ -161,9 +216,9 @@ def _collect(frames_then_last, into):
 def _backfill(feed, last, until=None):
     """Yield frames for the events after `last` (up to `until`) in the database; return the new last."""
     while True:
-        rows = feed.read_after(last, until=until)
-        for seq, event_type, payload in rows:
-            yield events.sse_frame(seq, event_type, payload)
+        frames = feed.read_frames(last, until=until)
+        for seq, frame in frames:
+            yield frame
             last = seq
-        if len(rows) < REPLAY_BATCH:
+        if len(frames) < REPLAY_BATCH:
             return last

@@ -1,9 +1,11 @@
 """/api/v1/events: the SSE feeds, relayed from Redis and replayed from the database."""
+from gevent import monkey
 from flask import Blueprint, Response, current_app, request, stream_with_context
 from flask_login import current_user
 
 from orchestrator import auth
 from orchestrator.streams import stream_response
+from shared.crowd import SharedFeed
 from shared.errors import APIError
 from shared.feeds import ChatFeed, GlobalFeed, NotificationFeed, TournamentFeed
 from shared import validation as v
@@ -18,12 +20,30 @@ def _stream(channel, feed):
     except BadLastEventId as exc:
         raise APIError(400, "invalid_input", str(exc), {"Last-Event-ID": "must be a non-negative integer"})
 
+    # Viewers of the channel connecting at the same moment share its head and replay reads.
+    feed = SharedFeed(feed, channel, current_app.extensions["shared_reads"])
+
+    socket = _direct_socket()
+
     def respond():
         stream = event_stream(current_app.extensions["feed_hub"], channel, feed, last_id,
-                              current_app.config["SSE_HEARTBEAT_SECONDS"])
+                              current_app.config["SSE_HEARTBEAT_SECONDS"], socket)
         return Response(stream_with_context(stream), headers=SSE_HEADERS)
     # One of this process's stream slots for as long as the viewer stays (429/503 past a cap).
     return stream_response(respond, "feed")
+
+
+def _direct_socket():
+    """The client's socket when the hub may write live frames to it itself (shared/sse.py
+    `_write_directly`), else None: gunicorn's gevent worker (the hub and the viewers' greenlets
+    then take turns on one OS thread), and a GET over HTTP/1.1, which gunicorn answers chunked."""
+    environ = request.environ
+    socket = environ.get("gunicorn.socket")
+    if (socket is None or not current_app.config["SSE_DIRECT_WRITES"] or environ.get("SERVER_PROTOCOL") != "HTTP/1.1"
+            or environ.get("REQUEST_METHOD") != "GET" or not monkey.is_module_patched("threading")
+            or not hasattr(socket, "_sock")):
+        return None
+    return socket
 
 
 @bp.get("/global")
@@ -34,7 +54,7 @@ def global_feed():
 
 def _tournament_stream(tournament_id, channel, feed_class):
     """A feed of a tournament the caller may see (404 for an unknown id or another's draft)."""
-    auth.visible_tournament(tournament_id)
+    auth.check_visible(tournament_id)
     return _stream(channel, feed_class(current_app.extensions["feed_engine"], tournament_id))
 
 
@@ -72,7 +92,7 @@ def page_feed():
     kinds = {}
     tournament_id = request.args.get("tournament")
     if tournament_id is not None:
-        auth.visible_tournament(tournament_id)  # 404 for an unknown id or another's draft
+        auth.check_visible(tournament_id)  # 404 for an unknown id or another's draft
         kinds["tournament"] = channels.tournament_events(tournament_id)
         kinds["chat"] = channels.tournament_chat(tournament_id)
     if v.query_choice("global", ("0", "1")) == "1":

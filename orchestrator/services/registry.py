@@ -60,9 +60,33 @@ def get_visible_tournament(tournament_id, viewer):
     :raise 404: for an unknown id and for someone else's draft alike.
     """
     tournament = get_tournament(tournament_id)
-    if tournament.state == sm.DRAFT and not _sees_drafts_of(viewer, tournament.organizer_id):
-        raise APIError(404, "tournament_not_found", f"No tournament {tournament_id!r}.")
+    _require_visible(tournament_id, tournament.state, tournament.organizer_id, viewer)
     return tournament
+
+
+def check_visible(tournament_id, viewer, reads):
+    """What get_visible_tournament checks, for a crowd of viewers opening a tournament's feeds at
+    once: its state and organizer read once (shared/crowd.SharedReads `reads`) for all of them,
+    outside any session.
+
+    :raise 404: for an unknown id and for someone else's draft alike.
+    """
+    if not is_identifier(tournament_id):
+        raise APIError(404, "tournament_not_found", "No such tournament.")
+
+    def state_and_organizer():
+        with db.engine.connect() as conn:
+            return conn.execute(sa.select(tournaments.c.state, tournaments.c.organizer_id)
+                                .where(tournaments.c.id == tournament_id)).first()
+    row = reads.read(("visibility", tournament_id), state_and_organizer)
+    if row is None:
+        raise APIError(404, "tournament_not_found", f"No tournament {tournament_id!r}.")
+    _require_visible(tournament_id, row.state, row.organizer_id, viewer)
+
+
+def _require_visible(tournament_id, state, organizer_id, viewer):
+    if state == sm.DRAFT and not _sees_drafts_of(viewer, organizer_id):
+        raise APIError(404, "tournament_not_found", f"No tournament {tournament_id!r}.")
 
 
 def _check_configuration(fields, options):
