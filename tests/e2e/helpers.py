@@ -1,5 +1,6 @@
 """What end-to-end tests read from the database or the machine that the API does not show, and
 what they put between the test servers and containers."""
+import ipaddress
 from urllib.parse import urlsplit
 
 import psutil
@@ -55,6 +56,13 @@ def assert_publish_refused(api, message):
     assert response.status_code == 503, response.text
     assert message in response.json()["error"]["message"]
     assert ok(api.get(f"/api/v1/tournaments/{draft['id']}"))["state"] == "DRAFT"
+
+
+def gateway_address(network):
+    """The host's address on a Docker network. A fresh engine's default `bridge` lists only its
+    subnet, no Gateway; Docker gives the host the subnet's first address then."""
+    config = network.attrs["IPAM"]["Config"][0]
+    return config.get("Gateway") or str(next(ipaddress.ip_network(config["Subnet"]).hosts()))
 
 
 def relayed_services(platform_env, address):

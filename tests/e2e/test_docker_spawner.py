@@ -9,7 +9,7 @@ import pytest
 
 from orchestrator.spawners import make_spawner
 from orchestrator.spawners.docker import DEPLOYMENT, GENERATION, TOURNAMENT, DockerSpawner
-from tests.e2e.helpers import assert_publish_refused, containers, fleet_entry, relayed_services, server_of
+from tests.e2e.helpers import assert_publish_refused, containers, fleet_entry, gateway_address, relayed_services, server_of
 from tests.support.api import make_tournament, ok
 from tests.support.processes import wait_until
 
@@ -126,7 +126,7 @@ def private_network(engine, deployment, platform_env):
     them at: relays on the network's gateway address to the test servers on 127.0.0.1."""
     network = engine.networks.create(f"tp-{deployment}", driver="bridge", labels={DEPLOYMENT: deployment})
     network.reload()
-    relays, urls = relayed_services(platform_env, network.attrs["IPAM"]["Config"][0]["Gateway"])
+    relays, urls = relayed_services(platform_env, gateway_address(network))
     yield network, urls
     for container in engine.containers.list(all=True, filters={"label": f"{DEPLOYMENT}={deployment}"}):
         container.remove(force=True)

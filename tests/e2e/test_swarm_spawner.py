@@ -14,7 +14,7 @@ import requests
 
 from orchestrator.spawners.docker import DEPLOYMENT, GENERATION, PORT, TOURNAMENT
 from tests.e2e.conftest import FAST_RESTARTS
-from tests.e2e.helpers import assert_publish_refused, fleet_entry, relayed_services, restart_and_adopt, server_of
+from tests.e2e.helpers import assert_publish_refused, fleet_entry, gateway_address, relayed_services, restart_and_adopt, server_of
 from tests.support.api import make_tournament, ok
 from tests.support.processes import wait_until
 
@@ -59,7 +59,7 @@ def swarm_deployment(swarm_engine, engine, deployment):
 @pytest.fixture
 def start_swarm_orchestrator(start_orchestrator, swarm_engine, swarm_deployment, engine, platform_env):
     """Orchestrators with SPAWNER=swarm, servers on the default bridge published in host mode."""
-    bridge_gateway = engine.networks.get("bridge").attrs["IPAM"]["Config"][0]["Gateway"]
+    bridge_gateway = gateway_address(engine.networks.get("bridge"))
     relays, urls = relayed_services(platform_env, bridge_gateway)
 
     def start(**env):
