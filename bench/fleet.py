@@ -62,16 +62,45 @@ def available_gib():
     return psutil.virtual_memory().available / 2 ** 30
 
 
-def publish_fleet(platform, args):
-    """Publishes up to --count tournaments; returns (runs, why it stopped early or None)."""
-    runs, stopped = [], None
+def free_connection_slots(platform):
+    """PostgreSQL's connection slots still open to ordinary users (every server holds some)."""
+    with platform.engine.connect() as conn:
+        return conn.exec_driver_sql(
+            "SELECT current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int"
+            " - (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')").scalar()
+
+
+def fleet_connections(platform):
+    """Connections to the platform's own database (its orchestrator's and its servers')."""
+    with platform.engine.connect() as conn:
+        return conn.exec_driver_sql("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                                    ).scalar() - 1  # this query's own
+
+
+def why_stop(platform, args):
+    """Why no more servers should be published on this shared machine, or None."""
+    if available_gib() < args.min_free_gib:
+        return f"{available_gib():.1f} GiB available < --min-free-gib {args.min_free_gib}"
+    slots = free_connection_slots(platform)
+    if slots < args.min_free_connections:
+        return (f"PostgreSQL has {slots} connection slots left < --min-free-connections "
+                f"{args.min_free_connections} (max_connections is shared with everything else on it)")
+    return None
+
+
+def publish_fleet(platform, args, runs):
+    """Publishes up to --count tournaments into `runs` (the caller's list: an interrupted run still
+    knows what it started); returns (runs, why it stopped early or None)."""
+    stopped = None
     for number in range(1, args.count + 1):
-        if available_gib() < args.min_free_gib:
-            stopped = f"stopped at {len(runs)} servers: {available_gib():.1f} GiB available < {args.min_free_gib}"
+        reason = why_stop(platform, args)
+        if reason:
+            stopped = f"stopped at {len(runs)} servers: {reason}"
             print(f"  {stopped}", flush=True)
             break
         runs.append(spawn_one(platform, number, args.poll_interval, args.timeout))
         if runs[-1]["error"]:
+            runs[-1]["error"] += server_log_tail(platform, runs[-1]["tournament_id"])
             print(f"  {number:4d} ERROR {runs[-1]['error']}", flush=True)
         if number % args.block == 0 or number == args.count:
             block = runs[-((number - 1) % args.block + 1):]
@@ -80,6 +109,14 @@ def publish_fleet(platform, args):
                   f"p99 {fmt(stats['p99'])} ms; {available_gib():.1f} GiB available, "
                   f"load {os.getloadavg()[0]:.2f}", flush=True)
     return runs, stopped
+
+
+def server_log_tail(platform, tournament_id, lines=3):
+    """The end of a subprocess server's log (the platform's instance folder goes with a good run)."""
+    path = Path(platform.instance, "logs", f"tournament-{tournament_id}.log")
+    if not path.exists():
+        return ""
+    return " | log: " + " / ".join(path.read_text(errors="replace").strip().splitlines()[-lines:])[-500:]
 
 
 def fmt(value, digits=0):
@@ -165,12 +202,12 @@ def cancel_all(platform, runs):
     return errors
 
 
-def leftovers(backend, settings, deployment, tournament_ids, wait):
+def leftovers(backend, settings, deployment, tournament_ids, namespace, wait):
     """What of the run still exists after `wait` seconds (engines remove asynchronously): server
     processes, and the deployment's containers or services. They are removed before returning."""
     deadline = time.monotonic() + wait
     while True:
-        processes = probe.server_processes(tournament_ids)
+        processes = probe.server_processes(tournament_ids, namespace)
         units = _engine_units(backend, settings, deployment)
         if (not processes and not units) or time.monotonic() > deadline:
             break
@@ -179,12 +216,17 @@ def leftovers(backend, settings, deployment, tournament_ids, wait):
     found += [f"{kind} {name}" for kind, name, _remove in units]
     for _kind, _name, remove in units:
         remove()
-    for procs in processes.values():
-        for process in procs:
-            try:
-                process.kill()
-            except psutil.NoSuchProcess:
-                pass
+    # An orchestrator process that outlived the platform's stop would start the servers again.
+    serving = {p.pid for procs in processes.values() for p in procs}
+    others = [p for p in probe.processes_in_namespace(namespace) if p.pid not in serving]
+    found += [f"process {p.pid} of the platform" for p in others]
+    doomed = others + [p for procs in processes.values() for p in procs]
+    for process in doomed:
+        try:
+            process.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(doomed, timeout=10)
     return found
 
 
@@ -211,21 +253,28 @@ def run_fleet(backend, settings, args):
     env = {"METRICS_TOKEN": token, **backend_env(backend, settings, deployment)}
     load_before = os.getloadavg()
     result = {"backend": backend, "load_before": load_before, "errors": []}
-    runs = []
-    with h.Platform(f"fleet-{backend}", port_count=args.count + 20, env=env) as platform:
-        interval = float(os.environ.get("SUPERVISE_INTERVAL", 1.0))
-        runs, result["stopped_early"] = publish_fleet(platform, args)
-        result["errors"] += [r["error"] for r in runs if r["error"]]
-        time.sleep(args.settle)
-        tournament_ids = {r["tournament_id"] for r in runs}
-        parts = fleet_parts(platform, backend, tournament_ids)
-        result["servers_seen"] = len(parts["servers"])
-        result["idle"] = idle_cpu(platform, parts, args, token)
-        result["memory_mib"] = memory_figures(parts)
-        result["supervise_interval_s"] = interval
-        result["errors"] += cancel_all(platform, runs)
-        result["log_problems"] = platform.log_problems()
-    result["left"] = leftovers(backend, settings, deployment, {r["tournament_id"] for r in runs}, args.gone_timeout)
+    runs, platform = [], h.Platform(f"fleet-{backend}", port_count=args.count + 20, env=env)
+    try:
+        with platform:
+            interval = float(os.environ.get("SUPERVISE_INTERVAL", 1.0))
+            runs, result["stopped_early"] = publish_fleet(platform, args, runs)
+            result["errors"] += [r["error"] for r in runs if r["error"]]
+            time.sleep(args.settle)
+            tournament_ids = {r["tournament_id"] for r in runs}
+            parts = fleet_parts(platform, backend, tournament_ids)
+            result["servers_seen"] = len(parts["servers"])
+            result["database_connections"] = fleet_connections(platform)
+            result["idle"] = idle_cpu(platform, parts, args, token)
+            result["memory_mib"] = memory_figures(parts)
+            result["supervise_interval_s"] = interval
+            result["errors"] += cancel_all(platform, runs)
+            result["log_problems"] = platform.log_problems()
+    finally:
+        # Even when the run failed or was interrupted (SIGTERM): nothing of it may outlive the bench.
+        result["left"] = leftovers(backend, settings, deployment, {r["tournament_id"] for r in runs},
+                                   getattr(platform, "namespace", None), args.gone_timeout)
+        if result["left"]:
+            print(f"  removed what was left: {', '.join(result['left'][:5])}", flush=True)
     result["errors"] += [f"left after the run: {what}" for what in result["left"]]
     good = [r for r in runs if not r["error"]]
     result["published"] = len(runs)
@@ -268,8 +317,11 @@ def report(result):
               f"{result['supervise_interval_s']} s")
     else:
         print("supervisor round: none finished in the window (a round longer than the window)")
+    print(f"PostgreSQL connections to the platform's database: {result['database_connections']} "
+          f"(orchestrator and {result['servers_seen']} servers)")
     print(f"load average before {result['load_before'][0]:.2f}, after {result['load_after'][0]:.2f}; "
-          f"left after the run: {len(result['left'])}; errors: {len(result['errors'])}")
+          f"left after the run: {len(result['left'])}; errors: {len(result['errors'])}; "
+          f"log lines that look like trouble: {len(result['log_problems'])}")
     for error in result["errors"][:10]:
         print(f"  ERROR {error}")
 
@@ -285,6 +337,8 @@ def main():
     parser.add_argument("--poll-interval", type=float, default=0.01, help="seconds between state polls")
     parser.add_argument("--timeout", type=float, default=90.0, help="publish -> first 200, per tournament")
     parser.add_argument("--min-free-gib", type=float, default=4.0, help="stop publishing under this much available")
+    parser.add_argument("--min-free-connections", type=int, default=20,
+                        help="stop publishing when PostgreSQL has fewer connection slots left")
     parser.add_argument("--gone-timeout", type=float, default=60.0, help="seconds for the fleet to be gone")
     parser.add_argument("--name", default="fleet", help="results file name")
     args = h.parse_args(parser, smoke={"count": 3, "spawners": "subprocess", "block": 2, "window": 3.0,

@@ -93,29 +93,45 @@ def engine_pids(backend):
 
 # ---- the servers' processes ----------------------------------------------------------------------
 
-def _served_id(process, tournament_ids):
-    """The id of ours that a tournament server process serves (from `--id` or TOURNAMENT_ID), else None."""
+def _served_id(process, tournament_ids, namespace):
+    """The tournament id a server process serves (from `--id` or TOURNAMENT_ID) when it is one of
+    `tournament_ids` or the process runs in the platform's Redis `namespace`, else None."""
     try:
         cmdline = process.cmdline()
         if "tournament" not in cmdline:
             return None
-        if "--id" in cmdline and cmdline.index("--id") + 1 < len(cmdline):
-            found = cmdline[cmdline.index("--id") + 1]
-        else:
-            found = process.environ().get("TOURNAMENT_ID")
+        environ = process.environ()
     except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
         return None
-    return found if found in tournament_ids else None
+    if "--id" in cmdline and cmdline.index("--id") + 1 < len(cmdline):
+        found = cmdline[cmdline.index("--id") + 1]
+    else:
+        found = environ.get("TOURNAMENT_ID", "?")
+    ours = found in tournament_ids or (namespace and environ.get("REDIS_NAMESPACE") == namespace)
+    return found if ours else None
 
 
-def server_processes(tournament_ids):
+def server_processes(tournament_ids, namespace=None):
     """{tournament id: [psutil.Process, ...]} of every process on the machine serving one of
-    `tournament_ids`, whoever started it (a subprocess, a container's init and its child)."""
+    `tournament_ids` (or any tournament in the platform's Redis `namespace`), whoever started it:
+    a subprocess, a container's init and its child."""
     found = {}
     for process in psutil.process_iter():
-        tid = _served_id(process, tournament_ids)
+        tid = _served_id(process, tournament_ids, namespace)
         if tid:
             found.setdefault(tid, []).append(process)
+    return found
+
+
+def processes_in_namespace(namespace):
+    """Every process started with the platform's Redis namespace (its orchestrator and its servers)."""
+    found = []
+    for process in psutil.process_iter():
+        try:
+            if namespace and process.environ().get("REDIS_NAMESPACE") == namespace:
+                found.append(process)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            pass
     return found
 
 
