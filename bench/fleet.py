@@ -202,51 +202,6 @@ def cancel_all(platform, runs):
     return errors
 
 
-def leftovers(backend, settings, deployment, tournament_ids, namespace, wait):
-    """What of the run still exists after `wait` seconds (engines remove asynchronously): server
-    processes, and the deployment's containers or services. They are removed before returning."""
-    deadline = time.monotonic() + wait
-    while True:
-        processes = probe.server_processes(tournament_ids, namespace)
-        units = _engine_units(backend, settings, deployment)
-        if (not processes and not units) or time.monotonic() > deadline:
-            break
-        time.sleep(1)
-    found = [f"process {p.pid} serving {tid}" for tid, procs in processes.items() for p in procs]
-    found += [f"{kind} {name}" for kind, name, _remove in units]
-    for _kind, _name, remove in units:
-        remove()
-    # An orchestrator process that outlived the platform's stop would start the servers again.
-    serving = {p.pid for procs in processes.values() for p in procs}
-    others = [p for p in probe.processes_in_namespace(namespace) if p.pid not in serving]
-    found += [f"process {p.pid} of the platform" for p in others]
-    doomed = others + [p for procs in processes.values() for p in procs]
-    for process in doomed:
-        try:
-            process.kill()
-        except psutil.NoSuchProcess:
-            pass
-    psutil.wait_procs(doomed, timeout=10)
-    return found
-
-
-def _engine_units(backend, settings, deployment):
-    """[(kind, name, remove)] of the deployment's containers (docker) or services (swarm)."""
-    if backend not in ("docker", "swarm"):
-        return []
-    import docker
-
-    from orchestrator.spawners.docker import DEPLOYMENT
-
-    client = docker.DockerClient(base_url=settings["DOCKER_HOST"], timeout=30)
-    filters = {"label": f"{DEPLOYMENT}={deployment}"}
-    units = [("container", c.name, lambda c=c: c.remove(force=True))
-             for c in client.containers.list(all=True, filters=filters)]
-    if backend == "swarm":
-        units += [("service", s.name, s.remove) for s in client.services.list(filters=filters)]
-    return units
-
-
 def run_fleet(backend, settings, args):
     """One spawner's whole run; returns its figures (with "errors")."""
     deployment, token = f"bench-fleet-{uuid.uuid4().hex[:8]}", secrets.token_hex(16)
@@ -271,7 +226,7 @@ def run_fleet(backend, settings, args):
             result["log_problems"] = platform.log_problems()
     finally:
         # Even when the run failed or was interrupted (SIGTERM): nothing of it may outlive the bench.
-        result["left"] = leftovers(backend, settings, deployment, {r["tournament_id"] for r in runs},
+        result["left"] = probe.leftovers(backend, settings, deployment, {r["tournament_id"] for r in runs},
                                    getattr(platform, "namespace", None), args.gone_timeout)
         if result["left"]:
             print(f"  removed what was left: {', '.join(result['left'][:5])}", flush=True)

@@ -1,12 +1,13 @@
 """What bench/fleet.py reads about a fleet from the outside: which engines run here, the tournament
 servers' processes and containers, their memory and CPU (psutil for processes, the kernel's cgroup
 files for containers, cgroup v1 or v2), the engine's own processes, and the supervisor's round
-histogram on /metrics. It asks the platform nothing but /metrics, so it works whatever spawner
-code is in place.
+histogram on /metrics, and what of a run is left afterwards. It asks the platform nothing but
+/metrics, so it works whatever spawner code is in place.
 """
 import os
 import shlex
 import subprocess
+import time
 from pathlib import Path
 
 import psutil
@@ -167,6 +168,53 @@ def shims_of(processes):
         except psutil.NoSuchProcess:
             pass
     return list(shims.values())
+
+
+# ---- what is left -------------------------------------------------------------------------------
+
+def leftovers(backend, settings, deployment, tournament_ids, namespace, wait):
+    """What of the run still exists after `wait` seconds (engines remove asynchronously): server
+    processes, and the deployment's containers or services. They are removed before returning."""
+    deadline = time.monotonic() + wait
+    while True:
+        processes = server_processes(tournament_ids, namespace)
+        units = _engine_units(backend, settings, deployment)
+        if (not processes and not units) or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    found = [f"process {p.pid} serving {tid}" for tid, procs in processes.items() for p in procs]
+    found += [f"{kind} {name}" for kind, name, _remove in units]
+    for _kind, _name, remove in units:
+        remove()
+    # An orchestrator process that outlived the platform's stop would start the servers again.
+    serving = {p.pid for procs in processes.values() for p in procs}
+    others = [p for p in processes_in_namespace(namespace) if p.pid not in serving]
+    found += [f"process {p.pid} of the platform" for p in others]
+    doomed = others + [p for procs in processes.values() for p in procs]
+    for process in doomed:
+        try:
+            process.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(doomed, timeout=10)
+    return found
+
+
+def _engine_units(backend, settings, deployment):
+    """[(kind, name, remove)] of the deployment's containers (docker) or services (swarm)."""
+    if backend not in ("docker", "swarm"):
+        return []
+    import docker
+
+    from orchestrator.spawners.docker import DEPLOYMENT  # the label the docker and swarm spawners set
+
+    client = docker.DockerClient(base_url=settings["DOCKER_HOST"], timeout=30)
+    filters = {"label": f"{DEPLOYMENT}={deployment}"}
+    units = [("container", c.name, lambda c=c: c.remove(force=True))
+             for c in client.containers.list(all=True, filters=filters)]
+    if backend == "swarm":
+        units += [("service", s.name, s.remove) for s in client.services.list(filters=filters)]
+    return units
 
 
 # ---- containers' cgroups -------------------------------------------------------------------------
