@@ -54,6 +54,10 @@ def _make():
         spawn_seconds=Histogram("orchestrator_server_spawn_seconds", "Time from asking for a tournament server "
                                 "to its first good health check.",
                                 buckets=(0.25, 0.5, 1, 2, 3, 5, 8, 13, 20, 30, 60)),
+        supervisor_rounds=Histogram("orchestrator_supervisor_round_seconds", "Time of one round of the leading "
+                                    "supervisor over the fleet (lease, reconcile, orphan sweep when due); it "
+                                    "then waits SUPERVISE_INTERVAL before the next.",
+                                    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30)),
         workers=Gauge("orchestrator_worker", "1 per live orchestrator process (under gunicorn, per worker, "
                       "labelled with its pid).", multiprocess_mode="liveall"),
     )
@@ -111,6 +115,10 @@ def server_started(seconds, restart):
     made.spawn_seconds.observe(seconds)
     if restart:
         made.restarts.inc()
+
+
+def supervisor_round(seconds):
+    _metrics().supervisor_rounds.observe(seconds)
 
 
 def server_start_failed():

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
-from orchestrator import lease
+from orchestrator import lease, metrics
 from orchestrator.extensions import db
 from orchestrator.models import Tournament, TournamentServer
 from orchestrator.services import fleet, registry
@@ -90,6 +90,7 @@ class Supervisor:
             if _worker_is_stopping():
                 self.shutdown()
                 return
+            began = time.perf_counter()
             try:
                 with self.app.app_context():
                     self.is_leader = self.hold_lease()
@@ -98,6 +99,7 @@ class Supervisor:
                         if self._rounds % self.settings["ORPHAN_SWEEP_EVERY"] == 0 and not self._stopped.is_set():
                             self.sweep_orphans()
                         self._rounds += 1
+                        metrics.supervisor_round(time.perf_counter() - began)
             except Exception:
                 log.exception("supervisor round failed")
                 with self.app.app_context():

@@ -26,6 +26,11 @@ def create_app(config=None):
         SERVER_TOKEN=os.environ.get("SERVER_TOKEN", ""),
         # A subprocess server's own log, rotated (the spawner names it); unset: stderr (a container's).
         LOG_FILE=os.environ.get("LOG_FILE") or None,
+        # A server runs one command at a time and reads a little beside it, and an idle one holds
+        # no connection: hundreds of servers share one PostgreSQL's connection limit.
+        DATABASE_POOL_SIZE=int(os.environ.get("DATABASE_POOL_SIZE", 2)),
+        DATABASE_MAX_OVERFLOW=int(os.environ.get("DATABASE_MAX_OVERFLOW", 8)),
+        DATABASE_IDLE_RELEASE=float(os.environ.get("DATABASE_IDLE_RELEASE", 30)),
     )
     app.config.update(config or {})
     logs.configure(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"], path=app.config["LOG_FILE"])
@@ -40,7 +45,10 @@ def create_app(config=None):
 
     if app.config["MIGRATE_ON_START"]:
         migrate(app.config["DATABASE_URL"])
-    engine = make_engine(app.config["DATABASE_URL"])
+    engine = make_engine(app.config["DATABASE_URL"], pool_size=app.config["DATABASE_POOL_SIZE"],
+                         max_overflow=app.config["DATABASE_MAX_OVERFLOW"],
+                         idle_release=app.config["DATABASE_IDLE_RELEASE"],
+                         application_name=f"tournament-server {app.config['TOURNAMENT_ID']}")
     # Signed: the orchestrators' relays pass its events on without reading them back (shared/pubsub.py).
     publisher = Publisher(app.config["REDIS_URL"], signing_key=message_key(app.config["GATEWAY_SECRET"]))
     server = TournamentServer(app.config["TOURNAMENT_ID"], engine, publisher, Channels(app.config["REDIS_NAMESPACE"]))

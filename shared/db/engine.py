@@ -1,6 +1,8 @@
 """Creating engines and bringing a database's schema to the newest version."""
 import contextlib
 import fcntl
+import threading
+import time
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -18,8 +20,57 @@ def engine_options(url):
     return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10}
 
 
-def make_engine(url):
-    return sa.create_engine(url, **engine_options(url))
+def make_engine(url, pool_size=None, max_overflow=None, idle_release=None, application_name=None):
+    """An engine for `url`. For PostgreSQL: `pool_size`/`max_overflow` override the pool's, with
+    `idle_release` seconds the connections it keeps are closed once it has not used one that long,
+    and `application_name` names its connections in pg_stat_activity."""
+    options = engine_options(url)
+    if "pool_size" in options:
+        options["pool_size"] = options["pool_size"] if pool_size is None else pool_size
+        options["max_overflow"] = options["max_overflow"] if max_overflow is None else max_overflow
+        if application_name:
+            options["connect_args"] = {"application_name": application_name[:63]}
+    engine = sa.create_engine(url, **options)
+    if idle_release and "pool_size" in options:
+        IdleRelease(engine, idle_release)
+    return engine
+
+
+class IdleRelease:
+    """Closes an engine's pooled connections after `seconds` without a checkout or checkin.
+
+    A tournament server keeps its connections between commands, but an idle one holding them
+    would make a fleet of hundreds of servers need as many PostgreSQL connections (100 by
+    default) while doing nothing. The watcher sleeps until the pool could be idle enough and ends
+    once it has released it, so an idle server wakes for it once, not periodically."""
+
+    def __init__(self, engine, seconds):
+        self.engine, self.seconds = engine, seconds
+        self.last_use = time.monotonic()
+        self._watching = False
+        self._lock = threading.Lock()
+        # Pool events stay with the engine's pool across dispose() (the new pool keeps them).
+        sa.event.listen(engine, "checkout", self._used)
+        sa.event.listen(engine, "checkin", self._used)
+
+    def _used(self, *_args):
+        self.last_use = time.monotonic()
+        with self._lock:
+            if self._watching:
+                return
+            self._watching = True
+        threading.Thread(target=self._watch, name="db-idle-release", daemon=True).start()
+
+    def _watch(self):
+        while True:
+            time.sleep(max(0.0, self.last_use + self.seconds - time.monotonic()))
+            with self._lock:
+                if time.monotonic() - self.last_use < self.seconds:
+                    continue
+                if self.engine.pool.checkedout() == 0:
+                    self.engine.dispose(close=True)  # closes what is checked in; a new pool opens lazily
+                self._watching = False
+                return
 
 
 @contextlib.contextmanager

@@ -66,6 +66,10 @@ def test_the_orchestrators_figures_move_with_requests_streams_events_and_the_fle
     assert total(after, "orchestrator_server_spawn_seconds_count") == 1
     assert 0 < total(after, "orchestrator_server_spawn_seconds_sum") < 20
     assert total(after, "orchestrator_tournament_servers", state="RUNNING") >= 1
+    # The leading supervisor times each round (SUPERVISE_INTERVAL 0.3 s: several by now).
+    rounds = total(after, "orchestrator_supervisor_round_seconds_count")
+    assert rounds >= 1 and 0 < total(after, "orchestrator_supervisor_round_seconds_sum") < rounds * 5
+    assert wait_until(lambda: total(scrape(metrics), "orchestrator_supervisor_round_seconds_count") > rounds)
 
     # Viewers: a feed, a page stream and a stream through the gateway, each counted as its kind.
     streams = {"feed": api.feed(f"/api/v1/events/tournaments/{tid}"),
