@@ -30,6 +30,7 @@ def test_a_tournament_lives_in_a_container_that_is_restarted_adopted_and_removed
     config = container.attrs["HostConfig"]
     assert (config["Memory"], config["NanoCpus"], config["PidsLimit"], config["Init"]) == (256 * 2 ** 20, 10 ** 9, 256, True)
     assert container.attrs["Config"]["User"] == "10001:10001"
+    assert container.attrs["Config"]["Healthcheck"]["Test"] == ["NONE"]  # the supervisor's checks only
     assert fleet_entry(api, tid)["status"] == "RUNNING"
 
     # Killed: the supervisor starts a new generation, with the tournament's state intact.

@@ -20,7 +20,7 @@ def test_an_idle_server_lets_its_connections_go_and_takes_one_again_for_the_next
         start_orchestrator, database_url):
     orchestrator = start_orchestrator(DATABASE_IDLE_RELEASE="3")
     api = orchestrator.api
-    tid = make_tournament(api, state="REGISTRATION", teams=2)["id"]
+    tid = make_tournament(api, state="REGISTRATION", teams=2, max_teams=4)["id"]
     # The health checks don't touch the database: once idle, the server holds no connection.
     assert wait_until(lambda: connections_of(database_url, tid) == 0, timeout=10)
 
