@@ -215,7 +215,9 @@ class DockerSpawner(Spawner):
         filters = {"label": self._label_filter(tournament_id, generation)}
         if running_only:
             filters["status"] = "running"
-        return self.client.containers.list(all=not running_only, filters=filters)
+        # ignore_removed: the list inspects each container, and one removed meanwhile (reaped, a
+        # failed start cleaned up) made a concurrent start fail with a 404.
+        return self.client.containers.list(all=not running_only, filters=filters, ignore_removed=True)
 
     def _find(self, pid, tournament_id, running_only=False):
         found = self._containers(tournament_id, pid, running_only) if pid else []
