@@ -127,7 +127,7 @@ class Viewer:
         self.pending = collections.deque()
         self.ready = threading.Event()
         self.overflowed = False
-        # Set by shared/sse_direct.py: the client's non-blocking socket, the last seq written to
+        # Set by shared/sse.py `_write_directly`: the client's non-blocking socket, the last seq written to
         # it, and whether the viewer's own greenlet is writing (then frames queue behind it).
         self.socket, self.last, self.busy = None, 0, False
 
