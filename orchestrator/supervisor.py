@@ -147,6 +147,9 @@ class Supervisor:
             .outerjoin(TournamentServer, TournamentServer.tournament_id == Tournament.id)
             .where(sa.or_(Tournament.state.in_(SERVED_STATES), TournamentServer.status.in_(
                 (fleet.STARTING, fleet.RUNNING, fleet.UNHEALTHY, fleet.BACKOFF))))).all()
+        # Detached, the rows keep what was read: a rollback would expire them, and reading one
+        # would then cost a query per server per round.
+        db.session.expunge_all()
         db.session.rollback()  # release the snapshot; each step below locks its own row
         steady = {tournament_id: server for tournament_id, state, endpoint, server in rows
                   if state in SERVED_STATES and server is not None
