@@ -15,6 +15,9 @@ torn down.
 both side by side. The load average is printed with the figures: the machine may be shared.
 
     cd /work/main && .venv/bin/python -m bench.spawn --count 20 --preload 1,0 --idle-seconds 20
+
+--health-check-interval sets the supervisor's HEALTH_CHECK_INTERVAL: the idle orchestrator's CPU is
+almost all its checks of the servers.
 """
 import argparse
 import os
@@ -113,7 +116,10 @@ def run_platform(args, preload):
     """One platform, SPAWNER_PRELOAD=`preload`: publish --count tournaments one by one, measure,
     cancel them all. Returns (figures, runs)."""
     runs, cancel_ms, idle = [], [], None
-    with h.Platform("spawn", port_count=args.count + 20, env={"SPAWNER_PRELOAD": str(preload)}) as platform:
+    env = {"SPAWNER_PRELOAD": str(preload)}
+    if args.health_check_interval is not None:
+        env["HEALTH_CHECK_INTERVAL"] = str(args.health_check_interval)
+    with h.Platform("spawn", port_count=args.count + 20, env=env) as platform:
         if preload:
             time.sleep(args.warm_seconds)  # the first supervisor round launches the zygote
         for number in range(1, args.count + 1):
@@ -161,6 +167,8 @@ def main():
                         help="with preload, wait this long after the orchestrator answers (zygote warm-up)")
     parser.add_argument("--idle-seconds", type=float, default=0.0,
                         help="measure the idle servers' and orchestrator's CPU over this many seconds")
+    parser.add_argument("--health-check-interval", type=float, default=None,
+                        help="the supervisor's HEALTH_CHECK_INTERVAL (default: the orchestrator's own)")
     parser.add_argument("--name", default="spawn", help="results file name")
     args = h.parse_args(parser, smoke={"count": 2, "preload": "1", "warm_seconds": 1.0, "idle_seconds": 1.0,
                                        "name": "spawn_smoke"})

@@ -61,6 +61,9 @@ def _settings(environ, instance_path):
         # The supervisor (see orchestrator/supervisor.py); times in seconds.
         START_SUPERVISOR=environ.get("START_SUPERVISOR", "1") != "0",
         SUPERVISE_INTERVAL=float(environ.get("SUPERVISE_INTERVAL", 1.0)),
+        # How often a healthy server's /api/health is asked (staggered); every round in between
+        # only checks that its process still runs. A failing or starting server is asked every round.
+        HEALTH_CHECK_INTERVAL=float(environ.get("HEALTH_CHECK_INTERVAL", 5.0)),
         HEALTH_TIMEOUT=float(environ.get("HEALTH_TIMEOUT", 1.0)),
         HEALTH_FAILURES_BEFORE_RESTART=int(environ.get("HEALTH_FAILURES_BEFORE_RESTART", 3)),
         RESTART_BACKOFF_BASE=float(environ.get("RESTART_BACKOFF_BASE", 0.5)),

@@ -11,6 +11,7 @@ record (orphans) and stops them. It knows servers only through the spawner's int
 """
 import logging
 import os
+import random
 import threading
 import time
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from orchestrator import lease, metrics
 from orchestrator.extensions import db
 from orchestrator.models import Tournament, TournamentServer
 from orchestrator.services import fleet, registry
-from orchestrator.spawners import SpawnError
+from orchestrator.spawners import SpawnError, keep_alive_session
 from shared.state_machine import SERVED_STATES
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,8 @@ class Supervisor:
         self._rounds = 0
         self._progress = {}  # tournament id -> _Progress, for servers failing their checks
         self._orphans = {}  # pid -> _Orphan
+        self._health_due = {}  # tournament id -> when (monotonic) its healthy server is asked next
+        self._http = keep_alive_session()  # used by this supervisor's thread only
 
     def start(self):
         self._thread = threading.Thread(target=self._run, name="supervisor", daemon=True)
@@ -120,6 +123,8 @@ class Supervisor:
         if not taken:  # what a leader remembered is stale by the time it leads again
             self._progress.clear()
             self._orphans.clear()
+            self._health_due.clear()
+            self._http.close()
         return taken
 
     def release_lease(self):
@@ -131,24 +136,62 @@ class Supervisor:
     # ---- reconciling ---------------------------------------------------------------------------
 
     def reconcile(self):
-        """One pass over every tournament that has, or should have, a server."""
+        """One pass over every tournament that has, or should have, a server.
+
+        A healthy server is asked its /api/health every HEALTH_CHECK_INTERVAL (staggered); the
+        rounds in between only ask the spawner, for all at once, whether its process still runs.
+        Checks that change nothing are written in one UPDATE at the end of the round; only a
+        change (a failure, a recovery) locks the server's row.
+        """
         self.spawner.reap()
         rows = db.session.execute(
-            sa.select(Tournament.id, Tournament.state, TournamentServer)
+            sa.select(Tournament.id, Tournament.state, Tournament.endpoint, TournamentServer)
             .outerjoin(TournamentServer, TournamentServer.tournament_id == Tournament.id)
             .where(sa.or_(Tournament.state.in_(SERVED_STATES), TournamentServer.status.in_(
                 (fleet.STARTING, fleet.RUNNING, fleet.UNHEALTHY, fleet.BACKOFF))))).all()
+        # Detached, the rows keep what was read: a rollback would expire them, and reading one
+        # would then cost a query per server per round.
+        db.session.expunge_all()
         db.session.rollback()  # release the snapshot; each step below locks its own row
-        for tournament_id, state, server in rows:
+        steady = {tournament_id: server for tournament_id, state, endpoint, server in rows
+                  if state in SERVED_STATES and server is not None
+                  and fleet.check_changes_nothing(server, endpoint, self.settings)}
+        passed = self._still_running(steady)
+        for tournament_id, state, _endpoint, server in rows:
             if self._stopped.is_set():
                 return
+            if (tournament_id, server and server.pid) in passed:
+                continue
             try:
-                self.reconcile_one(tournament_id, state, server)
+                self.reconcile_one(tournament_id, state, server, passed if tournament_id in steady else None)
             except Exception:
                 log.exception("reconciling %s failed", tournament_id)
                 db.session.rollback()
+        fleet.record_checks_passed(sorted(passed))
 
-    def reconcile_one(self, tournament_id, state, server):
+    def _still_running(self, steady):
+        """{(tournament id, pid)} of the steady servers whose health check is not due this round and
+        whose process the spawner still sees; the others are checked in full."""
+        now, interval = time.monotonic(), self.settings["HEALTH_CHECK_INTERVAL"]
+        for tournament_id in list(self._health_due):
+            if tournament_id not in steady:
+                del self._health_due[tournament_id]
+        between = set()
+        for tournament_id, server in steady.items():
+            # First seen (a start, a new leader): asked within one interval, at a random point of
+            # it, so that the checks of many servers spread over the rounds.
+            due = self._health_due.setdefault(tournament_id, now + random.uniform(0, interval))
+            if due > now:
+                between.add((tournament_id, server.pid))
+        if not between:
+            return set()
+        try:
+            return between - self.spawner.gone(list(between))
+        except Exception as exc:  # the engine cannot tell: ask them all instead
+            log.warning("the spawner cannot tell which servers run: %s", exc)
+            return set()
+
+    def reconcile_one(self, tournament_id, state, server, passed=None):
         status = server.status if server else fleet.STOPPED
         if state not in SERVED_STATES:
             if status != fleet.STOPPED:
@@ -169,7 +212,7 @@ class Supervisor:
                     self.spawner.stop(server.pid, tournament_id)
                 fleet.record_failure(tournament_id, "start did not finish", self.settings, pid=server.pid)
         else:
-            self._check(tournament_id, server)
+            self._check(tournament_id, server, passed)
 
     def _start(self, tournament_id, counts_as_restart):
         try:
@@ -177,15 +220,20 @@ class Supervisor:
         except SpawnError as exc:
             log.warning("server of %s did not start: %s", tournament_id, exc)
 
-    def _check(self, tournament_id, server):
+    def _check(self, tournament_id, server, passed=None):
         """Liveness: answers as itself, or is restarted (at once when its process is gone). A live
         process that doesn't answer but keeps working is busy, and gets BUSY_GRACE seconds; one
-        its engine is restarting (Swarm) is waited for."""
+        its engine is restarting (Swarm) is waited for. A passed check of a steady server is added
+        to `passed` (written with the round's others) instead of locking its row."""
         pid = server.pid
+        self._health_due[tournament_id] = time.monotonic() + self.settings["HEALTH_CHECK_INTERVAL"]
         if self.spawner.health(server.host, server.port, tournament_id, server.token,
-                               timeout=self.settings["HEALTH_TIMEOUT"]):
+                               timeout=self.settings["HEALTH_TIMEOUT"], session=self._http):
             self._progress.pop(tournament_id, None)
-            fleet.record_check(tournament_id, True, self.settings, pid=pid)
+            if passed is not None:
+                passed.add((tournament_id, pid))
+            else:
+                fleet.record_check(tournament_id, True, self.settings, pid=pid)
             return
         alive = bool(pid) and self.spawner.is_running(pid, tournament_id)
         if not alive:

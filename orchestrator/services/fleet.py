@@ -201,6 +201,30 @@ def record_check(tournament_id, healthy, settings, pid, error=None, counts=True,
     return row.health_failures
 
 
+def check_changes_nothing(server, endpoint, settings, now=None):
+    """True when a passed check of this row would write nothing but its time: RUNNING, its last
+    check passed, routed to, and no failure history due to be forgotten."""
+    now = now or _now()
+    return (server.status == RUNNING and server.last_check_ok and endpoint == f"{server.host}:{server.port}"
+            and (server.failure_times in (None, "[]")
+                 or now - as_utc(server.started_at) <= timedelta(seconds=settings["STABLE_SECONDS"])))
+
+
+def record_checks_passed(instances, now=None):
+    """Passed checks of [(tournament id, pid)] that change nothing else: one UPDATE of their check
+    time, no row locks taken first. A row that changed meanwhile (another pid, another status, a
+    failed check) is left as it is: that change wins."""
+    if not instances:
+        return
+    db.session.execute(
+        sa.update(TournamentServer)
+        .where(sa.tuple_(TournamentServer.tournament_id, TournamentServer.pid).in_(instances),
+               TournamentServer.status == RUNNING, TournamentServer.last_check_ok.is_(True))
+        .values(last_check_at=now or _now())
+        .execution_options(synchronize_session=False))
+    db.session.commit()
+
+
 def fleet(user):
     """(tournament server rows) an admin sees all of, an organizer those of their tournaments."""
     query = sa.select(TournamentServer, Tournament.state).join(Tournament, Tournament.id == TournamentServer.tournament_id)

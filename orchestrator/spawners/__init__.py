@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import requests
+from requests.adapters import HTTPAdapter
 
 BACKENDS = ("subprocess", "docker", "swarm", "kubernetes")
 
@@ -90,6 +91,14 @@ class Spawner:
         """CPU time the instance used so far; None when it is gone or cannot tell."""
         raise NotImplementedError
 
+    def gone(self, instances):
+        """Of [(tournament id, instance)], the set that surely no longer runs: the supervisor's cheap
+        liveness check each round, for servers whose health check is not due. One listing for all
+        (a container engine's list call), not one request per server; backends with a cheaper
+        probe override it."""
+        running = self.running_servers()
+        return {(tournament_id, pid) for tournament_id, pid in instances if pid not in running.get(tournament_id, ())}
+
     def running_servers(self):
         """{tournament id: [instance, ...]} of every server this backend can see, ours or not."""
         raise NotImplementedError
@@ -118,14 +127,38 @@ class Spawner:
             time.sleep(0.05)
         raise SpawnError(f"{what} did not answer within {self.start_timeout:.0f}s")
 
-    def health(self, host, port, tournament_id, token, timeout=1.0):
-        """True when the server at host:port answers its health check as this tournament and start."""
+    def health(self, host, port, tournament_id, token, timeout=1.0, session=None):
+        """True when the server at host:port answers its health check as this tournament and start.
+
+        `session` (a `keep_alive_session()`) asks on an open connection instead of a new one.
+        """
         try:
-            response = requests.get(f"http://{host}:{port}/api/health", timeout=timeout)
+            response = _get(f"http://{host}:{port}/api/health", timeout, session)
             body = response.json() if response.status_code == 200 else {}
         except (requests.RequestException, ValueError):
             return False
         return body.get("tournament_id") == tournament_id and body.get("token") == token
+
+
+def _get(url, timeout, session):
+    if session is not None:
+        try:
+            return session.get(url, timeout=timeout)
+        except requests.Timeout:
+            raise
+        except requests.ConnectionError:
+            pass  # a kept connection to a server since replaced on this port: ask once anew
+    return requests.get(url, timeout=timeout)
+
+
+def keep_alive_session(servers=1024):
+    """An HTTP session that keeps one open connection per server (up to `servers` of them), for the
+    supervisor's checks: a request on an open socket costs a fraction of a new connection's CPU.
+    Not for sharing between threads."""
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=servers, pool_maxsize=1)
+    session.mount("http://", adapter)
+    return session
 
 
 def spawner_env(settings, instance_path):

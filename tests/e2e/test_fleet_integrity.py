@@ -110,7 +110,7 @@ def test_a_busy_server_is_left_to_work_and_a_hung_one_is_restarted(start_orchest
     hook = tmp_path / "busy"
     hook.mkdir()
     api = start_orchestrator(PYTHONPATH=str(ROOT / "tests" / "support" / "busy_hook"), BUSY_HOOK_DIR=str(hook),
-                             HEALTH_TIMEOUT="0.5", BUSY_GRACE="12", **FAST).api
+                             HEALTH_TIMEOUT="0.5", BUSY_GRACE="12", HEALTH_CHECK_INTERVAL="1", **FAST).api
     busy, runaway, hung = (make_tournament(api, state="REGISTRATION", teams=1)["id"] for _ in range(3))
     pids = {tid: server_of(database_url, tid)[0] for tid in (busy, runaway, hung)}
     # A long command: 8 s on the CPU, answering nothing (three failed checks take ~3-5 s here).

@@ -1,5 +1,6 @@
 """The supervisor with real processes: restarts, crash loops, adoption, one leader."""
 import os
+import signal
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
@@ -28,6 +29,29 @@ def test_a_killed_server_is_back_with_its_state_within_seconds(start_orchestrato
     entry = fleet_entry(api, tid)
     assert entry["status"] == "RUNNING" and entry["restarts"] == 1 and entry["last_check_ok"] is True
     assert len(server_processes(tid)) == 1
+
+
+def test_between_health_checks_a_killed_server_is_still_back_within_seconds_and_a_stopped_one_restarted(
+        start_orchestrator, database_url):
+    # Health asked only every 20 s: what finds the killed server is each round's process check.
+    orchestrator = start_orchestrator(**FAST_RESTARTS, HEALTH_CHECK_INTERVAL="20", HEALTH_TIMEOUT="0.5")
+    api = orchestrator.api
+    healthy, killed, stopped = (make_tournament(api, state="REGISTRATION", teams=1)["id"] for _ in range(3))
+    pids = {tid: server_of(database_url, tid)[0] for tid in (healthy, killed, stopped)}
+    checked = {tid: fleet_entry(api, tid)["last_check_at"] for tid in pids}
+    # A healthy fleet's rows say it was checked moments ago, though nothing else about them changed.
+    assert wait_until(lambda: all(fleet_entry(api, tid)["last_check_at"] != checked[tid] for tid in pids), timeout=3)
+
+    os.kill(pids[killed], 9)
+    os.kill(pids[stopped], signal.SIGSTOP)  # alive, answering nothing: only its health check tells
+    assert wait_until(lambda: api.get(f"/t/{killed}/api/state").status_code == 200
+                      and server_of(database_url, killed)[0] not in (None, pids[killed]), timeout=10)
+    assert wait_until(lambda: (fleet_entry(api, stopped)["pid"] not in (None, pids[stopped])
+                               and fleet_entry(api, stopped)["last_check_ok"]), timeout=60)
+    assert not pid_alive(pids[stopped]) and server_processes(stopped) == [fleet_entry(api, stopped)["pid"]]
+    entry = fleet_entry(api, healthy)
+    assert entry["pid"] == pids[healthy] and entry["restarts"] == 0 and entry["last_check_ok"] is True
+    assert entry["last_check_at"] > checked[healthy]
 
 
 def test_a_server_that_dies_on_every_start_ends_failed_until_a_person_restarts_it(start_orchestrator, database_url):
