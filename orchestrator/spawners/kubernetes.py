@@ -209,14 +209,15 @@ class KubernetesSpawner(DockerSpawner):
 
     def is_restarting(self, pid, tournament_id):
         """True while Kubernetes is the one to bring the instance back: its pod restarted fewer
-        than KUBERNETES_RESTART_ATTEMPTS times. A killed container still shows ready for a second
-        or two (until the kubelet notices); a hung one turns unready within 4 s (the readiness
-        probe) and is restarted by the liveness probe within 30 s. Past the attempts (a crash
-        loop) the supervisor's own failed checks count, as for any backend."""
+        than KUBERNETES_RESTART_ATTEMPTS times, or is starting its last allowed restart. A killed
+        container still shows ready for a second or two (until the kubelet notices); a hung one
+        turns unready within 4 s (the readiness probe) and is restarted by the liveness probe
+        within 30 s. Past the attempts (a crash loop) the supervisor's own failed checks count, as
+        for any backend."""
         pod = self._current_pod(pid, tournament_id)
         if pod is None:
             return self.is_running(pid, tournament_id)  # the Deployment makes a new pod
-        return all(status.restart_count < self.restart_attempts for status in pod.status.container_statuses or [])
+        return all(_kubelet_brings_back(status, self.restart_attempts) for status in pod.status.container_statuses or [])
 
     def cpu_seconds(self, pid, tournament_id):
         return None  # no metrics API here (metrics-server); the supervisor then treats a hang as one
@@ -285,6 +286,16 @@ class KubernetesSpawner(DockerSpawner):
 def _object_name(tournament_id, generation):
     """A DNS label (a Service's name is one): lowercase letters, digits, dashes, 63 at most."""
     return re.sub(r"[^a-z0-9-]+", "-", f"tp-{generation}-{tournament_id}".lower())[:63].rstrip("-")
+
+
+def _kubelet_brings_back(status, attempts):
+    """True while the container has restarts left, or runs its last one and has not started yet:
+    the restart count includes the restart in progress (the kubelet stamps it on the new
+    container), so without the second case the supervisor would take the last restart over while
+    its server boots. A container that died after it shows terminated or CrashLoopBackOff."""
+    if status.restart_count < attempts:
+        return True
+    return status.restart_count == attempts and status.state.running is not None and not status.started
 
 
 def _selector(labels):

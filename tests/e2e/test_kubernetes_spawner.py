@@ -179,3 +179,50 @@ def test_a_deployment_whose_image_cannot_be_had_is_a_clear_503_and_leaves_nothin
     assert listed(cluster, "deployment", k8s_deployment) == [] and listed(cluster, "service", k8s_deployment) == []
     assert wait_until(lambda: listed(cluster, "pod", k8s_deployment) == [], timeout=20)
 
+
+
+def test_a_crash_loop_past_the_restart_attempts_gets_a_new_generation_then_fails_and_leaves_nothing(
+        start_kubernetes_orchestrator, cluster, k8s_deployment, database_url):
+    # One kubelet restart per pod, so it is the last one: the supervisor must wait while that
+    # restart boots (one failed check would make it restart: a kept generation proves it waited);
+    # a second supervisor restart is a crash loop.
+    api = start_kubernetes_orchestrator(KUBERNETES_RESTART_ATTEMPTS="1", HEALTH_FAILURES_BEFORE_RESTART="1",
+                                        CRASH_LOOP_FAILURES="2").api
+    tid = make_tournament(api, state="REGISTRATION", teams=1, name="Crash Loop Cup")["id"]
+    gateway = f"/t/{tid}/api/state"
+    first = server_of(database_url, tid)[0]
+
+    def kill_twice(generation):
+        """Kills the generation's container: the kubelet restarts it in place and the supervisor
+        waits; then again, past the attempts: the supervisor takes over."""
+        [pod] = listed(cluster, "pod", k8s_deployment, tid)
+        assert pod.metadata.labels[GENERATION] == str(generation)
+        server_container(pod).kill()
+        assert wait_until(lambda: [restarts(p) for p in listed(cluster, "pod", k8s_deployment, tid)] == [1]
+                          and api.get(gateway).status_code == 200, timeout=40)
+        assert server_of(database_url, tid)[0] == generation
+        entry = fleet_entry(api, tid)
+        assert entry["last_error"].startswith("restarting: ")  # what it said while it waited
+        assert entry["restarts"] == (0 if generation == first else 1)
+        [pod] = listed(cluster, "pod", k8s_deployment, tid)
+        server_container(pod).kill()
+
+    def labels_of(kind):
+        return [item.metadata.labels[GENERATION] for item in listed(cluster, kind, k8s_deployment)]
+
+    kill_twice(first)
+    assert wait_until(lambda: server_of(database_url, tid)[0] not in (None, first)
+                      and api.get(gateway).status_code == 200, timeout=40)
+    second = server_of(database_url, tid)[0]
+    assert ok(api.get(gateway))["state"] == "REGISTRATION"
+    assert fleet_entry(api, tid)["restarts"] == 1
+    # The old generation's Deployment, Service and pod went when the supervisor stopped it.
+    assert labels_of("deployment") == labels_of("service") == [str(second)]
+    assert wait_until(lambda: labels_of("pod") == [str(second)], timeout=20)
+
+    kill_twice(second)  # the same again within CRASH_LOOP_WINDOW: a crash loop, FAILED
+    assert wait_until(lambda: fleet_entry(api, tid)["status"] == "FAILED", timeout=40)
+    assert server_of(database_url, tid)[0] is None
+    assert labels_of("deployment") == labels_of("service") == []
+    assert wait_until(lambda: labels_of("pod") == [], timeout=20)
+    assert api.get(gateway).status_code != 200
