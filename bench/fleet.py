@@ -154,10 +154,10 @@ def fleet_parts(platform, backend, tournament_ids):
 
 
 def cpu_snapshot(platform, parts):
-    fleet = probe.cpu_seconds([p for procs in parts["servers"].values() for p in procs] + parts["others"])
+    fleet = h.cpu_seconds_of([p for procs in parts["servers"].values() for p in procs] + parts["others"])
     fleet += sum(probe.cgroup_cpu_seconds(d) or 0.0 for d in parts["cgroups"].values())
     return {"at": time.monotonic(), "fleet": fleet, "orchestrator": platform.cpu_seconds(),
-            "engine": probe.cpu_seconds(parts["engine"])}
+            "engine": h.cpu_seconds_of(parts["engine"])}
 
 
 def idle_cpu(platform, parts, args, token):

@@ -145,17 +145,6 @@ def process_memory(process):
     return info.rss, info.uss, info.pss
 
 
-def cpu_seconds(processes):
-    total = 0.0
-    for process in processes:
-        try:
-            times = process.cpu_times()
-            total += times.user + times.system
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            pass
-    return total
-
-
 def shims_of(processes):
     """The containerd shims among the ancestors of `processes` (one per container: engine cost)."""
     shims = {}

@@ -98,7 +98,7 @@ def cpu_seconds_of(processes):
         try:
             times = p.cpu_times()
             total += times.user + times.system
-        except psutil.NoSuchProcess:
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
             pass
     return total
 
