@@ -101,8 +101,10 @@ def _record_launch(tournament_id, handle):
     return True
 
 
-def start_server(tournament_id, spawner, settings, counts_as_restart=False):
-    """Start the tournament's server unless one is starting or running.
+def start_server(tournament_id, spawner, settings, counts_as_restart=False, on_failure=None):
+    """Start the tournament's server unless one is starting or running. `on_failure()` runs when
+    it does not come up, before the failure is recorded: while the row still says STARTING, no
+    supervisor starts it again.
 
     :raise SpawnError: when it does not come up (the failure is recorded first).
     """
@@ -114,6 +116,8 @@ def start_server(tournament_id, spawner, settings, counts_as_restart=False):
                                on_launch=lambda launched: _record_launch(tournament_id, launched))
     except SpawnError as exc:
         metrics.server_start_failed()
+        if on_failure is not None:
+            on_failure()
         record_failure(tournament_id, str(exc), settings, pid=exc.pid)
         raise
     spawned_in = time.monotonic() - asked

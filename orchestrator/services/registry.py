@@ -213,11 +213,15 @@ def publish_tournament(tournament_id, spawner, settings):
     tournament.state = sm.REGISTRATION
     tournament.updated_at = _now()
     db.session.commit()
+    withdrawn = []
     try:
-        fleet.start_server(tournament_id, spawner, settings)
+        # Withdrawn before the failure is recorded: a failed start recorded while the tournament
+        # still said REGISTRATION was a server to restart for a supervisor round in between.
+        fleet.start_server(tournament_id, spawner, settings, on_failure=lambda: withdrawn.append(
+            _withdraw_publication(tournament_id, sm.REGISTRATION)))
     except SpawnError as exc:
         log.error("publishing %s failed: %s", tournament_id, exc)
-        if _withdraw_publication(tournament_id, sm.REGISTRATION):
+        if withdrawn[0] if withdrawn else _withdraw_publication(tournament_id, sm.REGISTRATION):
             fleet.stop_server(tournament_id, spawner)
             # Again once stopped: a server the supervisor started meanwhile may have written before it died.
             _withdraw_publication(tournament_id, sm.DRAFT)
