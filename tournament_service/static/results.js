@@ -16,6 +16,7 @@
 
   var FRAGMENT = {"X-Fragment": "results"};
   var inFlight = 0;         // posts not answered yet
+  var noticeOutlivesOneRefresh = false; // see swapIn
   var refreshWanted = false; // the stream said something changed while the viewer was busy
   var refreshing = null;     // the refresh under way, if any
 
@@ -61,10 +62,19 @@
     var stale = document.getElementById("results-stale");
     if (stale) { stale.remove(); }
     document.getElementById("results-body").innerHTML = fresh.querySelector("#results-body").innerHTML;
-    // A post's notice is said; a refresh from the stream clears the last one, now out of date.
+    // A post's notice is said; a refresh from the stream clears the last one, now out of date,
+    // except the first refresh after it: that one is for the post's own event (which can arrive
+    // before the post's answer), so the notice still holds.
     var status = fresh.querySelector("#results-status");
-    if (fromPost ? status && status.textContent.trim() : true) {
-      document.getElementById("results-status").innerHTML = fromPost ? status.innerHTML : "";
+    if (fromPost) {
+      if (status && status.textContent.trim()) {
+        document.getElementById("results-status").innerHTML = status.innerHTML;
+        noticeOutlivesOneRefresh = true;
+      }
+    } else if (noticeOutlivesOneRefresh) {
+      noticeOutlivesOneRefresh = false;
+    } else {
+      document.getElementById("results-status").innerHTML = "";
     }
   }
 
@@ -190,7 +200,10 @@
       var theirs = fresh && fresh.querySelector("#result-" + CSS.escape(matchId));
       if (mine && theirs) { mine.replaceWith(document.importNode(theirs, true)); } else if (mine) { mine.remove(); }
       var status = fresh && fresh.querySelector("#results-status");
-      if (status && status.textContent.trim()) { document.getElementById("results-status").innerHTML = status.innerHTML; }
+      if (status && status.textContent.trim()) {
+        document.getElementById("results-status").innerHTML = status.innerHTML;
+        noticeOutlivesOneRefresh = true;
+      }
       refreshWanted = true;
     }
     // Only when focus was lost with the form it was in; never taken from where the viewer went.
