@@ -23,7 +23,8 @@ from orchestrator import lease, metrics
 from orchestrator.extensions import db
 from orchestrator.models import Tournament, TournamentServer
 from orchestrator.services import fleet, registry
-from orchestrator.spawners import SpawnError, keep_alive_session
+from orchestrator.spawners import SpawnError
+from orchestrator.spawners.health_probe import HealthProbe
 from shared.state_machine import SERVED_STATES
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ class Supervisor:
         self._progress = {}  # tournament id -> _Progress, for servers failing their checks
         self._orphans = {}  # pid -> _Orphan
         self._health_due = {}  # tournament id -> when (monotonic) its healthy server is asked next
-        self._http = keep_alive_session()  # used by this supervisor's thread only
+        self._probe = HealthProbe()  # used by this supervisor's thread only
 
     def start(self):
         self._thread = threading.Thread(target=self._run, name="supervisor", daemon=True)
@@ -124,7 +125,7 @@ class Supervisor:
             self._progress.clear()
             self._orphans.clear()
             self._health_due.clear()
-            self._http.close()
+            self._probe.close()
         return taken
 
     def release_lease(self):
@@ -228,7 +229,7 @@ class Supervisor:
         pid = server.pid
         self._health_due[tournament_id] = time.monotonic() + self.settings["HEALTH_CHECK_INTERVAL"]
         if self.spawner.health(server.host, server.port, tournament_id, server.token,
-                               timeout=self.settings["HEALTH_TIMEOUT"], session=self._http):
+                               timeout=self.settings["HEALTH_TIMEOUT"], probe=self._probe):
             self._progress.pop(tournament_id, None)
             if passed is not None:
                 passed.add((tournament_id, pid))

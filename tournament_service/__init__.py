@@ -12,6 +12,7 @@ from shared.http import add_security_headers
 from shared.identity import IdentityVerifier
 from shared.pubsub import REDIS_DOWN, Publisher, message_key
 from shared.redis_client import embedded_redis_url
+from tournament_service.health import HealthFirst
 
 
 def create_app(config=None):
@@ -71,6 +72,7 @@ def create_app(config=None):
     app.register_blueprint(forms.bp)
     app.register_blueprint(page_snapshot.bp)
     app.register_blueprint(metrics.bp)
+    app.wsgi_app = HealthFirst(app.wsgi_app, server, app.config["SERVER_TOKEN"])
     return app
 
 

@@ -12,12 +12,13 @@ swarm and kubernetes),
 and the host:port it answers on. Health is always our own check: /api/health answering with the
 tournament id and the token handed to that start.
 """
+import http.client
+import json
 import time
 from dataclasses import dataclass
 from datetime import datetime
 
-import requests
-from requests.adapters import HTTPAdapter
+from orchestrator.spawners.health_probe import HealthProbe
 
 BACKENDS = ("subprocess", "docker", "swarm", "kubernetes")
 
@@ -127,38 +128,22 @@ class Spawner:
             time.sleep(0.05)
         raise SpawnError(f"{what} did not answer within {self.start_timeout:.0f}s")
 
-    def health(self, host, port, tournament_id, token, timeout=1.0, session=None):
+    def health(self, host, port, tournament_id, token, timeout=1.0, probe=None):
         """True when the server at host:port answers its health check as this tournament and start.
 
-        `session` (a `keep_alive_session()`) asks on an open connection instead of a new one.
+        `probe` (a HealthProbe) asks on a kept-alive connection instead of a new one.
         """
+        one_shot = probe is None
+        probe = probe or HealthProbe(servers=1)
         try:
-            response = _get(f"http://{host}:{port}/api/health", timeout, session)
-            body = response.json() if response.status_code == 200 else {}
-        except (requests.RequestException, ValueError):
+            status, body = probe.get(host, port, "/api/health", timeout)
+            answer = json.loads(body) if status == 200 else {}
+        except (OSError, http.client.HTTPException, ValueError):
             return False
-        return body.get("tournament_id") == tournament_id and body.get("token") == token
-
-
-def _get(url, timeout, session):
-    if session is not None:
-        try:
-            return session.get(url, timeout=timeout)
-        except requests.Timeout:
-            raise
-        except requests.ConnectionError:
-            pass  # a kept connection to a server since replaced on this port: ask once anew
-    return requests.get(url, timeout=timeout)
-
-
-def keep_alive_session(servers=1024):
-    """An HTTP session that keeps one open connection per server (up to `servers` of them), for the
-    supervisor's checks: a request on an open socket costs a fraction of a new connection's CPU.
-    Not for sharing between threads."""
-    session = requests.Session()
-    adapter = HTTPAdapter(pool_connections=servers, pool_maxsize=1)
-    session.mount("http://", adapter)
-    return session
+        finally:
+            if one_shot:
+                probe.close()
+        return isinstance(answer, dict) and answer.get("tournament_id") == tournament_id and answer.get("token") == token
 
 
 def spawner_env(settings, instance_path):

@@ -29,6 +29,7 @@ Connection: KUBECONFIG (a kubeconfig file) when set, else the in-cluster service
 orchestrator running as a pod, deploy/kubernetes/). The client connects at first use: an
 orchestrator starts without a reachable API server, and a publish is a 503 naming it.
 """
+import json
 import logging
 import re
 import time
@@ -177,13 +178,22 @@ class KubernetesSpawner(DockerSpawner):
             return "(no logs)"
 
     def _ports_of_running(self):
-        return {int(d.metadata.labels[PORT]) for d in self._deployments() if d.metadata.labels.get(PORT, "").isdigit()}
+        return {int(labels[PORT]) for labels, _ in self._deployment_labels() if labels.get(PORT, "").isdigit()}
 
     # ---- finding ---------------------------------------------------------------------------------
 
     def _deployments(self, tournament_id=None, generation=None):
         return self.apps.list_namespaced_deployment(
             self.namespace, label_selector=",".join(self._label_filter(tournament_id, generation))).items
+
+    def _deployment_labels(self):
+        """[(labels, being deleted)] of this deployment's Deployments, read from the API server's
+        raw answer: the client's models cost more to build than the request itself, and the
+        supervisor lists every Deployment each round."""
+        answer = self.apps.list_namespaced_deployment(
+            self.namespace, label_selector=",".join(self._label_filter()), _preload_content=False)
+        return [(item["metadata"].get("labels") or {}, bool(item["metadata"].get("deletionTimestamp")))
+                for item in json.loads(answer.data)["items"]]
 
     def _find(self, pid, tournament_id, running_only=False):
         found = self._deployments(tournament_id, pid) if pid else []
@@ -224,9 +234,8 @@ class KubernetesSpawner(DockerSpawner):
 
     def running_servers(self):
         found = {}
-        for deployment in self._deployments():
-            labels = deployment.metadata.labels
-            if labels.get(GENERATION, "").isdigit() and not deployment.metadata.deletion_timestamp:
+        for labels, being_deleted in self._deployment_labels():
+            if labels.get(GENERATION, "").isdigit() and TOURNAMENT in labels and not being_deleted:
                 found.setdefault(labels[TOURNAMENT], []).append(int(labels[GENERATION]))
         return found
 
