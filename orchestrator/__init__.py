@@ -64,6 +64,11 @@ def _settings(environ, instance_path):
         # How often a healthy server's /api/health is asked (staggered); every round in between
         # only checks that its process still runs. A failing or starting server is asked every round.
         HEALTH_CHECK_INTERVAL=float(environ.get("HEALTH_CHECK_INTERVAL", 5.0)),
+        # At most this many of those checks a second across the fleet: past HEALTH_CHECK_INTERVAL x
+        # this many healthy servers the interval stretches, so an idle fleet's supervision costs a
+        # bounded share of a core, not one growing with the fleet (a hung server is then found
+        # later; a dead process still within a round).
+        HEALTH_CHECKS_PER_SECOND=float(environ.get("HEALTH_CHECKS_PER_SECOND", 20)),
         HEALTH_TIMEOUT=float(environ.get("HEALTH_TIMEOUT", 1.0)),
         HEALTH_FAILURES_BEFORE_RESTART=int(environ.get("HEALTH_FAILURES_BEFORE_RESTART", 3)),
         RESTART_BACKOFF_BASE=float(environ.get("RESTART_BACKOFF_BASE", 0.5)),

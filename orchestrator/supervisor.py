@@ -79,6 +79,7 @@ class Supervisor:
         self._progress = {}  # tournament id -> _Progress, for servers failing their checks
         self._orphans = {}  # pid -> _Orphan
         self._health_due = {}  # tournament id -> when (monotonic) its healthy server is asked next
+        self._interval = app.config["HEALTH_CHECK_INTERVAL"]  # this round's, see health_check_interval
         self._probe = HealthProbe()  # used by this supervisor's thread only
 
     def start(self):
@@ -170,10 +171,18 @@ class Supervisor:
                 db.session.rollback()
         fleet.record_checks_passed(sorted(passed))
 
+    def health_check_interval(self, healthy):
+        """Seconds between two health checks of a healthy server when `healthy` servers are:
+        HEALTH_CHECK_INTERVAL, stretched so that they are asked HEALTH_CHECKS_PER_SECOND at most
+        (0: no cap)."""
+        per_second = self.settings["HEALTH_CHECKS_PER_SECOND"]
+        self._interval = max(self.settings["HEALTH_CHECK_INTERVAL"], healthy / per_second if per_second > 0 else 0)
+        return self._interval
+
     def _still_running(self, steady):
         """{(tournament id, pid)} of the steady servers whose health check is not due this round and
         whose process the spawner still sees; the others are checked in full."""
-        now, interval = time.monotonic(), self.settings["HEALTH_CHECK_INTERVAL"]
+        now, interval = time.monotonic(), self.health_check_interval(len(steady))
         for tournament_id in list(self._health_due):
             if tournament_id not in steady:
                 del self._health_due[tournament_id]
@@ -227,7 +236,7 @@ class Supervisor:
         its engine is restarting (Swarm) is waited for. A passed check of a steady server is added
         to `passed` (written with the round's others) instead of locking its row."""
         pid = server.pid
-        self._health_due[tournament_id] = time.monotonic() + self.settings["HEALTH_CHECK_INTERVAL"]
+        self._health_due[tournament_id] = time.monotonic() + self._interval
         if self.spawner.health(server.host, server.port, tournament_id, server.token,
                                timeout=self.settings["HEALTH_TIMEOUT"], probe=self._probe):
             self._progress.pop(tournament_id, None)

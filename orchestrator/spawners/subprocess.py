@@ -230,15 +230,10 @@ def served_tournament(cmdline):
 
 
 def is_tournament_server(pid, tournament_id):
-    """True when `pid` is a live tournament server for `tournament_id` (not a recycled pid)."""
-    try:
-        process = psutil.Process(pid)
-        if process.status() == psutil.STATUS_ZOMBIE:
-            return False
-        cmdline = process.cmdline()
-    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-        return False
-    return served_tournament(cmdline) == tournament_id
+    """True when `pid` is a live tournament server for `tournament_id` (not a recycled pid, not a
+    zombie: a zombie's command line is empty). One read of its command line: the supervisor asks
+    this of every forked server each round."""
+    return served_tournament(_command_line(pid)) == tournament_id
 
 
 def tournament_servers_running():
@@ -252,21 +247,37 @@ def tournament_servers_running():
     return found
 
 
+# Linux's process table as files; elsewhere psutil asks the system.
+_PROC = os.path.isdir("/proc/self")
+
+
 def _command_lines():
     """(pid, argv) of every process (a zombie's is empty). Straight from /proc where there is one:
     a third of what psutil takes for the same pass (bench/fleet_sweep.py)."""
-    if not os.path.isdir("/proc/self"):
+    if not _PROC:
         for process in psutil.process_iter(["cmdline"]):
             yield process.pid, process.info["cmdline"] or []
         return
     for name in os.listdir("/proc"):
         if name.isdigit():
-            try:
-                with open(f"/proc/{name}/cmdline", "rb") as cmdline:
-                    raw = cmdline.read()
-            except OSError:  # gone meanwhile, or not ours to read
-                continue
-            yield int(name), raw.decode(errors="replace").split("\0")[:-1]
+            yield int(name), _command_line(int(name))
+
+
+def _command_line(pid):
+    """The argv of `pid`; [] when it is gone, a zombie or not ours to read. Straight from /proc
+    where there is one (psutil's Process costs several reads more)."""
+    if not _PROC:
+        try:
+            process = psutil.Process(pid)
+            return [] if process.status() == psutil.STATUS_ZOMBIE else process.cmdline()
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            return []
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            raw = cmdline.read()
+    except OSError:  # gone meanwhile, or not ours to read
+        return []
+    return raw.decode(errors="replace").split("\0")[:-1]
 
 
 def cpu_seconds(pid):
