@@ -2,7 +2,7 @@
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 import urllib3
-from flask import Blueprint, Response, current_app, g, jsonify, render_template, request, stream_with_context
+from flask import Blueprint, Response, current_app, jsonify, render_template, request, stream_with_context
 from urllib3.exceptions import ConnectTimeoutError, HTTPError as UpstreamError
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -38,6 +38,7 @@ FRAGMENTS_PREFIX = "/fragments/"
 READS = ("GET", "HEAD", "OPTIONS")
 STATIC_PREFIX = "/static/"
 PATH_SAFE = "/:@!$&'()*+,;=-._~"  # RFC 3986 path characters, left as they are
+BODY_KEY = "orchestrator.gateway.body"
 # Kept-alive connections to the tournament servers, through urllib3's pools directly: requests'
 # Session on top of them cost ~0.5 ms of CPU per request (merging settings, reading the proxy
 # variables of the environment, preparing a second copy of the request). One pool per server: with
@@ -174,10 +175,11 @@ def _request_body():
 
     :raise 413: past MAX_CONTENT_LENGTH.
     """
-    if "gateway_body" in g:  # read for a first try at an address that took no connection
-        return g.gateway_body
-    g.gateway_body = _read_body()
-    return g.gateway_body
+    # Kept with this request (not in `g`, which a test's app context shares between requests)
+    # for a second try after an address that took no connection.
+    if BODY_KEY not in request.environ:
+        request.environ[BODY_KEY] = _read_body()
+    return request.environ[BODY_KEY]
 
 
 def _read_body():
