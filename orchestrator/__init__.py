@@ -7,6 +7,7 @@ from flask import Flask
 from orchestrator.auth import (FORM_BLUEPRINTS, BearerAwareSessionInterface, protect_from_csrf,
                                refuse_cross_site_writes)
 from orchestrator.extensions import csrf, db, login_manager
+from orchestrator.routes import RouteCache
 from orchestrator.spawners import make_spawner
 from orchestrator.streams import StreamSlots
 from shared import logs, validation
@@ -51,6 +52,8 @@ def _settings(environ, instance_path):
         # The servers' live fragments kept in memory for their viewers (orchestrator/fragment_cache.py).
         FRAGMENT_CACHE_BYTES=int(environ.get("FRAGMENT_CACHE_BYTES", 32 * 2**20)),
         FRAGMENT_CACHE_MAX_AGE=float(environ.get("FRAGMENT_CACHE_MAX_AGE", 10)),
+        # How long the gateway routes by a tournament's kept registry entry (orchestrator/routes.py); 0: never.
+        ROUTE_CACHE_SECONDS=float(environ.get("ROUTE_CACHE_SECONDS", 2)),
         # The hub writes each live frame to the feeds' sockets itself (shared/sse.py _write_directly).
         SSE_DIRECT_WRITES=environ.get("SSE_DIRECT_WRITES", "1") != "0",
         # Live streams one process holds (orchestrator/streams.py): per logged-in user, per
@@ -159,6 +162,8 @@ def create_app(config=None):
     # A crowd of viewers connecting at once reads a tournament's visibility, a feed's head and a
     # replay once for all of them (shared/crowd.py).
     app.extensions["shared_reads"] = SharedReads()
+    # Where the gateway sends each tournament's requests, without a registry read each time.
+    app.extensions["routes"] = RouteCache(app.config["ROUTE_CACHE_SECONDS"])
     # A dead client's slot frees when its next heartbeat fails to write: retry after one.
     app.extensions["stream_slots"] = StreamSlots(
         app.config["SSE_STREAMS_PER_USER"], app.config["SSE_STREAMS_PER_ADDRESS"],

@@ -60,7 +60,7 @@ def get_visible_tournament(tournament_id, viewer):
     :raise 404: for an unknown id and for someone else's draft alike.
     """
     tournament = get_tournament(tournament_id)
-    _require_visible(tournament_id, tournament.state, tournament.organizer_id, viewer)
+    require_visible(tournament_id, tournament.state, tournament.organizer_id, viewer)
     return tournament
 
 
@@ -81,10 +81,11 @@ def check_visible(tournament_id, viewer, reads):
     row = reads.read(("visibility", tournament_id), state_and_organizer)
     if row is None:
         raise APIError(404, "tournament_not_found", f"No tournament {tournament_id!r}.")
-    _require_visible(tournament_id, row.state, row.organizer_id, viewer)
+    require_visible(tournament_id, row.state, row.organizer_id, viewer)
 
 
-def _require_visible(tournament_id, state, organizer_id, viewer):
+def require_visible(tournament_id, state, organizer_id, viewer):
+    """:raise 404: when `viewer` may not see a tournament in `state` organized by `organizer_id`."""
     if state == sm.DRAFT and not _sees_drafts_of(viewer, organizer_id):
         raise APIError(404, "tournament_not_found", f"No tournament {tournament_id!r}.")
 
