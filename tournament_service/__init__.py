@@ -21,7 +21,7 @@ def build_app():
     The zygote (tournament_service/zygote.py) builds it once before it forks: a child then runs
     only `create_app(base=...)`'s per-tournament part. Every object a child's code touches gets its
     reference count written, so its page of the zygote's memory becomes the child's own copy;
-    building the app in each child touched Flask's and Werkzeug's set-up code and objects (~2 MiB
+    building the app in each child touched Flask's and Werkzeug's set-up code and objects (~0.7 MiB
     of private memory per server) to make an app identical in every one of them.
     """
     app = Flask(__name__)
@@ -45,7 +45,7 @@ def precompile(app):
     """Do once, in the zygote, what each server would otherwise do at its first request and first
     page: sort and compile the URL map, create the Jinja environment and compile every template
     (the compiler's code and the compiled templates are then shared, not redone in each child:
-    ~2 MiB of a server's own memory once it renders a page). The zygote's code stamp covers the
+    ~2.3 MiB of a server's own memory once it renders a page). The zygote's code stamp covers the
     templates (shared/zygote_protocol.py), so an edited template retires it like edited code."""
     app.url_map.update()
     for name in app.jinja_env.list_templates():
