@@ -5,7 +5,8 @@ DRAFT tournament, sends POST /api/v1/tournaments/<id>/publish, and, from a secon
 before that request, polls GET /t/<id>/api/state through the gateway every --poll-interval seconds until
 it returns 200. Reported, in ms: publish sent -> first 200 (the headline), the publish call's own
 latency, and publish returned -> first 200. Also each server's memory (USS: what it alone holds,
-what the machine saves nothing on; RSS, which counts pages shared with its zygote and siblings),
+what the machine saves nothing on; RSS, which counts pages shared with its zygote and siblings;
+PSS, its share of those),
 and, with --idle-seconds, the CPU the idle servers (and the zygote) and the orchestrator use
 meanwhile. At the end every tournament is cancelled (which stops its server) and the platform is
 torn down.
@@ -77,13 +78,15 @@ def spawn_one(platform, number, interval, timeout):
 
 
 def server_memory_mib(platform):
-    """[(USS, RSS)] in MiB of each tournament server of the platform (USS reads smaps: slow-ish)."""
+    """[(USS, RSS, PSS)] in MiB of each tournament server of the platform (USS and PSS read smaps:
+    slow-ish). PSS counts each shared page divided among the processes that map it: their sum is
+    what the fleet and its zygote take from the machine."""
     sizes = []
     for p in platform.processes(servers=True):
         try:
             if "tournament" in p.cmdline():
                 memory = p.memory_full_info()
-                sizes.append((memory.uss / 2**20, memory.rss / 2**20))
+                sizes.append((memory.uss / 2**20, memory.rss / 2**20, memory.pss / 2**20))
         except psutil.NoSuchProcess:
             pass
     return sizes
@@ -148,8 +151,9 @@ def run_platform(args, preload):
         "publish_call_ms": h.percentiles([r["publish_call_ms"] for r in runs]),
         "publish_returned_to_first_200_ms": h.percentiles([r["returned_to_first_200_ms"] for r in good]),
         "cancel_call_ms": h.percentiles(cancel_ms),
-        "tournament_server_uss_mib": h.percentiles([uss for uss, _rss in memory]),
-        "tournament_server_rss_mib": h.percentiles([rss for _uss, rss in memory]),
+        "tournament_server_uss_mib": h.percentiles([uss for uss, _rss, _pss in memory]),
+        "tournament_server_rss_mib": h.percentiles([rss for _uss, rss, _pss in memory]),
+        "tournament_server_pss_mib": h.percentiles([pss for _uss, _rss, pss in memory]),
         "idle": idle, "load_average_after": os.getloadavg(),
         "servers_left_after_cancel": left, "platform_log_problems": log_problems,
     }

@@ -22,6 +22,8 @@ MAX_MESSAGE = 1 << 20
 # What a forked server runs: the stamp changes when any of it does on disk, and a zygote whose
 # stamp differs from the files' is retired (it would fork servers of the old code).
 _CODE = ("run.py", "requirements.txt", "shared", "tournament_service")
+# The templates are compiled in the zygote too (tournament_service.precompile).
+_TEMPLATES = "tournament_service/templates"
 
 
 def address(instance_path):
@@ -35,19 +37,22 @@ def address(instance_path):
 def code_stamp(executable, environ):
     """A digest of the interpreter, the PYTHON* variables of `environ` (PYTHONPATH, say: they
     change what an interpreter loads at its start), and every source file a tournament server
-    imports from this checkout (paths, sizes, modification times: a few ms for ~150 files)."""
+    imports from this checkout and its templates (paths, sizes, modification times: a few ms for
+    ~180 files)."""
     digest = hashlib.sha256(executable.encode())
     for name in sorted(name for name in environ if name.startswith("PYTHON")):
         digest.update(f"{name}={environ[name]}\n".encode())
+    paths = []
     for name in _CODE:
         top = ROOT / name
-        paths = [top] if top.is_file() else sorted(top.rglob("*.py"))
-        for path in paths:
-            try:
-                stat = path.stat()
-            except OSError:
-                continue
-            digest.update(f"{path}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+        paths += [top] if top.is_file() else sorted(top.rglob("*.py"))
+    paths += sorted(path for path in (ROOT / _TEMPLATES).rglob("*") if path.is_file())
+    for path in paths:
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        digest.update(f"{path}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()[:16]
 
 

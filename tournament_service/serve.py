@@ -22,9 +22,10 @@ def _log_crashes():
     sys.excepthook = lambda *exc_info: logging.getLogger().critical("tournament server crashed", exc_info=exc_info)
 
 
-def serve(tournament_id, host, port, listen_fd=None):
+def serve(tournament_id, host, port, listen_fd=None, base_app=None):
     """Serve the tournament on host:port, or on the listening socket `listen_fd` the spawner bound
-    for us (so no other socket can take the port between its choice and our start)."""
+    for us (so no other socket can take the port between its choice and our start). `base_app`:
+    the app the zygote built before forking us (create_app's `base`), else one is built here."""
     os.environ["TOURNAMENT_ID"] = tournament_id
     # Inherited from a gunicorn worker that spawned us: that directory is the orchestrator's, and
     # one process needs no multiprocess mode (prometheus-client reads this when first imported).
@@ -37,7 +38,7 @@ def serve(tournament_id, host, port, listen_fd=None):
     _log_crashes()
     from tournament_service import create_app
 
-    app = create_app()
+    app = create_app(base=base_app)
     listener = (host, port) if listen_fd is None else socket.socket(fileno=listen_fd)
     http = _NoDelayWSGIServer(listener, app, log=None)
 

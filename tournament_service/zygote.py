@@ -49,12 +49,33 @@ FORK_ANSWER_TIMEOUT = 5.0
 PRELOADED = ("psycogreen.gevent", "sqlalchemy.dialects.postgresql.psycopg2", "sqlalchemy.dialects.sqlite.pysqlite",
              "gevent.pywsgi", "tournament_service", "tournament_service.api", "tournament_service.forms",
              "tournament_service.metrics", "tournament_service.page_snapshot", "tournament_service.pages",
-             "tournament_service.serve", "tournament_service.server", "tournament_service.engine.formats")
+             "tournament_service.serve", "tournament_service.server", "tournament_service.engine.formats",
+             # ...and what each of them imported on its own at its first connection, thread or name
+             # lookup (a module imported in a child is all new memory of its own).
+             "psycopg2.extras", "concurrent.futures.thread", "gevent.threadpool", "gevent.resolver.thread",
+             "gevent.pool", "encodings.idna", "stringprep")
+
+
+# The app every child finishes for its own tournament (tournament_service.build_app): routes, hooks,
+# error handlers and compiled templates, no config and no connection. Built here once, so a child
+# does not run (and so copy the pages of) Flask's set-up code and Jinja's compiler to make the
+# same app again.
+_base_app = None
 
 
 def _warm():
+    global _base_app
     for name in PRELOADED:
         importlib.import_module(name)
+    import sqlalchemy
+
+    from tournament_service import build_app, precompile
+
+    _base_app = build_app()
+    precompile(_base_app)
+    # The patterns the psycopg2 dialect compiles when an engine is made (re's cache is inherited).
+    # This engine never connects: it opens nothing a child could inherit.
+    sqlalchemy.create_engine("postgresql+psycopg2://zygote@localhost/none").dispose()
 
 
 def _log_to(path):
@@ -116,7 +137,7 @@ def _become_server(request, listen_fd, ready_fd):
         _close(ready_fd)  # the zygote answers with our pid now: we look like a server from here on
         from tournament_service.serve import serve
 
-        serve(tournament_id, host, port, listen_fd=listen_fd)
+        serve(tournament_id, host, port, listen_fd=listen_fd, base_app=_base_app)
         code = 0
     except BaseException:
         try:

@@ -160,3 +160,53 @@ def test_a_servers_port_is_held_from_the_spawners_choice_and_taken_ports_are_ski
             spawner.stop(handle.pid, tid)
         taken_by_client.close()
         taken_by_listener.close()
+
+
+def own_database_ports(database_url, tournament_id):
+    """Client ports of the PostgreSQL connections named after the tournament's server."""
+    engine = sa.create_engine(database_url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            return {port for (port,) in conn.execute(
+                sa.text("SELECT client_port FROM pg_stat_activity WHERE application_name = :name"),
+                {"name": f"tournament-server {tournament_id}"})}
+    finally:
+        engine.dispose()
+
+
+def tcp_ports(pid):
+    return {conn.laddr.port for conn in psutil.Process(pid).net_connections(kind="tcp")}
+
+
+def test_servers_forked_from_the_zygotes_app_have_their_own_config_and_connections(
+        start_orchestrator, platform_env, db_engine, tmp_path):
+    """The zygote builds the app every child finishes (tournament_service.build_app): two servers
+    it forks still answer for their own tournament and token, write their own log, and hold their
+    own database connections, named after their tournament; the zygote holds no connection."""
+    first, second = served_draft(start_orchestrator, db_engine), served_draft(start_orchestrator, db_engine)
+    env = server_env(platform_env)
+    zygote = Zygote(platform_env["INSTANCE_PATH"], env, tmp_path / "logs")
+    spawner = SubprocessSpawner("127.0.0.1", server_ports(4, salt=13), env, tmp_path / "logs", zygote=zygote)
+    handles = []
+    try:
+        zygote.launch()
+        assert wait_until(lambda: zygote.answers(), timeout=30)
+        handles = [spawner.start(first), spawner.start(second)]
+        parents = {forked_by(handle.pid) for handle in handles}
+        assert len(parents) == 1 and None not in parents, "both forked by the same zygote"
+        (zygote_pid,) = parents
+        assert handles[0].token != handles[1].token
+        for handle, other in zip(handles, reversed(handles)):
+            assert spawner.health(handle.host, handle.port, handle.tournament_id, handle.token)
+            assert not spawner.health(handle.host, handle.port, other.tournament_id, other.token)
+            log_file = str(tmp_path / "logs" / f"tournament-{handle.tournament_id}.log")
+            assert log_file in [f.path for f in psutil.Process(handle.pid).open_files()]
+            # Its publish wrote through its own pool, which keeps the connection a while.
+            ports = own_database_ports(platform_env["DATABASE_URL"], handle.tournament_id)
+            assert ports and ports <= tcp_ports(handle.pid)
+            assert not ports & tcp_ports(other.pid)
+        assert psutil.Process(zygote_pid).net_connections(kind="inet") == []
+    finally:
+        for handle in handles:
+            spawner.stop(handle.pid, handle.tournament_id)
+        zygote.stop()
