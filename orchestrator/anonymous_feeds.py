@@ -53,9 +53,7 @@ class AnonymousFeeds:
         app = self.app
         try:
             channel, feed = events.public_feed(app, name, tournament_id)
-            query = environ.get("QUERY_STRING")
-            last_id = events.last_event_id(environ.get("HTTP_LAST_EVENT_ID"),
-                                           Request(environ).args.get("last_event_id") if query else None)
+            last_id = events.last_event_id(environ.get("HTTP_LAST_EVENT_ID"), _query_value(environ, "last_event_id"))
             release = hold_stream(app.extensions["stream_slots"], anonymous_caller(environ.get("REMOTE_ADDR")), "feed")
         except Exception:
             return self.flask(environ, start_response)  # a refusal, or a database away: Flask's to answer
@@ -89,6 +87,13 @@ class AnonymousFeeds:
         if match[1]:
             return "global_feed", None
         return ("tournament_chat_feed" if match[3] else "tournament_feed"), match[2]
+
+
+def _query_value(environ, name):
+    """`?name=` as Flask's request.args reads it (the first one), None without it."""
+    if not environ.get("QUERY_STRING"):
+        return None
+    return Request(environ, populate_request=False).args.get(name)
 
 
 class _Stream:
