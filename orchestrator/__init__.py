@@ -140,8 +140,13 @@ def create_app(config=None):
     from orchestrator import metrics
 
     metrics.init_app(app)  # first: a request the hooks below refuse is counted too
+    # Anonymous viewers of the public feeds are answered below Flask (a crowd connects at once),
+    # with the same request ids and access lines as every other request.
+    from orchestrator.anonymous_feeds import AnonymousFeeds
+
     # Probes and scrapes come every few seconds: their access lines are DEBUG.
-    app.wsgi_app = logs.RequestIds(app.wsgi_app, "orchestrator.access", quiet_paths=("/healthz", "/readyz", "/metrics"))
+    app.wsgi_app = logs.RequestIds(AnonymousFeeds(app, app.wsgi_app), "orchestrator.access",
+                                   quiet_paths=("/healthz", "/readyz", "/metrics"))
     app.before_request(refuse_cross_site_writes)
     # The gateway streams bodies to the tournament servers unread; they check them themselves.
     validation.install(app, raw_body_endpoints=("gateway.forward",), form_blueprints=FORM_BLUEPRINTS)

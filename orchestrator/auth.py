@@ -198,7 +198,8 @@ def visible_tournament(tournament_id):
 def check_visible(tournament_id):
     """visible_tournament's check alone, its read shared by the requests asking at the same moment
     (a crowd opening a tournament's feeds). :raise 404: unknown, or someone else's draft."""
-    registry.check_visible(tournament_id, viewer(), current_app.extensions["shared_reads"])
+    registry.check_visible(tournament_id, viewer(), current_app.extensions["shared_reads"],
+                           current_app.extensions["feed_engine"])
 
 
 def is_organizer(user, tournament):

@@ -23,6 +23,7 @@ STREAM_KINDS = ("feed", "page", "gateway")
 RELAY_OUTCOMES = ("relayed", "dropped", "malformed", "unheard")
 _made = None
 _making = threading.Lock()
+_answer_series = {}  # (endpoint, method, status class) -> (its request counter, its latency histogram)
 
 
 def _metrics():
@@ -81,14 +82,26 @@ def _start_clock():
 
 
 def _count_request(response):
-    endpoint = request.endpoint or "unmatched"
-    method = request.method if request.method in KNOWN_METHODS else "other"
-    made = _metrics()
-    made.requests.labels(endpoint, method, f"{response.status_code // 100}xx").inc()
-    started = g.get("metrics_started")
-    if started is not None:
-        made.latency.labels(endpoint, method).observe(time.perf_counter() - started)
+    count_answer(request.endpoint or "unmatched", request.method, response.status_code, g.get("metrics_started"))
     return response
+
+
+def count_answer(endpoint, method, status_code, started=None):
+    """Count one answer of `endpoint` (a Flask endpoint's name); with `started` (perf_counter()
+    when the request came in), time it too."""
+    method = method if method in KNOWN_METHODS else "other"
+    key = (endpoint, method, status_code // 100)
+    series = _answer_series.get(key)
+    if series is None:
+        # Looking a labelled series up takes a lock and a few allocations: once per kind of answer
+        # (a bounded set: the endpoints, the known methods, five classes), not per request.
+        made = _metrics()
+        series = _answer_series[key] = (made.requests.labels(endpoint, method, f"{status_code // 100}xx"),
+                                        made.latency.labels(endpoint, method))
+    requests, latency = series
+    requests.inc()
+    if started is not None:
+        latency.observe(time.perf_counter() - started)
 
 
 def stream_opened(kind):

@@ -5,6 +5,7 @@ it missed from here.
 """
 from collections import Counter
 from datetime import datetime, timezone
+from functools import cached_property
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -20,12 +21,21 @@ NOTIFICATION_BATCH = 500
 
 
 class Feed:
-    """One channel's durable history: the rows of `table` that `filters` select, by seq."""
+    """One channel's durable history: the rows of `table` whose `owner_column` is `owner` (all
+    of its rows without one), by seq."""
 
-    def __init__(self, engine, table, *filters):
+    def __init__(self, engine, table, owner_column=None, owner=None):
         self.engine = engine
         self.table = table
-        self.filters = filters
+        self._owner = (owner_column, owner)
+
+    @cached_property
+    def filters(self):
+        """The WHERE clauses of the channel's rows. Built at the first read, not with the feed: a
+        crowd of viewers connecting at once makes a feed each, and one of them reads for all
+        (shared/crowd.py); building the clause was a quarter of a feed request's view."""
+        column, owner = self._owner
+        return () if column is None else (self.table.c[column] == owner,)
 
     def head(self):
         """The newest seq on the channel (0 when empty)."""
@@ -53,7 +63,7 @@ class TournamentFeed(Feed):
     """`tournament:{id}:events`, backed by that tournament's event log."""
 
     def __init__(self, engine, tournament_id):
-        super().__init__(engine, tournament_events, tournament_events.c.tournament_id == tournament_id)
+        super().__init__(engine, tournament_events, "tournament_id", tournament_id)
 
 
 class GlobalFeed(Feed):
@@ -67,14 +77,14 @@ class NotificationFeed(Feed):
     """`user:{id}:notifications`, backed by the notifications table."""
 
     def __init__(self, engine, user_id):
-        super().__init__(engine, notifications, notifications.c.user_id == user_id)
+        super().__init__(engine, notifications, "user_id", user_id)
 
 
 class ChatFeed(Feed):
     """`tournament:{id}:chat`, backed by that tournament's rows of chat_messages."""
 
     def __init__(self, engine, tournament_id):
-        super().__init__(engine, chat_messages, chat_messages.c.tournament_id == tournament_id)
+        super().__init__(engine, chat_messages, "tournament_id", tournament_id)
 
 
 def chat_sequence(tournament_id):

@@ -143,7 +143,7 @@ def _chunk(frame):
 
 
 def _collect_chunks(frames_then_last, into):
-    """_collect, each frame framed as a chunk."""
+    """_collect, each piece framed as a chunk."""
     chunks = []
     last = _collect(frames_then_last, chunks)
     into.extend(_chunk(frame) for frame in chunks)
@@ -205,7 +205,7 @@ def _batches(viewer, heartbeat_seconds):
 
 
 def _collect(frames_then_last, into):
-    """Append a _backfill generator's frames to `into`; return the last seq it reached."""
+    """Append what a _backfill generator yields to `into`; return the last seq it reached."""
     while True:
         try:
             into.append(next(frames_then_last))
@@ -214,11 +214,13 @@ def _collect(frames_then_last, into):
 
 
 def _backfill(feed, last, until=None):
-    """Yield frames for the events after `last` (up to `until`) in the database; return the new last."""
+    """Yield the frames of the events after `last` (up to `until`) in the database, those of one
+    read together (a viewer resuming with Last-Event-ID gets what it missed in one write, not one
+    write and one chunk per event); return the new last."""
     while True:
         frames = feed.read_frames(last, until=until)
-        for seq, frame in frames:
-            yield frame
-            last = seq
+        if frames:
+            yield b"".join(frame for _seq, frame in frames)
+            last = frames[-1][0]
         if len(frames) < REPLAY_BATCH:
             return last

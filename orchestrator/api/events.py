@@ -4,6 +4,7 @@ from flask import Blueprint, Response, current_app, request, stream_with_context
 from flask_login import current_user
 
 from orchestrator import auth
+from orchestrator.services import registry
 from orchestrator.streams import stream_response
 from shared.crowd import SharedFeed
 from shared.errors import APIError
@@ -13,33 +14,67 @@ from shared.sse import SSE_HEADERS, BadLastEventId, event_stream, page_stream, p
 
 bp = Blueprint("events", __name__, url_prefix="/api/v1/events")
 
+# The feeds anyone may read, by endpoint: (channel, feed) for the app's Channels, its feed engine
+# and the path's tournament id. Anonymous viewers of these are answered below Flask
+# (orchestrator/anonymous_feeds.py), with the parts below.
+PUBLIC_FEEDS = {
+    "global_feed": lambda channels, engine, _tournament_id: (channels.global_announcements, GlobalFeed(engine)),
+    "tournament_feed": lambda channels, engine, tournament_id: (
+        channels.tournament_events(tournament_id), TournamentFeed(engine, tournament_id)),
+    "tournament_chat_feed": lambda channels, engine, tournament_id: (
+        channels.tournament_chat(tournament_id), ChatFeed(engine, tournament_id)),
+}
 
-def _stream(channel, feed):
+
+def public_feed(app, endpoint, tournament_id=None, viewer=None):
+    """(channel, feed) of the PUBLIC_FEEDS `endpoint`, of the tournament `tournament_id` for a
+    tournament's feed, for `viewer` (a user, or None: anonymous).
+
+    :raise 404: for an unknown tournament and for someone else's draft alike.
+    """
+    engine = app.extensions["feed_engine"]
+    if tournament_id is not None:
+        registry.check_visible(tournament_id, viewer, app.extensions["shared_reads"], engine)
+    return PUBLIC_FEEDS[endpoint](app.extensions["channels"], engine, tournament_id)
+
+
+def last_event_id(header_value, query_value):
+    """Where a viewer resumes: the Last-Event-ID header, else `?last_event_id=`; None for from now.
+
+    :raise 400: when it is not a non-negative integer.
+    """
     try:
-        last_id = parse_last_event_id(request.headers.get("Last-Event-ID"), request.args.get("last_event_id"))
+        return parse_last_event_id(header_value, query_value)
     except BadLastEventId as exc:
         raise APIError(400, "invalid_input", str(exc), {"Last-Event-ID": "must be a non-negative integer"})
 
-    # Viewers of the channel connecting at the same moment share its head and replay reads.
-    feed = SharedFeed(feed, channel, current_app.extensions["shared_reads"])
 
-    socket = _direct_socket()
+def feed_body(app, environ, channel, feed, last_id):
+    """The SSE frames of `channel` for the viewer of the request `environ`, after `last_id`
+    (shared/sse.event_stream: the feed's head is read here, so a database that can't be reached
+    fails the request before its response starts). Viewers of the channel connecting at the same
+    moment share its head and replay reads."""
+    feed = SharedFeed(feed, channel, app.extensions["shared_reads"])
+    return event_stream(app.extensions["feed_hub"], channel, feed, last_id, app.config["SSE_HEARTBEAT_SECONDS"],
+                        _direct_socket(environ, app.config))
+
+
+def _stream(channel, feed):
+    last_id = last_event_id(request.headers.get("Last-Event-ID"), request.args.get("last_event_id"))
+    app, environ = current_app._get_current_object(), request.environ
 
     def respond():
-        stream = event_stream(current_app.extensions["feed_hub"], channel, feed, last_id,
-                              current_app.config["SSE_HEARTBEAT_SECONDS"], socket)
-        return Response(stream_with_context(stream), headers=SSE_HEADERS)
+        return Response(stream_with_context(feed_body(app, environ, channel, feed, last_id)), headers=SSE_HEADERS)
     # One of this process's stream slots for as long as the viewer stays (429/503 past a cap).
     return stream_response(respond, "feed")
 
 
-def _direct_socket():
+def _direct_socket(environ, config):
     """The client's socket when the hub may write live frames to it itself (shared/sse.py
     `_write_directly`), else None: gunicorn's gevent worker (the hub and the viewers' greenlets
     then take turns on one OS thread), and a GET over HTTP/1.1, which gunicorn answers chunked."""
-    environ = request.environ
     socket = environ.get("gunicorn.socket")
-    if (socket is None or not current_app.config["SSE_DIRECT_WRITES"] or environ.get("SERVER_PROTOCOL") != "HTTP/1.1"
+    if (socket is None or not config["SSE_DIRECT_WRITES"] or environ.get("SERVER_PROTOCOL") != "HTTP/1.1"
             or environ.get("REQUEST_METHOD") != "GET" or not monkey.is_module_patched("threading")
             or not hasattr(socket, "_sock")):
         return None
@@ -48,27 +83,19 @@ def _direct_socket():
 
 @bp.get("/global")
 def global_feed():
-    channels = current_app.extensions["channels"]
-    return _stream(channels.global_announcements, GlobalFeed(current_app.extensions["feed_engine"]))
-
-
-def _tournament_stream(tournament_id, channel, feed_class):
-    """A feed of a tournament the caller may see (404 for an unknown id or another's draft)."""
-    auth.check_visible(tournament_id)
-    return _stream(channel, feed_class(current_app.extensions["feed_engine"], tournament_id))
+    return _stream(*public_feed(current_app, "global_feed"))
 
 
 @bp.get("/tournaments/<tournament_id>")
 def tournament_feed(tournament_id):
-    channels = current_app.extensions["channels"]
-    return _tournament_stream(tournament_id, channels.tournament_events(tournament_id), TournamentFeed)
+    """A tournament's events (404 for an unknown id or another's draft)."""
+    return _stream(*public_feed(current_app, "tournament_feed", tournament_id, auth.viewer()))
 
 
 @bp.get("/tournaments/<tournament_id>/chat")
 def tournament_chat_feed(tournament_id):
     """A tournament's chat: messages and deletions; a deleted message replays without its text."""
-    channels = current_app.extensions["channels"]
-    return _tournament_stream(tournament_id, channels.tournament_chat(tournament_id), ChatFeed)
+    return _stream(*public_feed(current_app, "tournament_chat_feed", tournament_id, auth.viewer()))
 
 
 @bp.get("/user/<int:user_id>")

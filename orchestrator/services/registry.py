@@ -64,10 +64,11 @@ def get_visible_tournament(tournament_id, viewer):
     return tournament
 
 
-def check_visible(tournament_id, viewer, reads):
+def check_visible(tournament_id, viewer, reads, engine):
     """What get_visible_tournament checks, for a crowd of viewers opening a tournament's feeds at
     once: its state and organizer read once (shared/crowd.SharedReads `reads`) for all of them,
-    outside any session.
+    on `engine` outside any session (and any app context: anonymous feed requests are answered
+    below Flask, orchestrator/anonymous_feeds.py).
 
     :raise 404: for an unknown id and for someone else's draft alike.
     """
@@ -75,7 +76,7 @@ def check_visible(tournament_id, viewer, reads):
         raise APIError(404, "tournament_not_found", "No such tournament.")
 
     def state_and_organizer():
-        with db.engine.connect() as conn:
+        with engine.connect() as conn:
             return conn.execute(sa.select(tournaments.c.state, tournaments.c.organizer_id)
                                 .where(tournaments.c.id == tournament_id)).first()
     row = reads.read(("visibility", tournament_id), state_and_organizer)
