@@ -5,16 +5,21 @@ ACTIVE, connects --viewers viewers to GET /api/v1/events/tournaments/<id> on the
 records every result through the gateway (POST /t/<id>/api/matches/<match_id>/result, winner = team1)
 at --rate results/s.
 
-Viewers are gevent greenlets in this one process, each on a raw socket (HTTP/1.1, chunked decoding,
-SSE `id:`/`event:`/`data:` parsing). Latency of a match_result event = the viewer's receive time minus
-the moment the bench *sent* the POST that caused it (primary figure), and minus the moment that POST
-*returned* (secondary; negative when the event beats the response). One clock: time.monotonic().
-The receive time includes this process's own scheduling delay; its CPU use is printed to judge that
-(one viewer process: on a 2-core machine more processes would only take CPU from the orchestrator).
+Viewers run in bench/sse_load.c, a C load generator (one thread, epoll; built with `cc` on first use),
+or with `--generator python` as gevent greenlets in this process (bench/sse_viewer.py); both read
+raw sockets (HTTP/1.1, chunked decoding, SSE `id:`/`event:`/`data:` parsing, data's seq checked
+against id) and hand the same records to the same statistics. Latency of a match_result event = the
+viewer's receive time minus the moment the bench *sent* the POST that caused it (primary figure),
+and minus the moment that POST *returned* (secondary; negative when the event beats the response).
+One clock: CLOCK_MONOTONIC (Python's time.monotonic()). The receive time includes the load
+generator's own scheduling delay on the same cores; its CPU is printed per phase to judge that (the
+Python viewers spent ~3x the orchestrator's CPU per event at 10,000 viewers, the C ones a fraction).
 
 --storm: a third into the results every viewer's connection drops at once and all resume together
 with Last-Event-ID while results keep flowing: seconds until every viewer has all that was committed
-by then, and (over the whole run) events lost and duplicated.
+by then, and (over the whole run) events lost and duplicated. A viewer refused or reset on the way
+in tries again as EventSource would (the C one after 0.5-1 s, doubling up to 8 s; the Python one
+after 1 s).
 
 --baseline: the same viewers and number of events at the same rate against flask-sse (PyPI) under
 gunicorn with the same gevent settings (bench/sse_baseline.py), printed side by side with ours:
@@ -22,12 +27,15 @@ latency (flask-sse's from its Redis publish), lost, connect time, CPU of the ser
 delivery (event received by a viewer) and its ratio, Redis connections.
 
 Reported: latency p50/p99/max, events lost, duplicates / disorder, viewer errors, the orchestrator's
-Redis connections, CPU seconds (gunicorn master + workers, not the tournament server) while viewers
-connect and while events stream, peak RSS, the spread between the first and last viewer to get
-each event, and the load average before and after (the machine is shared). Exits 1 when one of our
-events was lost or duplicated, a viewer failed, or a POST failed.
+Redis connections, CPU seconds (gunicorn master + workers, not the tournament server) and the load
+generator's while viewers connect, while events stream and in the storm, peak RSS, the spread between
+the first and last viewer to get each event, connections the kernel's full accept queue turned away
+(the whole machine's count), and the load average before and after (the machine is shared). Exits
+1 when one of our events was lost or duplicated, a viewer failed, the server ended a stream, or a
+POST failed.
 
     .venv/bin/python -m bench.sse_fanout --viewers 1000 --rate 2 --teams 64 --baseline --storm
+    .venv/bin/python -m bench.sse_fanout --viewers 10000 --storm --generator python
 """
 from gevent import monkey
 
@@ -86,12 +94,22 @@ def record_results(api, tid, rate, limit_s, count=10_000):
     return times, errors, time.monotonic() - start
 
 
+def listen_overflows():
+    """The kernel's count of connections a full accept queue turned away (TcpExt ListenOverflows,
+    the whole machine's): each is a SYN dropped, which the client's kernel sends again 1, 3, 7 s
+    ... later, whatever the load generator does."""
+    with open("/proc/net/netstat") as netstat:
+        names, values = [line.split() for line in netstat if line.startswith("TcpExt:")][:2]
+    return int(values[names.index("ListenOverflows")])
+
+
 def drop_and_resume(crowd, platform, tid, timeout):
     """The reconnect storm: every viewer's connection drops at once and all come back together
     with Last-Event-ID while results keep flowing. Caught up: every viewer is connected again and
     has everything committed by the moment the last of them was."""
     seq_at_drop = platform.head_seq(tid)
     cpu0, retries0 = (platform.cpu_seconds(), crowd.cpu_seconds()), crowd.progress().retries
+    overflows0 = listen_overflows()
     dropped_at = crowd.drop_all()
     deadline = dropped_at + timeout
     back = wait_for(crowd, lambda p: p.all_connected_at is not None, timeout)
@@ -106,6 +124,7 @@ def drop_and_resume(crowd, platform, tid, timeout):
             "viewers_not_caught_up": 0 if done else f"not within {timeout} s: {caught_up.connected} of "
             f"{caught_up.opened} connected, lowest last id {caught_up.min_last} of {target}",
             "seq_at_drop": seq_at_drop, "seq_when_all_were_back": target,
+            "accept_queue_overflows": listen_overflows() - overflows0,
             "orchestrator_cpu_seconds": round(platform.cpu_seconds() - cpu0[0], 2),
             "generator_cpu_seconds": round(crowd.cpu_seconds() - cpu0[1], 2)}
 
@@ -128,9 +147,9 @@ def run_ours(args, caps):
         tid = setup_tournament(platform.api, args.teams)
         redis_before = platform.redis_connections()
         crowd = open_crowd(args, platform.port)
-        cpu0, generator0 = platform.cpu_seconds(), crowd.cpu_seconds()
+        cpu0, generator0, overflows0 = platform.cpu_seconds(), crowd.cpu_seconds(), listen_overflows()
         connect_s = crowd.connect(args.viewers, f"/api/v1/events/tournaments/{tid}", args.batch, args.connect_timeout)
-        generator1 = crowd.cpu_seconds()
+        generator1, connect_overflows = crowd.cpu_seconds(), listen_overflows() - overflows0
         gevent.sleep(1.0)
         cpu1, wall1, rusage0 = platform.cpu_seconds(), time.monotonic(), resource.getrusage(resource.RUSAGE_SELF)
         generator_stream0 = crowd.cpu_seconds()
@@ -171,6 +190,7 @@ def run_ours(args, caps):
         "results_posted": len(times), "results_in_steady_phase": steady, "post_errors": post_errors, "post_seconds": round(post_s, 2),
         "post_call_ms": h.percentiles([(back - sent) * 1000 for sent, back in times.values()]),
         "connect_seconds": connect_s, "viewers_connected": sum(v.connected for v in viewers),
+        "connect_accept_queue_overflows": connect_overflows,
         "events_expected_per_viewer": final_seq - start_seq,
         "latency_ms_from_post_returned": h.percentiles(
             crowd_figures(viewers, range(start_seq + 1, final_seq + 1), returned_at)["latency"]),
@@ -251,7 +271,7 @@ def main():
     lost_or_wrong = (f["lost"] or f["duplicates"] or f["disorder"] or f["bad_data_frames"] or f["streams_ended_by_server"]
                      or storm.get("lost") or storm.get("duplicates") or storm.get("viewers_not_caught_up"))
     failed = lost_or_wrong or f["viewers_with_error"] or f["post_errors"]
-    for key in ("latency_ms_from_post_sent", "lost", "duplicates", "deliveries", "connect_seconds",
+    for key in ("latency_ms_from_post_sent", "lost", "duplicates", "deliveries", "connect_seconds", "connect_accept_queue_overflows",
                 "connect_cpu_ms_per_viewer", "stream_cpu_seconds", "cpu_ms_per_delivery", "generator_cpu_seconds", "results_posted", "post_errors", "post_seconds", "post_call_ms", "viewers_connected",
                 "events_expected_per_viewer", "latency_ms_from_post_returned", "viewers_with_error", "viewer_errors",
                 "bad_data_frames", "streams_ended_by_server", "disorder", "orchestrator_redis_connections", "stream_phase_wall_seconds",
