@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -353,22 +354,41 @@ static int body_bytes(unsigned v, const char *s, size_t n, double t) {
     return 0;
 }
 
-static void headers(unsigned v, double t) {
+/* The value of header `name` (lower case, with its colon) in `head`, or NULL. */
+static const char *header(const char *head, size_t len, const char *name) {
+    size_t n = strlen(name);
+    for (const char *line = head; line && line < head + len;) {
+        if (!strncasecmp(line, name, n)) {
+            for (line += n; *line == ' '; line++) {}
+            return line;
+        }
+        line = strstr(line, "\r\n");
+        if (line) line += 2;
+    }
+    return NULL;
+}
+
+/* Once the response head is in: the body of a 200, else (with up to 80 bytes of the error's
+ * body, which says why) the viewer's end. `closed`: the server closed the connection. */
+static void headers(unsigned v, double t, int closed) {
     viewer *w = &viewers[v];
     char *end = strstr(w->in.data, "\r\n\r\n");
     if (!end) return;
-    *end = 0;
-    w->status = atoi(w->in.data + 9);
-    for (char *p = w->in.data; *p; p++) *p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+    size_t headlen = end - w->in.data;
     char *rest = end + 4;
     size_t restlen = w->in.len - (rest - w->in.data);
+    w->status = atoi(w->in.data + 9);
     if (w->status != 200) {
+        const char *length = header(w->in.data, headlen, "content-length:");
+        size_t want = length ? strtoul(length, NULL, 10) : 0;
+        if (!closed && restlen < (want < 80 ? want : 80)) return;
         char error[120];
         snprintf(error, sizeof error, "HTTP %d %.*s", w->status, (int)(restlen < 80 ? restlen : 80), rest);
         fail(v, error);
         return;
     }
-    w->chunked = strstr(w->in.data, "transfer-encoding: chunked") != NULL;
+    const char *encoding = header(w->in.data, headlen, "transfer-encoding:");
+    w->chunked = encoding && !strncasecmp(encoding, "chunked", 7);
     set_state(w, BODY);
     /* what came with the headers, out of `in`: the chunk decoder collects its size lines there */
     char *body = malloc(restlen + 1);
@@ -385,6 +405,10 @@ static void readable(unsigned v) {
     ssize_t n = read(w->fd, buf, sizeof buf);
     double t = now();
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    if (n == 0 && w->state == HEADERS && w->in.len && strstr(w->in.data, "\r\n\r\n")) {
+        headers(v, t, 1);  /* an error answer, closed after its body */
+        if (w->state == FAILED) return;
+    }
     if (n <= 0) {
         /* reset or closed: before the ": connected" comment it is a refusal on the way in, after
          * it the server ended the stream (counted apart: the bench expects none) */
@@ -396,7 +420,7 @@ static void readable(unsigned v) {
     if (w->state == HEADERS) {
         append(&w->in, buf, n);
         if (w->in.len > 60000) { fail(v, "response headers too long"); return; }
-        headers(v, t);
+        headers(v, t, 0);
     } else if (body_bytes(v, buf, n, t) < 0) {
         w->ends++;
         retry(v, "the server ended the body");
