@@ -266,13 +266,19 @@ def main():
     f["load_average_after_ours"] = [round(x, 2) for x in os.getloadavg()]
     f["latency_ms_from_post_sent"] = h.percentiles(f["latency"])
     f["cpu_ms_per_delivery"] = round(f["stream_cpu_seconds"] * 1000 / max(1, f["deliveries"]), 4)
+    # The load generator's CPU beside the orchestrator's, phase by phase: how much of the cores the
+    # figures' own measuring took.
+    generator, storm = f["generator_cpu_seconds"], f["storm"] or {}
+    f["cpu_seconds_orchestrator_vs_generator"] = {
+        "connect": [round(f["connect_cpu_seconds"], 2), generator["connect"]],
+        "stream": [round(f["stream_cpu_seconds"], 2), generator["stream"]],
+        **({"storm": [storm["orchestrator_cpu_seconds"], storm["generator_cpu_seconds"]]} if storm else {})}
     f["connect_cpu_ms_per_viewer"] = round(f["connect_cpu_seconds"] * 1000 / args.viewers, 3)
-    storm = f["storm"] or {}
     lost_or_wrong = (f["lost"] or f["duplicates"] or f["disorder"] or f["bad_data_frames"] or f["streams_ended_by_server"]
                      or storm.get("lost") or storm.get("duplicates") or storm.get("viewers_not_caught_up"))
     failed = lost_or_wrong or f["viewers_with_error"] or f["post_errors"]
     for key in ("latency_ms_from_post_sent", "lost", "duplicates", "deliveries", "connect_seconds", "connect_accept_queue_overflows",
-                "connect_cpu_ms_per_viewer", "stream_cpu_seconds", "cpu_ms_per_delivery", "generator_cpu_seconds", "results_posted", "post_errors", "post_seconds", "post_call_ms", "viewers_connected",
+                "connect_cpu_ms_per_viewer", "stream_cpu_seconds", "cpu_ms_per_delivery", "generator_cpu_seconds", "cpu_seconds_orchestrator_vs_generator", "results_posted", "post_errors", "post_seconds", "post_call_ms", "viewers_connected",
                 "events_expected_per_viewer", "latency_ms_from_post_returned", "viewers_with_error", "viewer_errors",
                 "bad_data_frames", "streams_ended_by_server", "disorder", "orchestrator_redis_connections", "stream_phase_wall_seconds",
                 "orchestrator_peak_rss_mib_by_pid", "bench_process_cpu_seconds_stream_phase", "platform_log_problems",
