@@ -4,7 +4,8 @@ own app (bench/flask_sse_app.py) served by gunicorn with the orchestrator's geve
 Each event is published through flask-sse's `sse.publish` (its JSON through Redis, one
 subscription per viewer); latency counts from the moment the bench calls it. Viewers count as
 connected once Redis sees their subscription (flask-sse sends nothing before the first event).
-flask-sse ignores Last-Event-ID, so it has no reconnect storm to compare.
+flask-sse ignores Last-Event-ID, so it has no reconnect storm to compare. The viewers run in the
+load generator ours ran in (`--generator`).
 """
 import os
 import signal
@@ -22,7 +23,8 @@ from flask import Flask
 from flask_sse import sse
 
 from bench import harness as h
-from bench.sse_viewer import Viewer, crowd_figures
+from bench.sse_load import LoadGenerator
+from bench.sse_viewer import Viewer, crowd_figures, wait_for
 
 NOT_A_BENCHMARK = "the flask-sse baseline bench/sse_fanout.py --baseline runs beside its own figures"
 
@@ -93,15 +95,22 @@ def run(args, results, log_path):
     """Figures of flask-sse for `results` events at `args.rate` to `args.viewers` viewers."""
     with FlaskSSE(args.baseline_workers or args.workers, log_path) as server:
         cpu0 = server.cpu_seconds()
+        # The C generator's viewers count as on their way in until flask-sse's first event (it sends
+        # no comment first): no limit on those, the batches pace them.
+        generator = LoadGenerator(server.port, max_pending=0) if args.generator == "c" else None
         viewers, greenlets = [], []
+        path = f"/stream?channel={server.channel}"
         started = time.monotonic()
         for first in range(0, args.viewers, args.batch):
-            group = [Viewer(server.port, f"/stream?channel={server.channel}")
-                     for _ in range(min(args.batch, args.viewers - first))]
-            greenlets += [gevent.spawn(v.run) for v in group]
-            viewers += group
+            count = min(args.batch, args.viewers - first)
+            if generator:
+                generator.open(count, path)
+            else:
+                group = [Viewer(server.port, path) for _ in range(count)]
+                greenlets += [gevent.spawn(v.run) for v in group]
+                viewers += group
             deadline = time.monotonic() + args.connect_timeout
-            while time.monotonic() < deadline and server.subscribers() < len(viewers):
+            while time.monotonic() < deadline and server.subscribers() < first + count:
                 gevent.sleep(0.05)
         connect_s = time.monotonic() - started
         subscribed = server.subscribers()
@@ -113,12 +122,18 @@ def run(args, results, log_path):
             gevent.sleep(max(0.0, start + (seq - 1) / args.rate - time.monotonic()))
             sent_at[seq] = time.monotonic()
             server.publish(seq)
-        deadline = time.monotonic() + args.drain_timeout
-        while time.monotonic() < deadline and not all(v.error or (v.events and v.events[-1][0] >= results)
-                                                      for v in viewers):
-            gevent.sleep(0.1)
+        if generator:
+            wait_for(generator, lambda p: p.reached(results), args.drain_timeout, 0.1)
+        else:
+            deadline = time.monotonic() + args.drain_timeout
+            while time.monotonic() < deadline and not all(v.error or (v.events and v.events[-1][0] >= results)
+                                                          for v in viewers):
+                gevent.sleep(0.1)
         cpu2 = server.cpu_seconds()
-        gevent.killall(greenlets, timeout=30)
+        if generator:
+            viewers = generator.finish()
+        else:
+            gevent.killall(greenlets, timeout=30)
     crowd = crowd_figures(viewers, range(1, results + 1), sent_at)
     return {"connect_seconds": connect_s, "viewers_connected": subscribed,
             "connect_cpu_seconds": cpu1 - cpu0, "stream_cpu_seconds": cpu2 - cpu1, "redis_connections": redis_connections,

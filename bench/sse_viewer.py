@@ -1,11 +1,15 @@
 """A cheap SSE viewer for the benchmarks: one raw socket, HTTP/1.1 with chunked decoding, SSE parsing.
 
 Meant for gevent (the importing script calls monkey.patch_all() first): thousands of these run as
-greenlets in one process.
+greenlets in one process (`Crowd`, the Python load generator; bench/sse_load.py is the C one, which
+reads and checks the same bytes the same way for a fraction of the CPU).
 """
 import json
+import resource
 import socket
 import time
+
+import gevent
 
 NOT_A_BENCHMARK = "the SSE client bench/sse_fanout.py runs thousands of"
 
@@ -93,6 +97,95 @@ class Viewer:
         except (ValueError, KeyError):
             self.bad_data += 1
         self.events.append((seq, fields.get(b"event", b"").decode(), now))
+
+
+class Progress:
+    """Where a crowd of viewers stands: opened, connected, failed (an error, not retried), the
+    lowest last id of those not failed (-1 while one has none), retries, streams the server ended,
+    and when all that have not failed were connected (None unless they are now)."""
+
+    def __init__(self, opened, connected, failed, min_last, retries=0, ends=0, all_connected_at=None):
+        self.opened, self.connected, self.failed, self.min_last = opened, connected, failed, min_last
+        self.retries, self.ends, self.all_connected_at = retries, ends, all_connected_at
+
+    def reached(self, seq):
+        return self.min_last >= seq
+
+
+class Crowd:
+    """The Python load generator: Viewer greenlets in this process, with the interface of
+    bench/sse_load.LoadGenerator (connect, progress, drop_all, cpu_seconds, finish)."""
+    name = "python"
+
+    def __init__(self, port):
+        self.port, self.viewers, self.greenlets = port, [], []
+        self.resuming, self.retries, self.all_connected_at = False, 0, None
+
+    def connect(self, count, path, batch, timeout):
+        """`count` viewers of `path`, `batch` at a time (each batch waited for, at most `timeout` s);
+        seconds until all were connected."""
+        started = time.monotonic()
+        for first in range(0, count, batch):
+            group = [Viewer(self.port, path) for _ in range(min(batch, count - first))]
+            self.greenlets += [gevent.spawn(v.run) for v in group]
+            self.viewers += group
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline and not all(v.connected or v.error for v in group):
+                gevent.sleep(0.05)
+        return time.monotonic() - started
+
+    def progress(self):
+        if self.resuming:
+            self._retry_failed()
+        connected = sum(v.connected for v in self.viewers)
+        # After a drop every viewer is retried until it is back: none counts as failed.
+        failed = 0 if self.resuming else sum(1 for v in self.viewers if v.error and not v.connected)
+        alive = [v for v in self.viewers if not v.error]
+        min_last = min((v.events[-1][0] if v.events else -1 for v in alive), default=-1)
+        if connected < len(self.viewers) - failed:
+            self.all_connected_at = None
+        elif self.all_connected_at is None:
+            self.all_connected_at = time.monotonic()
+        return Progress(len(self.viewers), connected, failed, min_last, self.retries, 0, self.all_connected_at)
+
+    def _retry_failed(self):
+        # As a browser's EventSource does, a viewer refused or reset on the way in (a full accept
+        # queue, a stream cap) tries again a second later, with its Last-Event-ID.
+        for i, v in enumerate(self.viewers):
+            if v.error and not v.connected and self.greenlets[i].dead:
+                v.error, self.retries = None, self.retries + 1
+                v.drop()
+                self.greenlets[i] = gevent.spawn_later(1.0, v.run)
+
+    def drop_all(self):
+        """Every connection drops at once and all resume with Last-Event-ID; the moment of the drop."""
+        gevent.killall(self.greenlets)
+        for v in self.viewers:
+            v.drop()
+        dropped_at = time.monotonic()
+        self.greenlets[:] = [gevent.spawn(v.run) for v in self.viewers]
+        self.resuming, self.all_connected_at = True, None
+        return dropped_at
+
+    def cpu_seconds(self):
+        """This whole process's CPU (the viewers and the bench driving the platform)."""
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+
+    def finish(self):
+        gevent.killall(self.greenlets, timeout=30)
+        return self.viewers
+
+
+def wait_for(crowd, done, timeout, interval=0.05):
+    """Poll `crowd` (a Crowd or a bench/sse_load.LoadGenerator) until done(Progress) or `timeout` s;
+    the last Progress."""
+    deadline = time.monotonic() + timeout
+    while True:
+        progress = crowd.progress()
+        if done(progress) or time.monotonic() > deadline:
+            return progress
+        gevent.sleep(interval)
 
 
 def dechunk(raw):

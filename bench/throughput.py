@@ -13,8 +13,9 @@ Figures: achieved results/s; POST latency p50/p99; result accepted (its POST ret
 events lost and duplicated (every event of a viewer's tournament from its connection to the end);
 CPU of the orchestrator (gunicorn master and worker) and of the tournament servers over the run
 (and, before it, with nobody posting: the supervisor's checks of every server and the heartbeats);
-the load average. The viewers and the load generator are greenlets of this one process on the same
-cores, so its CPU is printed too.
+the load average. The viewers run in bench/sse_load.c (`--generator python`: greenlets of this
+process, bench/sse_viewer.py) and the POSTs are greenlets of this process, all on the same cores, so
+the CPU of both is printed too.
 
 Baseline (skip with --no-baseline): the five-line flask-sse app (bench/flask_sse_app.py) under the
 same gunicorn settings (gevent, one worker), the same number of viewers over as many channels,
@@ -28,6 +29,7 @@ from gevent import monkey
 monkey.patch_all()
 
 import argparse  # noqa: E402
+import collections  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import resource  # noqa: E402
@@ -45,6 +47,7 @@ import requests  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench import harness as h  # noqa: E402
+from bench.sse_load import LoadGenerator  # noqa: E402
 from bench.sse_viewer import Viewer  # noqa: E402
 from shared.pubsub import opened  # noqa: E402
 from tests.support.api import ok  # noqa: E402
@@ -66,12 +69,52 @@ def setup_tournaments(api, count, teams):
     return dict(gevent.pool.Pool(4).map(one, range(count)))
 
 
-def connect(viewers, timeout, done=lambda v: v.connected):
-    greenlets = [gevent.spawn(v.run) for v in viewers]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and not all(done(v) or v.error for v in viewers):
-        gevent.sleep(0.05)
-    return greenlets
+class Audience:
+    """The run's viewers, viewer i on the feed feeds[i] (a tournament or a channel: its `tid`) at
+    paths[feed], in the load generator `generator` names: "c" (bench/sse_load.c; at most
+    `max_pending` on their way in at once) or "python" (Viewer greenlets in this process)."""
+
+    def __init__(self, generator, port, feeds, paths, max_pending=500):
+        if generator == "c":
+            self.generator = LoadGenerator(port, max_pending)
+            counts = collections.Counter(feeds)
+            self.feeds = [feed for feed, count in counts.items() for _ in range(count)]  # opened a feed at a time
+            for feed, count in counts.items():
+                self.generator.open(count, paths[feed])
+        else:
+            self.generator, self.viewers = None, [Viewer(port, paths[feed]) for feed in feeds]
+            for viewer, feed in zip(self.viewers, feeds):
+                viewer.tid = feed
+            self.greenlets = [gevent.spawn(v.run) for v in self.viewers]
+
+    def _tagged(self, viewers):
+        for viewer, feed in zip(viewers, self.feeds):
+            viewer.tid = feed
+        return viewers
+
+    def snapshot(self):
+        """Every viewer with what it has received so far."""
+        return self._tagged(self.generator.viewers()) if self.generator else self.viewers
+
+    def wait(self, done, timeout):
+        """Until done(viewer) or an error for every viewer, at most `timeout` s."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not all(done(v) or v.error for v in self.snapshot()):
+            gevent.sleep(0.1)
+
+    def cpu_seconds(self):
+        """The load generator's CPU (with the Python one, this whole process's)."""
+        if self.generator:
+            return self.generator.cpu_seconds()
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+
+    def finish(self):
+        """Every viewer with all it received; the load generator ends."""
+        if self.generator:
+            return self._tagged(self.generator.finish())
+        gevent.killall(self.greenlets, timeout=30)
+        return self.viewers
 
 
 def open_loop(total, rate, send):
@@ -113,11 +156,8 @@ def watch_redis(pattern):
     return seen, gevent.spawn(listen)
 
 
-def drain(viewers, final_seq, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and not all(
-            v.error or (v.events and v.events[-1][0] >= final_seq[v.tid]) for v in viewers):
-        gevent.sleep(0.1)
+def drain(audience, final_seq, timeout):
+    audience.wait(lambda v: v.events and v.events[-1][0] >= final_seq[v.tid], timeout)
 
 
 def run_platform(args, caps):
@@ -129,12 +169,9 @@ def run_platform(args, caps):
         matches = setup_tournaments(api, args.tournaments, args.teams)
         setup_s = time.monotonic() - setup_started
         tids = list(matches)
-        viewers = []
-        for i in range(args.viewers):
-            viewer = Viewer(platform.port, f"/api/v1/events/tournaments/{tids[i % len(tids)]}")
-            viewer.tid = tids[i % len(tids)]
-            viewers.append(viewer)
-        greenlets = connect(viewers, args.connect_timeout)
+        audience = Audience(args.generator, platform.port, [tids[i % len(tids)] for i in range(args.viewers)],
+                            {tid: f"/api/v1/events/tournaments/{tid}" for tid in tids})
+        audience.wait(lambda v: v.connected, args.connect_timeout)
         gevent.sleep(1.0)
         start_seq = {tid: platform.head_seq(tid) for tid in tids}
         servers = platform.server_processes()
@@ -161,14 +198,16 @@ def run_platform(args, caps):
         idle_s = time.monotonic() - idle_started
         idle = {"orchestrator": (platform.cpu_seconds() - idle0[0]) / idle_s,
                 "tournament_servers": (h.cpu_seconds_of(servers) - idle0[1]) / idle_s}
-        cpu0 = (platform.cpu_seconds(), h.cpu_seconds_of(servers), resource.getrusage(resource.RUSAGE_SELF))
+        cpu0 = (platform.cpu_seconds(), h.cpu_seconds_of(servers), resource.getrusage(resource.RUSAGE_SELF),
+                audience.cpu_seconds())
         post_s = open_loop(len(plan), args.rate, send)
         final_seq = {tid: platform.head_seq(tid) for tid in tids}
-        drain(viewers, final_seq, args.drain_timeout)
+        drain(audience, final_seq, args.drain_timeout)
         rusage = resource.getrusage(resource.RUSAGE_SELF)
         cpu = {"orchestrator": platform.cpu_seconds() - cpu0[0],
                "tournament_servers": h.cpu_seconds_of(servers) - cpu0[1],
-               "bench_process": sum(getattr(rusage, f) - getattr(cpu0[2], f) for f in ("ru_utime", "ru_stime"))}
+               "bench_process": sum(getattr(rusage, f) - getattr(cpu0[2], f) for f in ("ru_utime", "ru_stime")),
+               "load_generator": audience.cpu_seconds() - cpu0[3]}
         load = os.getloadavg()
         accepted_at = {}
         for tid in tids:
@@ -176,11 +215,12 @@ def run_platform(args, caps):
                 match_id = json.loads(payload).get("match_id") if kind == "match_result" else None
                 if seq > start_seq[tid] and (tid, match_id) in posts:
                     accepted_at[tid, seq] = posts[tid, match_id][1]
+        viewers = audience.finish()
         latencies, lost, duplicated = delivery(viewers, start_seq, final_seq, accepted_at)
         relayed, _lost, _dup = delivery(viewers, start_seq, final_seq,
                                         {key: at for key, at in on_redis.items() if key in accepted_at})
         to_redis = [(on_redis[key] - at) * 1000 for key, at in accepted_at.items() if key in on_redis]
-        gevent.killall(greenlets + [watcher], timeout=30)
+        gevent.killall([watcher], timeout=30)
         problems = platform.log_problems()
     errors = sorted({f"{status}" for _s, _r, status in posts.values() if status != 200})
     return {
@@ -223,17 +263,14 @@ def run_flask_sse(args):
         if not wait_until(lambda: not port_is_free(port) or server.poll() is not None, timeout=30) or server.poll():
             log.seek(0)
             raise SystemExit(f"flask-sse's gunicorn did not start:\n{log.read().decode(errors='replace')[-2000:]}")
-        viewers = []
-        for i in range(args.viewers):
-            viewer = Viewer(port, f"/stream?channel={channels[i % len(channels)]}")
-            viewer.tid = channels[i % len(channels)]
-            viewers.append(viewer)
-        greenlets = [gevent.spawn(v.run) for v in viewers]
+        # flask-sse sends nothing before the first event, so a viewer is on its way in until then.
+        audience = Audience(args.generator, port, [channels[i % len(channels)] for i in range(args.viewers)],
+                            {channel: f"/stream?channel={channel}" for channel in channels}, max_pending=0)
         # flask-sse sends its headers with the first message: warm every channel up until each
         # viewer has had one (seq -1: flask-sse drops a falsy id), then measure.
         with app.app_context():
             deadline = time.monotonic() + args.connect_timeout
-            while time.monotonic() < deadline and not all(v.events or v.error for v in viewers):
+            while time.monotonic() < deadline and not all(v.events or v.error for v in audience.snapshot()):
                 for channel in channels:
                     sse.publish({"seq": -1}, type="warmup", id=-1, channel=channel)
                 gevent.sleep(0.5)
@@ -250,10 +287,10 @@ def run_flask_sse(args):
                 published[channel, seq] = time.monotonic()
             post_s = open_loop(total, args.rate, send)
         final = {c: max([s for (ch, s) in published if ch == c], default=0) for c in channels}
-        drain(viewers, final, args.drain_timeout)
+        drain(audience, final, args.drain_timeout)
         cpu = h.cpu_seconds_of(procs) - cpu0
+        viewers = audience.finish()
         latencies, lost, duplicated = delivery(viewers, dict.fromkeys(channels, 0), final, published)
-        gevent.killall(greenlets, timeout=30)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -284,6 +321,8 @@ def main():
     parser.add_argument("--connect-timeout", type=float, default=60.0)
     parser.add_argument("--drain-timeout", type=float, default=30.0)
     parser.add_argument("--no-baseline", dest="baseline", action="store_false")
+    parser.add_argument("--generator", choices=("c", "python"), default="c",
+                        help="the viewers' load generator: bench/sse_load.c, or Python greenlets (bench/sse_viewer.py)")
     parser.add_argument("--name", default="throughput")
     args = h.parse_args(parser, smoke={"tournaments": 2, "teams": 8, "viewers": 10, "rate": 4.0, "seconds": 2.0,
                                        "idle_seconds": 1.0, "connect_timeout": 20.0, "drain_timeout": 15.0,
