@@ -21,6 +21,11 @@ worker_connections = int(os.environ.get("WORKER_CONNECTIONS", 20000))
 graceful_timeout = int(os.environ.get("GRACEFUL_TIMEOUT", 5))
 timeout = 30
 keepalive = 5
+# Connections the kernel holds for the worker to accept. When every viewer of a big event comes back
+# at once (a proxy or orchestrator restart), connects past the queue are dropped and the browsers'
+# kernels resend them 1, 3, 7 s later: a deep queue turns that wait into work. The kernel caps it
+# at net.core.somaxconn (4096 on current Linux; raise it for storms of more viewers than that).
+backlog = int(os.environ.get("BACKLOG", 16384))
 # The app logs one access line per request itself, with its request id (shared/logs.py).
 accesslog = os.environ.get("ACCESS_LOG") or None
 errorlog = "-"
