@@ -65,10 +65,14 @@ def spawn_one(platform, number, interval, timeout):
     poller.session.get(f"{platform.url}/healthz")  # a warm connection, as a browser would have
     poller.start()
     sent = time.monotonic()
-    response = api.post(f"/api/v1/tournaments/{tid}/publish")
+    try:
+        # The whole --timeout: a container engine's start may take longer than the client's usual 30 s.
+        response = api.session.post(api.url(f"/api/v1/tournaments/{tid}/publish"), timeout=timeout)
+        error = None if response.status_code == 200 else f"publish: {response.status_code} {response.text[:200]}"
+    except requests.RequestException as exc:
+        error = f"publish: no answer within {timeout}s ({type(exc).__name__})"
     returned = time.monotonic()
     poller.join(timeout + 5)
-    error = None if response.status_code == 200 else f"publish: {response.status_code} {response.text[:200]}"
     if poller.answered_at is None:
         error = error or f"no 200 from /t/{tid}/api/state within {timeout}s (saw {poller.statuses})"
     return {"tournament_id": tid, "error": error, "polls_before_200": poller.statuses,

@@ -193,7 +193,7 @@ class KubernetesSpawner(DockerSpawner):
         answer = self.apps.list_namespaced_deployment(
             self.namespace, label_selector=",".join(self._label_filter()), _preload_content=False)
         return [(item["metadata"].get("labels") or {}, bool(item["metadata"].get("deletionTimestamp")))
-                for item in json.loads(answer.data)["items"]]
+                for item in json.loads(_read_and_release(answer))["items"]]
 
     def _find(self, pid, tournament_id, running_only=False):
         found = self._deployments(tournament_id, pid) if pid else []
@@ -313,11 +313,23 @@ def _selector(labels):
 
 
 def _ignore_missing(call, *args, **kwargs):
-    """Delete, unless it is gone already. The answer is not read: a 1.20 API server answers a
+    """Delete, unless it is gone already. The answer is not parsed: a 1.20 API server answers a
     Service's deletion with a Status where the client (generated for newer ones) expects the
     Service, and a deletion's answer tells nothing needed here."""
     try:
-        call(*args, _preload_content=False, **kwargs).release_conn()
+        _read_and_release(call(*args, _preload_content=False, **kwargs))
     except ApiException as exc:
         if exc.status != 404:
             raise
+
+
+def _read_and_release(answer):
+    """The body of an unparsed answer (`_preload_content=False`), its connection given back to the
+    pool. Only a connection whose answer was read to the end may be: the next request on one with
+    bytes left reads them as its own status line (BadStatusLine: a stopping fleet's deletions
+    failed so, one after another, under load)."""
+    try:
+        return answer.data
+    finally:
+        answer.release_conn()
+
