@@ -46,6 +46,8 @@ def _settings(environ, instance_path):
         KUBECONFIG=environ.get("KUBECONFIG") or None,  # else the in-cluster service account
         KUBERNETES_NAMESPACE=environ.get("KUBERNETES_NAMESPACE", "default"),
         KUBERNETES_RESTART_ATTEMPTS=int(environ.get("KUBERNETES_RESTART_ATTEMPTS", 3)),
+        KUBERNETES_CPU_REQUEST=environ.get("KUBERNETES_CPU_REQUEST", "10m"),
+        KUBERNETES_MEMORY_REQUEST=environ.get("KUBERNETES_MEMORY_REQUEST", "64Mi"),
         TOURNAMENT_DATABASE_URL=environ.get("TOURNAMENT_DATABASE_URL") or None,
         TOURNAMENT_REDIS_URL=environ.get("TOURNAMENT_REDIS_URL") or None,
         SSE_QUEUE_SIZE=int(environ.get("SSE_QUEUE_SIZE", 1000)),

@@ -54,7 +54,8 @@ def assert_publish_refused(api, message):
     draft = make_tournament(api)
     response = api.post(f"/api/v1/tournaments/{draft['id']}/publish")
     assert response.status_code == 503, response.text
-    assert message in response.json()["error"]["message"]
+    said = response.json()["error"]["message"]
+    assert message in said, said
     assert ok(api.get(f"/api/v1/tournaments/{draft['id']}"))["state"] == "DRAFT"
 
 

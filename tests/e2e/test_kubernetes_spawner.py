@@ -44,7 +44,9 @@ def k8s_deployment(cluster):
         apps.delete_namespaced_deployment(item.metadata.name, NAMESPACE, propagation_policy="Background")
     for item in core.list_namespaced_service(NAMESPACE, label_selector=selector).items:
         # Not read: a 1.20 API server answers with a Status the client can't read as a Service.
-        core.delete_namespaced_service(item.metadata.name, NAMESPACE, _preload_content=False).release_conn()
+        answer = core.delete_namespaced_service(item.metadata.name, NAMESPACE, _preload_content=False)
+        answer.data  # read to its end before the connection goes back to the pool
+        answer.release_conn()
     for item in core.list_namespaced_pod(NAMESPACE, label_selector=selector).items:
         core.delete_namespaced_pod(item.metadata.name, NAMESPACE, grace_period_seconds=0)
 
@@ -101,7 +103,7 @@ def test_a_tournament_is_a_deployment_the_kubelet_restarts_the_next_orchestrator
     for probe in (container.startup_probe, container.readiness_probe, container.liveness_probe):
         assert (probe.http_get.path, probe.http_get.port, probe.http_get.host) == ("/api/health", port, "127.0.0.1")
     assert container.resources.limits == {"cpu": "1", "memory": str(256 * 2 ** 20)}
-    assert container.resources.requests == {"cpu": "50m", "memory": "64Mi"}
+    assert container.resources.requests == {"cpu": "10m", "memory": "64Mi"}
     [service] = listed(cluster, "service", deployment, tid)
     assert service.metadata.name == made.metadata.name
     assert (service.spec.selector[GENERATION], service.spec.ports[0].target_port) == (str(generation), port)
@@ -179,6 +181,18 @@ def test_a_deployment_whose_image_cannot_be_had_is_a_clear_503_and_leaves_nothin
     assert listed(cluster, "deployment", k8s_deployment) == [] and listed(cluster, "service", k8s_deployment) == []
     assert wait_until(lambda: listed(cluster, "pod", k8s_deployment) == [], timeout=20)
 
+
+
+def test_a_server_no_node_has_room_for_is_a_clear_503_without_waiting_out_the_start_and_leaves_nothing(
+        start_kubernetes_orchestrator, cluster, k8s_deployment):
+    # 64 cores asked of this 2-core node: the scheduler says so, and the publish passes that on
+    # instead of waiting SPAWN_TIMEOUT (60 s) for a pod that never runs.
+    api = start_kubernetes_orchestrator(KUBERNETES_CPU_REQUEST="64", DOCKER_CPUS="64").api  # a request is at most its limit
+    began = time.monotonic()
+    assert_publish_refused(api, "tournament server pod cannot be scheduled: 0/1 nodes are available: 1 Insufficient cpu")
+    assert time.monotonic() - began < 30
+    assert listed(cluster, "deployment", k8s_deployment) == [] and listed(cluster, "service", k8s_deployment) == []
+    assert wait_until(lambda: listed(cluster, "pod", k8s_deployment) == [], timeout=20)
 
 
 def test_a_crash_loop_past_the_restart_attempts_gets_a_new_generation_then_fails_and_leaves_nothing(
