@@ -290,10 +290,9 @@ class DockerSpawner(Spawner):
             log.warning("the Docker engine does not answer: %s", exc)
             return
         for container in found:
-            if container.status in ("exited", "dead"):
-                log.info("removing exited container %s (code %s): %s", container.name,
-                         container.attrs["State"].get("ExitCode"), _last_error(container))
-                _remove(container)
+            log.info("removing exited container %s (code %s): %s", container.name,
+                     container.attrs["State"].get("ExitCode"), _last_error(container))
+            _remove(container)
 
     def ask_to_stop(self, pid, tournament_id):
         container = self._find(pid, tournament_id, running_only=True)
