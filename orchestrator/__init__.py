@@ -7,6 +7,7 @@ from flask import Flask
 from orchestrator.auth import (FORM_BLUEPRINTS, BearerAwareSessionInterface, protect_from_csrf,
                                refuse_cross_site_writes)
 from orchestrator.extensions import csrf, db, login_manager
+from orchestrator.login_cache import LoginCache
 from orchestrator.routes import RouteCache
 from orchestrator.spawners import make_spawner
 from orchestrator.streams import StreamSlots
@@ -56,6 +57,8 @@ def _settings(environ, instance_path):
         FRAGMENT_CACHE_MAX_AGE=float(environ.get("FRAGMENT_CACHE_MAX_AGE", 10)),
         # How long the gateway routes by a tournament's kept registry entry (orchestrator/routes.py); 0: never.
         ROUTE_CACHE_SECONDS=float(environ.get("ROUTE_CACHE_SECONDS", 2)),
+        # How long the gateway may trust a login it has seen, while no login changed (orchestrator/login_cache.py); 0: never.
+        LOGIN_CACHE_SECONDS=float(environ.get("LOGIN_CACHE_SECONDS", 10)),
         # The hub writes each live frame to the feeds' sockets itself (shared/sse.py _write_directly).
         SSE_DIRECT_WRITES=environ.get("SSE_DIRECT_WRITES", "1") != "0",
         # Live streams one process holds (orchestrator/streams.py): per logged-in user, per
@@ -171,6 +174,9 @@ def create_app(config=None):
     app.extensions["shared_reads"] = SharedReads()
     # Where the gateway sends each tournament's requests, without a registry read each time.
     app.extensions["routes"] = RouteCache(app.config["ROUTE_CACHE_SECONDS"])
+    # Who a gateway request's login belongs to, without a database read each time.
+    app.extensions["logins"] = LoginCache(app.extensions["readiness_redis"], app.config["REDIS_NAMESPACE"],
+                                          app.config["LOGIN_CACHE_SECONDS"])
     # A dead client's slot frees when its next heartbeat fails to write: retry after one.
     app.extensions["stream_slots"] = StreamSlots(
         app.config["SSE_STREAMS_PER_USER"], app.config["SSE_STREAMS_PER_ADDRESS"],

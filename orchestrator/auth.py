@@ -30,6 +30,8 @@ FORM_TYPES = frozenset({"application/x-www-form-urlencoded"})
 # The tournament servers' page forms, posted through the gateway to /t/<id>/forms/...: the gateway
 # checks their Flask-WTF token itself, then forwards the body as it came.
 SERVER_FORM_PREFIX = "/forms/"
+# Requests whose caller may come from the login cache: they read only id, username and is_admin.
+KEPT_LOGIN_ENDPOINTS = frozenset({"gateway.forward"})
 # The session remembers which login (API token record) it belongs to; it lives only as long as that.
 LOGIN_KEY = "login_id"
 
@@ -50,13 +52,24 @@ def load_user(user_id):
     login_id = session.get(LOGIN_KEY)
     if not user_id.isdigit() or not isinstance(login_id, int):
         return None
-    return accounts.user_for_session(int(user_id), login_id)
+    user_id = int(user_id)
+    return _user_of_login(("session", user_id, login_id), lambda: accounts.login_of_session(user_id, login_id))
 
 
 @login_manager.request_loader
 def load_user_from_bearer(req):
     token = bearer_token(req)
-    return accounts.user_for_token(token)[0] if token else None
+    if not token:
+        return None
+    return _user_of_login(("token", accounts.token_hash(token)), lambda: accounts.user_for_token(token))
+
+
+def _user_of_login(key, load):
+    """The login's user: through the gateway, from what this process keeps (orchestrator/login_cache.py),
+    which holds only what the gateway reads; everywhere else the full record from the database."""
+    if request.endpoint in KEPT_LOGIN_ENDPOINTS:
+        return current_app.extensions["logins"].user(key, load)
+    return load()[0]
 
 
 @user_loaded_from_request.connect

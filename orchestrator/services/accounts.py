@@ -5,6 +5,7 @@ import secrets
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
+from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from orchestrator.extensions import db
@@ -61,7 +62,7 @@ def authenticate(username, password):
     return user
 
 
-def _token_hash(plaintext):
+def token_hash(plaintext):
     return hashlib.sha256(plaintext.encode()).hexdigest()
 
 
@@ -69,7 +70,7 @@ def issue_token(user, name, ttl_seconds):
     """(plaintext token, its record); the plaintext is shown once and never stored."""
     plaintext = secrets.token_urlsafe(32)
     now = _now()
-    token = ApiToken(user_id=user.id, token_hash=_token_hash(plaintext), name=name, created_at=now,
+    token = ApiToken(user_id=user.id, token_hash=token_hash(plaintext), name=name, created_at=now,
                      expires_at=now + timedelta(seconds=ttl_seconds))
     db.session.add(token)
     db.session.commit()
@@ -85,16 +86,17 @@ def _live_token(*conditions):
 
 def user_for_token(plaintext):
     """(user, token) for a live token, or (None, None)."""
-    return _live_token(ApiToken.token_hash == _token_hash(plaintext))
+    return _live_token(ApiToken.token_hash == token_hash(plaintext))
 
 
-def user_for_session(user_id, login_id):
-    """The user of a cookie session while the login it came from (its token) is live, else None.
+def login_of_session(user_id, login_id):
+    """(user, token) of a cookie session while the login it came from (its token) is live, else
+    (None, None).
 
     A login is one session whatever carries it: revoking its token, by logout or from the token
     list, ends its cookie too, and a copied cookie dies with it.
     """
-    return _live_token(User.id == user_id, ApiToken.id == login_id)[0]
+    return _live_token(User.id == user_id, ApiToken.id == login_id)
 
 
 def list_tokens(user):
@@ -110,6 +112,7 @@ def revoke_token(user, token_id):
     if token.revoked_at is None:
         token.revoked_at = _now()
         db.session.commit()
+        _logins_changed()
     return token
 
 
@@ -118,6 +121,7 @@ def revoke_all_tokens(user):
     db.session.execute(sa.update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
                        .values(revoked_at=_now()))
     db.session.commit()
+    _logins_changed()
 
 
 def make_admin(username):
@@ -127,4 +131,12 @@ def make_admin(username):
         raise LookupError(f"no user {username!r}")
     user.is_admin = True
     db.session.commit()
+    _logins_changed()
     return user
+
+
+def _logins_changed():
+    """After the commit: no worker or replica may go on trusting what it kept of a login."""
+    logins = current_app.extensions.get("logins")
+    if logins is not None:
+        logins.changed()
