@@ -18,7 +18,7 @@ process, bench/sse_viewer.py) and the POSTs are greenlets of this process, all o
 the CPU of both is printed too.
 
 Baseline (skip with --no-baseline): the five-line flask-sse app (bench/flask_sse_app.py) under the
-same gunicorn settings (gevent, one worker), the same number of viewers over as many channels,
+same gunicorn settings (gevent, --workers workers), the same number of viewers over as many channels,
 receiving the same number of publishes at the same rate from `sse.publish`: publish returned ->
 received. It has no gateway, database or check of what it relays: it is the fan-out alone.
 
@@ -254,8 +254,8 @@ def run_flask_sse(args):
     env = {**os.environ, "REDIS_URL": h.REDIS_URL}
     log = tempfile.TemporaryFile()  # gunicorn's own lines; shown only if it fails to start
     # The orchestrator's gunicorn settings (orchestrator/gunicorn_conf.py), with gevent's own worker.
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-k", "gevent", "-w", "1", "--worker-connections",
-                               "20000", "--graceful-timeout", "5", "--keep-alive", "5", "-b", f"127.0.0.1:{port}",
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-k", "gevent", "-w", str(args.workers),
+                               "--worker-connections", "20000", "--graceful-timeout", "5", "--keep-alive", "5", "-b", f"127.0.0.1:{port}",
                                "bench.flask_sse_app:app"],
                               cwd=h.ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     app.config["REDIS_URL"] = h.REDIS_URL
@@ -320,6 +320,7 @@ def main():
     parser.add_argument("--idle-seconds", type=float, default=3.0, help="CPU measured with nobody posting")
     parser.add_argument("--connect-timeout", type=float, default=60.0)
     parser.add_argument("--drain-timeout", type=float, default=30.0)
+    parser.add_argument("--workers", type=int, default=1, help="gunicorn workers, of the orchestrator and of flask-sse")
     parser.add_argument("--no-baseline", dest="baseline", action="store_false")
     parser.add_argument("--generator", choices=("c", "python"), default="c",
                         help="the viewers' load generator: bench/sse_load.c, or Python greenlets (bench/sse_viewer.py)")
@@ -329,7 +330,7 @@ def main():
                                        "name": "throughput_smoke"})
     fd_limit = h.raise_fd_limit()
     caps = {"SSE_STREAMS_PER_ADDRESS": str(max(1000, args.viewers)),
-            "SSE_STREAMS_TOTAL": str(max(10000, args.viewers + 100))}
+            "SSE_STREAMS_TOTAL": str(max(10000, args.viewers + 100)), "WEB_CONCURRENCY": str(args.workers)}
     params = dict(vars(args), fd_limit=fd_limit)
     info = h.print_header("Throughput: results over many tournaments to their viewers", params)
     figures = {"platform": run_platform(args, caps)}
