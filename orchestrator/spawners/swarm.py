@@ -3,7 +3,9 @@ TOURNAMENT_IMAGE with one replica, on an engine that is a swarm manager.
 
 It is the docker backend (spawners/docker.py) with a service in place of a container: the same
 labels (deployment, tournament id, generation, port) on the service and on its task's container,
-the same limits, an init as PID 1, the same health check with the token of the start. What
+the same limits, an init as PID 1, the supervisor's own health check with the token of the start
+(the image's HEALTHCHECK is off, as for containers: a Python started every 10 s in every task, ~1%
+of a core each, and under load its 3 s timeout had Swarm kill servers that were only slow). What
 differs is who restarts: Swarm does, at once (restart delay 0), when the container dies, with
 the same token and port, so the fleet keeps the generation it recorded; the supervisor reads the
 task state (`is_restarting`) and waits for it instead of starting another. When Swarm gives up
@@ -26,7 +28,7 @@ import logging
 import time
 
 from docker.errors import APIError, DockerException, NotFound
-from docker.types import EndpointSpec, Resources, RestartPolicy, ServiceMode
+from docker.types import EndpointSpec, Healthcheck, Resources, RestartPolicy, ServiceMode
 from docker.utils import parse_bytes
 
 from orchestrator.spawners import SpawnError
@@ -93,7 +95,7 @@ class SwarmSpawner(DockerSpawner):
             mode=ServiceMode("replicated", replicas=1),
             restart_policy=RestartPolicy(condition="any", delay=0, max_attempts=self.restart_attempts,
                                          window=60 * 10 ** 9),
-            preferences=[("spread", self.spread)],
+            preferences=[("spread", self.spread)], healthcheck=Healthcheck(test=["NONE"]),
             log_driver="json-file", log_driver_options={"max-size": "10m", "max-file": "3"}, **networking)
 
     def _route(self, service, port):
