@@ -1,5 +1,6 @@
 """With PostgreSQL unreachable both apps answer 503 `database_unavailable` with Retry-After, in the
-error envelope (streams included), and serve again once it is back.
+error envelope (streams included), and serve again once it is back. A gateway that keeps the
+tournament's route and the caller's login goes on answering the server's reads from its memory.
 
 The test runs its own throwaway PostgreSQL cluster (initdb + pg_ctl on a free port, in a temporary
 directory) so it can stop and start it; the run's shared PostgreSQL is never touched.
@@ -17,7 +18,7 @@ import sqlalchemy as sa
 from shared.db.tables import tournament_servers
 from shared.identity import sign
 from tests.conftest import GATEWAY_SECRET
-from tests.support.api import make_tournament, ok
+from tests.support.api import Api, make_tournament, ok
 from tests.support.processes import free_port, wait_until
 
 
@@ -94,12 +95,20 @@ def stream_status(url, headers=None):
 
 def test_a_database_outage_answers_503_everywhere_and_everything_recovers(throwaway_postgres, start_orchestrator):
     # The cluster first: torn down last, after the orchestrator has stopped its fleet through it.
-    orchestrator = start_orchestrator(DATABASE_URL=throwaway_postgres.url)
+    # This orchestrator keeps no route or login, so every gateway request needs the database.
+    orchestrator = start_orchestrator(DATABASE_URL=throwaway_postgres.url, ROUTE_CACHE_SECONDS="0",
+                                      LOGIN_CACHE_SECONDS="0")
+    # A replica that keeps them far longer than the test: what it can answer without the database.
+    keeping = start_orchestrator(DATABASE_URL=throwaway_postgres.url, START_SUPERVISOR="0",
+                                 ROUTE_CACHE_SECONDS="600", LOGIN_CACHE_SECONDS="600")
     api = orchestrator.api
     auth = {"Authorization": api.session.headers["Authorization"]}
     tournament = make_tournament(api, state="ACTIVE", teams=4)
     tid, gateway = tournament["id"], f"/t/{tournament['id']}"
     match = ok(api.get(f"{gateway}/api/matches"))["items"][0]
+    through_keeping = Api(keeping.url)
+    through_keeping.session.headers.update(auth)
+    ok(through_keeping.get(f"{gateway}/api/standings"))  # its route and login are kept from here on
     engine = sa.create_engine(throwaway_postgres.url)
     with engine.connect() as conn:
         host, port = conn.execute(sa.select(tournament_servers.c.host, tournament_servers.c.port)
@@ -140,6 +149,11 @@ def test_a_database_outage_answers_503_everywhere_and_everything_recovers(throwa
     for what, (url, headers) in feeds.items():
         assert_database_unavailable(stream_status(url, headers)[0], what)
     assert ok(requests.get(server + "/api/state", timeout=5))["seq"] > 0  # its reads are from memory
+    # Through a gateway that knows the route and the caller, those reads go on; a write reaches
+    # the server, which refuses it for the outage itself.
+    assert len(ok(through_keeping.get(f"{gateway}/api/standings"))["items"]) == 4
+    assert_database_unavailable(through_keeping.post(f"{gateway}{result_path}", {"winner": match["team1_id"]}),
+                                "gateway result POST, route and login kept")
 
     throwaway_postgres.start()
     assert wait_until(lambda: api.get("/readyz").status_code == 200, timeout=15)
