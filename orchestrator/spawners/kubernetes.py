@@ -313,10 +313,19 @@ def _kubelet_brings_back(status, attempts):
     """True while the container has restarts left, or runs its last one and has not started yet:
     the restart count includes the restart in progress (the kubelet stamps it on the new
     container), so without the second case the supervisor would take the last restart over while
-    its server boots. A container that died after it shows terminated or CrashLoopBackOff."""
+    its server boots. A container that died after it shows terminated or CrashLoopBackOff.
+
+    Between creating the restart's container and starting it, a 1.20 kubelet reports it as
+    terminated with the new count but with no finish time (it treats "created" as exited): still
+    the restart under way, or the supervisor would take it over whenever a status is read then."""
     if status.restart_count < attempts:
         return True
-    return status.restart_count == attempts and status.state.running is not None and not status.started
+    if status.restart_count != attempts:
+        return False
+    state = status.state
+    if state.running is not None:
+        return not status.started
+    return state.terminated is not None and state.terminated.finished_at is None
 
 
 def _selector(labels):

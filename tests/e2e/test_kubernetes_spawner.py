@@ -215,7 +215,8 @@ def test_a_crash_loop_past_the_restart_attempts_gets_a_new_generation_then_fails
         assert pod.metadata.labels[GENERATION] == str(generation)
         server_container(pod).kill()
         assert wait_until(lambda: [restarts(p) for p in listed(cluster, "pod", k8s_deployment, tid)] == [1]
-                          and api.get(gateway).status_code == 200, timeout=40)
+                          and api.get(gateway).status_code == 200, timeout=40), \
+            (fleet_entry(api, tid), [p.status.container_statuses for p in listed(cluster, "pod", k8s_deployment, tid)])
         assert server_of(database_url, tid)[0] == generation
         entry = fleet_entry(api, tid)
         assert entry["last_error"].startswith("restarting: ")  # what it said while it waited

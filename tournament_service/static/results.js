@@ -19,6 +19,7 @@
   var noticeOutlivesOneRefresh = false; // see swapIn
   var refreshWanted = false; // the stream said something changed while the viewer was busy
   var refreshing = null;     // the refresh under way, if any
+  var leaving = false;       // the page is being loaded again (see swapIn): nothing more to draw
 
   function section() { return document.getElementById("results"); }
 
@@ -53,8 +54,11 @@
    *  was just decided) changes the whole page, which is then loaded again. */
   function swapIn(fresh, fromPost) {
     var current = section();
-    if (!current || !fresh) { return; }
+    if (leaving || !current || !fresh) { return; }
     if (fresh.getAttribute("data-state") !== "ACTIVE") {
+      // The page goes on running until the new one replaces it: a stream refresh answered
+      // meanwhile must not send it again elsewhere (to "./", losing the post's notice).
+      leaving = true;
       var notice = fresh.getAttribute("data-notice");
       window.location.assign(new URL(notice ? "./?notice=" + encodeURIComponent(notice) : "./", window.location.href));
       return;
@@ -257,6 +261,7 @@
   /** Fetch the section and put it in place; `asked`: the viewer pressed "Show the latest". */
   function refresh(asked) {
     refreshWanted = false;
+    if (leaving) { return; }
     if (refreshing) {
       if (asked === true) { refreshing.then(function () { refresh(true); }); } else { refreshWanted = true; }
       return;
