@@ -13,7 +13,7 @@ from orchestrator.spawners import make_spawner
 from orchestrator.streams import StreamSlots
 from shared import logs, validation
 from shared.config import require_strong_secrets, settings_from_env
-from shared.db.engine import engine_options, migrate
+from shared.db.engine import engine_options, migrate, ping_when_idle
 from shared.errors import register_error_handlers
 from shared.events import Channels
 from shared.http import add_security_headers
@@ -59,6 +59,8 @@ def _settings(environ, instance_path):
         ROUTE_CACHE_SECONDS=float(environ.get("ROUTE_CACHE_SECONDS", 2)),
         # How long the gateway may trust a login it has seen, while no login changed (orchestrator/login_cache.py); 0: never.
         LOGIN_CACHE_SECONDS=float(environ.get("LOGIN_CACHE_SECONDS", 10)),
+        # While a tournament's feed is in demand, its reads wait this long for the viewers close behind (shared/crowd.py); 0: never.
+        SSE_CROWD_LINGER_MS=float(environ.get("SSE_CROWD_LINGER_MS", 5)),
         # The hub writes each live frame to the feeds' sockets itself (shared/sse.py _write_directly).
         SSE_DIRECT_WRITES=environ.get("SSE_DIRECT_WRITES", "1") != "0",
         # Live streams one process holds (orchestrator/streams.py): per logged-in user, per
@@ -163,7 +165,7 @@ def create_app(config=None):
     channels = Channels(app.config["REDIS_NAMESPACE"])
     app.extensions["channels"] = channels
     with app.app_context():
-        app.extensions["feed_engine"] = db.engine
+        app.extensions["feed_engine"] = ping_when_idle(db.engine)
     app.extensions["spawner"] = make_spawner(app.config, app.instance_path)
     # What the orchestrator itself writes to a feed (chat messages) goes out after commit, held
     # while Redis is away, as the tournament servers' events do.
@@ -171,7 +173,7 @@ def create_app(config=None):
                                             signing_key=message_key(app.config["GATEWAY_SECRET"]))
     # A crowd of viewers connecting at once reads a tournament's visibility, a feed's head and a
     # replay once for all of them (shared/crowd.py).
-    app.extensions["shared_reads"] = SharedReads()
+    app.extensions["shared_reads"] = SharedReads(linger=app.config["SSE_CROWD_LINGER_MS"] / 1000)
     # Where the gateway sends each tournament's requests, without a registry read each time.
     app.extensions["routes"] = RouteCache(app.config["ROUTE_CACHE_SECONDS"])
     # Who a gateway request's login belongs to, without a database read each time.

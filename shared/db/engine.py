@@ -10,6 +10,9 @@ import sqlalchemy as sa
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 # Any constant will do; all processes of the platform take the same advisory lock to migrate.
 _MIGRATION_LOCK_KEY = 720_113_001
+# A pooled connection back from a use this recent is handed out without a check of its own (see
+# ping_when_idle); one idle longer is checked first.
+PING_AFTER_IDLE_SECONDS = 1.0
 
 
 def engine_options(url):
@@ -17,7 +20,8 @@ def engine_options(url):
     if url.startswith("sqlite"):
         # Many processes share one SQLite file locally: wait for the write lock instead of failing.
         return {"connect_args": {"timeout": 30, "check_same_thread": False}}
-    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10}
+    # No pool_pre_ping: ping_when_idle checks only the connections that idled (see there).
+    return {"pool_size": 5, "max_overflow": 10}
 
 
 def make_engine(url, pool_size=None, max_overflow=None, idle_release=None, application_name=None):
@@ -30,9 +34,46 @@ def make_engine(url, pool_size=None, max_overflow=None, idle_release=None, appli
         options["max_overflow"] = options["max_overflow"] if max_overflow is None else max_overflow
         if application_name:
             options["connect_args"] = {"application_name": application_name[:63]}
-    engine = sa.create_engine(url, **options)
+    engine = ping_when_idle(sa.create_engine(url, **options))
     if idle_release and "pool_size" in options:
         IdleRelease(engine, idle_release)
+    return engine
+
+
+def ping_when_idle(engine, seconds=PING_AFTER_IDLE_SECONDS):
+    """Check a pooled PostgreSQL connection before handing it out only when it idled `seconds` or
+    more since its last use; returns `engine`.
+
+    pool_pre_ping checks every checkout: one more round trip for every read, a fifth of a viewer's
+    connect and of a short command's database time. A connection back from a use a moment ago was
+    alive then; one that idled may have been cut meanwhile (PostgreSQL restarted, a proxy's idle
+    timeout), and that is what the check is for. A connection cut within `seconds` of its last use
+    fails its next statement instead, as it would between a check and the statement anyway; the
+    pool then replaces every connection it had made before (SQLAlchemy's disconnect handling), and
+    that request gets the 503 of a database that went away.
+    """
+    if engine.dialect.name != "postgresql":
+        return engine
+
+    def checked_in(_dbapi_connection, record):
+        record.info["idle_since"] = time.monotonic()
+
+    def checked_out(dbapi_connection, record, _proxy):
+        idle_since = record.info.get("idle_since")  # none: a connection made just now
+        if idle_since is None or time.monotonic() - idle_since < seconds:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            if not engine.dialect.is_disconnect(exc, dbapi_connection, None):
+                raise
+            alive = False
+        if not alive:
+            # The pool closes this connection and hands out a new one.
+            raise sa.exc.DisconnectionError("the pooled connection was closed while it idled")
+
+    sa.event.listen(engine, "checkin", checked_in)
+    sa.event.listen(engine, "checkout", checked_out)
     return engine
 
 

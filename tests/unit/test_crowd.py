@@ -63,3 +63,26 @@ def test_every_caller_of_a_failed_read_gets_its_error_and_other_keys_are_read_ap
     assert all(isinstance(error, ConnectionError) for error in answers.values())
     with pytest.raises(ValueError):
         reads.read("head", lambda: int("not a number"))
+
+
+def test_a_key_in_demand_lingers_for_the_callers_close_behind_and_one_asked_now_and_then_does_not():
+    now = [100.0]
+    reads, calls, answers = SharedReads(linger=0.3, clock=lambda: now[0]), [], {}
+
+    def fetch():
+        calls.append(None)
+        return f"read {len(calls)}"
+    assert reads.read("head", fetch) == "read 1"  # never read before: at once
+    # Read a moment ago: the next read waits for the callers close behind it, and they share it.
+    leader = start(reads, "head", fetch, answers, "leader")
+    time.sleep(0.1)
+    assert calls == [None]  # still lingering
+    behind = start(reads, "head", fetch, answers, "b", "c")
+    for thread in leader + behind:
+        thread.join(5)
+    assert answers == {"leader": "read 2", "b": "read 2", "c": "read 2"}
+    # Not asked for a while: read at once, no linger.
+    now[0] += 60
+    began = time.monotonic()
+    assert reads.read("head", fetch) == "read 3"
+    assert time.monotonic() - began < 0.2
