@@ -60,7 +60,7 @@ def _settings(environ, instance_path):
         # How long the gateway may trust a login it has seen, while no login changed (orchestrator/login_cache.py); 0: never.
         LOGIN_CACHE_SECONDS=float(environ.get("LOGIN_CACHE_SECONDS", 10)),
         # While a tournament's feed is in demand, its reads wait this long for the viewers close behind (shared/crowd.py); 0: never.
-        SSE_CROWD_LINGER_MS=float(environ.get("SSE_CROWD_LINGER_MS", 5)),
+        SSE_CROWD_LINGER_MS=float(environ.get("SSE_CROWD_LINGER_MS", 20)),
         # The hub writes each live frame to the feeds' sockets itself (shared/sse.py _write_directly).
         SSE_DIRECT_WRITES=environ.get("SSE_DIRECT_WRITES", "1") != "0",
         # Live streams one process holds (orchestrator/streams.py): per logged-in user, per
