@@ -8,13 +8,17 @@ runs with a kubelet; nothing is built or started for the bench), on a fresh plat
 - publishes --count tournaments one after another and times publish -> first 200 of
   GET /t/<id>/api/state through the gateway (bench/spawn.py's probe), p50/p99 per block of
   --block servers, so a fleet that slows its own growth shows;
-- then, after --settle seconds, over a quiet window of --window seconds: the idle CPU of the whole
-  fleet, of the orchestrator (gunicorn master and worker, whose thread is the supervisor) and, for
-  containers, of the engine (dockerd, containerd, one shim per container), as % of one core; and
-  the supervisor's rounds in that window (orchestrator_supervisor_round_seconds on /metrics)
-  against SUPERVISE_INTERVAL;
-- per-server memory: RSS, USS and PSS of each server process (psutil); for containers the
-  container's cgroup (charged memory and its anonymous part) beside its processes' own figures;
+- then, after --settle seconds (and where the host runs the kernel's samepage merging, once ksmd
+  has passed twice over the memory offered to it, at most --merge-timeout seconds: the forked
+  servers offer theirs, tournament_service/zygote.py), over a quiet window of --window seconds:
+  the idle CPU of the whole fleet, of the orchestrator (gunicorn master and worker, whose thread
+  is the supervisor), for containers of the engine (dockerd, containerd, one shim per container)
+  and of ksmd where it runs (a cost of the merged memory), as % of one core; and the supervisor's
+  rounds in that window (orchestrator_supervisor_round_seconds on /metrics) against
+  SUPERVISE_INTERVAL;
+- per-server memory: RSS, USS and PSS of each server process (psutil) and what ksmd merged of it;
+  for containers the container's cgroup (charged memory and its anonymous part) beside its
+  processes' own figures;
 - cancels every tournament and asserts that no server process, container or service of the run is
   left (exit 1 if one is, after removing it).
 
@@ -157,12 +161,12 @@ def cpu_snapshot(platform, parts):
     fleet = h.cpu_seconds_of([p for procs in parts["servers"].values() for p in procs] + parts["others"])
     fleet += sum(probe.cgroup_cpu_seconds(d) or 0.0 for d in parts["cgroups"].values())
     return {"at": time.monotonic(), "fleet": fleet, "orchestrator": platform.cpu_seconds(),
-            "engine": h.cpu_seconds_of(parts["engine"])}
+            "engine": h.cpu_seconds_of(parts["engine"]), "ksmd": probe.ksmd_cpu_seconds()}
 
 
 def idle_cpu(platform, parts, args, token):
-    """% of one core used by the fleet, the orchestrator and the engine over the quiet window, and
-    the supervisor's rounds in it."""
+    """% of one core used by the fleet, the orchestrator, the engine and the kernel's ksmd (merging
+    the servers' pages, where the host runs it) over the quiet window, and the supervisor's rounds in it."""
     rounds_before = probe.round_histogram(platform.url, token)
     before = cpu_snapshot(platform, parts)
     time.sleep(args.window)
@@ -170,17 +174,20 @@ def idle_cpu(platform, parts, args, token):
     rounds = probe.rounds_between(rounds_before, probe.round_histogram(platform.url, token))
     seconds = after["at"] - before["at"]
     figures = {f"{key}_pct_of_one_core": 100 * (after[key] - before[key]) / seconds
-               for key in ("fleet", "orchestrator", "engine")}
+               for key in ("fleet", "orchestrator", "engine", "ksmd")}
     return {**figures, "window_s": seconds, "supervisor_rounds": rounds}
 
 
 def memory_figures(parts):
     """Per-server memory in MiB: each server's processes' RSS/USS/PSS and, for a container, its cgroup."""
-    per_server = {"rss": [], "uss": [], "pss": [], "cgroup": [], "cgroup_anon": []}
+    per_server = {"rss": [], "uss": [], "pss": [], "cgroup": [], "cgroup_anon": [], "ksm_merged": []}
     for tid, procs in parts["servers"].items():
         sizes = [s for s in (probe.process_memory(p) for p in procs) if s]
         for index, key in enumerate(("rss", "uss", "pss")):
             per_server[key].append(sum(s[index] for s in sizes) / MIB)
+        merged = [m for m in (probe.ksm_merged_bytes(p) for p in procs) if m is not None]
+        if merged:
+            per_server["ksm_merged"].append(sum(merged) / MIB)
         if tid in parts["cgroups"]:
             charged = probe.cgroup_memory(parts["cgroups"][tid])
             if charged:
@@ -217,6 +224,8 @@ def run_fleet(backend, settings, args):
             runs, result["stopped_early"] = publish_fleet(platform, args, runs)
             result["errors"] += [r["error"] for r in runs if r["error"]]
             time.sleep(args.settle)
+            # Where the host runs ksmd, memory and idle CPU are measured once it has merged what it will.
+            result["ksm_wait"] = probe.wait_for_merging(args.merge_timeout)
             tournament_ids = {r["tournament_id"] for r in runs}
             parts = fleet_parts(platform, backend, tournament_ids)
             result["servers_seen"] = len(parts["servers"])
@@ -251,8 +260,12 @@ def report(result):
     print(f"publish -> first 200 through the gateway: p50 {fmt(stats['p50'])} ms, p99 {fmt(stats['p99'])} ms "
           f"(blocks of {result['by_block'][0]['to'] if result['by_block'] else 0}: "
           + ", ".join(f"{b['from']}-{b['to']} p50 {fmt(b['p50'])}/p99 {fmt(b['p99'])}" for b in result["by_block"]) + ")")
+    waited = result.get("ksm_wait")
+    if waited:
+        print(f"memory measured after ksmd's two passes: {waited['seconds']:.0f} s after the settle"
+              + ("" if waited["done"] else " (--merge-timeout: not done)"))
     for key, label in (("rss", "RSS"), ("uss", "USS"), ("pss", "PSS"), ("cgroup", "cgroup memory"),
-                       ("cgroup_anon", "cgroup anon")):
+                       ("cgroup_anon", "cgroup anon"), ("ksm_merged", "merged by ksmd")):
         if key in result["memory_mib"]:
             m = result["memory_mib"][key]
             print(f"per-server {label}: p50 {fmt(m['p50'], 1)} MiB, max {fmt(m['max'], 1)} MiB, "
@@ -264,7 +277,8 @@ def report(result):
     idle = result["idle"]
     print(f"idle over {idle['window_s']:.0f} s, % of one core: fleet {idle['fleet_pct_of_one_core']:.1f}, "
           f"orchestrator (supervisor) {idle['orchestrator_pct_of_one_core']:.1f}"
-          + (f", engine {idle['engine_pct_of_one_core']:.1f}" if result["backend"] != "subprocess" else ""))
+          + (f", engine {idle['engine_pct_of_one_core']:.1f}" if result["backend"] != "subprocess" else "")
+          + (f", ksmd {idle['ksmd_pct_of_one_core']:.1f}" if waited else ""))
     rounds = idle["supervisor_rounds"]
     if rounds is None:
         print("supervisor round: not observable (no orchestrator_supervisor_round_seconds on /metrics)")
@@ -297,15 +311,21 @@ def main():
     parser.add_argument("--min-free-connections", type=int, default=20,
                         help="stop publishing when PostgreSQL has fewer connection slots left")
     parser.add_argument("--gone-timeout", type=float, default=60.0, help="seconds for the fleet to be gone")
+    parser.add_argument("--merge-timeout", type=float, default=1800.0,
+                        help="where ksmd runs: at most this many seconds for its two passes before measuring")
     parser.add_argument("--name", default="fleet", help="results file name")
     args = h.parse_args(parser, smoke={"count": 3, "spawners": "subprocess", "block": 2, "window": 3.0,
-                                       "settle": 1.0, "name": "fleet_smoke"})
+                                       "settle": 1.0, "merge_timeout": 5.0, "name": "fleet_smoke"})
     h.raise_fd_limit()
     info = h.print_header("A dense fleet: memory, idle CPU, publish latency and supervisor rounds per spawner",
                           vars(args))
     print(BASELINE)
     print(f"load average at the start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
           f"{available_gib():.1f} GiB available", flush=True)
+    ksm = probe.ksm_state()
+    print("samepage merging (KSM): " + ("none in this kernel" if ksm is None else
+          f"ksmd {'runs' if ksm['run'] == 1 else 'does not run'} ({ksm['pages_to_scan']} pages every "
+          f"{ksm['sleep_millisecs']} ms); forked servers offer their pages to it"), flush=True)
     wanted = [name.strip() for name in args.spawners.split(",") if name.strip()]
     unknown = set(wanted) - set(BACKENDS)
     if unknown:

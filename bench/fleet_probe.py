@@ -292,3 +292,52 @@ def rounds_between(before, after):
         return next(le for le, cumulative in deltas if cumulative >= share * count)
     return {"rounds": int(count), "mean_s": (after["sum"] - before["sum"]) / count,
             "p50_at_most_s": bound(0.5), "max_at_most_s": bound(1.0)}
+
+
+KSM = Path("/sys/kernel/mm/ksm")
+
+
+def ksm_state():
+    """The host's samepage merging (KSM): {"run", "pages_to_scan", "sleep_millisecs", "full_scans",
+    "pages_sharing"} as ints, or None where the kernel has none."""
+    try:
+        return {name: int((KSM / name).read_text()) for name in
+                ("run", "pages_to_scan", "sleep_millisecs", "full_scans", "pages_sharing")}
+    except (OSError, ValueError):
+        return None
+
+
+def ksmd_cpu_seconds():
+    """CPU seconds of the kernel's ksmd thread so far (0.0 when there is none)."""
+    for process in psutil.process_iter(["name"]):
+        if process.info["name"] == "ksmd":
+            try:
+                return sum(process.cpu_times()[:2])
+            except psutil.Error:
+                return 0.0
+    return 0.0
+
+
+def ksm_merged_bytes(process):
+    """Bytes of `process` that ksmd merged with identical pages (/proc/PID/ksm_stat), or None."""
+    try:
+        with open(f"/proc/{process.pid}/ksm_stat") as stat:
+            fields = dict(line.rstrip("\n").rsplit(maxsplit=1) for line in stat)
+        return int(fields["ksm_merging_pages"]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, KeyError, ValueError):
+        return None
+
+
+def wait_for_merging(timeout):
+    """When ksmd runs: wait until it has passed over all mergeable memory twice from now (a page is
+    merged once it has stayed the same between two passes), at most `timeout` seconds. Returns
+    the seconds waited and whether it got there, or None when ksmd does not run."""
+    state = ksm_state()
+    if not state or state["run"] != 1:
+        return None
+    began, target = time.monotonic(), state["full_scans"] + 2
+    while time.monotonic() - began < timeout:
+        if ksm_state()["full_scans"] >= target:
+            return {"seconds": time.monotonic() - began, "done": True}
+        time.sleep(1)
+    return {"seconds": time.monotonic() - began, "done": False}

@@ -63,6 +63,35 @@ PRELOADED = ("psycogreen.gevent", "sqlalchemy.dialects.postgresql.psycopg2", "sq
 _base_app = None
 
 
+PR_SET_MEMORY_MERGE = 67  # prctl (Linux 6.4+): all of the process's memory may be merged by KSM
+KSM_RUN = "/sys/kernel/mm/ksm/run"
+
+
+def _merge_same_pages():
+    """Offer this process's memory, and so its children's (the setting is inherited on fork), to
+    the kernel's samepage merging (KSM).
+
+    A child copies every zygote page it writes a reference count to, ~14 MiB of them, but the
+    counts go back to what they were when the child is done with the objects: most copies end up
+    the same as the zygote's page and as every sibling's. ksmd finds such pages and maps one
+    read-only copy for all of them (measured: a server's USS 17.3 -> 3.2 MiB once it has passed).
+    It runs only where the host turned it on (/sys/kernel/mm/ksm/run = 1) and scans at the host's
+    rate, a cost of its own (bench/fleet.py prints ksmd's CPU); without it this changes nothing.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_MEMORY_MERGE, 1, 0, 0, 0) != 0:
+        log.info("servers' pages will not be merged: prctl(PR_SET_MEMORY_MERGE) failed, errno %d "
+                 "(a kernel before 6.4?)", ctypes.get_errno())
+        return
+    try:
+        with open(KSM_RUN) as flag:
+            running = flag.read().strip() == "1"
+    except OSError:
+        running = False
+    log.info("servers' pages offered to samepage merging; ksmd %s", "runs" if running else
+             f"does not run ({KSM_RUN} is not 1): they stay copied")
+
+
 def _warm():
     global _base_app
     for name in PRELOADED:
@@ -235,6 +264,7 @@ def main(instance_path, idle_exit):
     _signal(signal.SIGCHLD, _reap_children)
     gc.collect()
     gc.freeze()  # what is loaded now stays shared with the children: the collector won't touch it
+    _merge_same_pages()
     log.info("ready in %.0f ms (code %s)", (time.perf_counter() - started) * 1000, stamp)
     last_request = time.monotonic()
     while True:

@@ -66,6 +66,24 @@ def test_a_killed_zygote_takes_no_server_down_and_a_new_one_forks_the_next(start
     assert server_processes(tid) == [pid]
 
 
+def ksm_stat(pid):
+    """/proc/PID/ksm_stat (Linux 6.4+) as {name: value}."""
+    with open(f"/proc/{pid}/ksm_stat") as stat:
+        return dict(line.rstrip("\n").rsplit(maxsplit=1) for line in stat)
+
+
+def test_forked_servers_offer_their_pages_to_samepage_merging_and_exec_started_ones_do_not(
+        start_orchestrator, database_url):
+    # Whether ksmd runs is the host's choice; what the platform does is offer the pages.
+    api = start_orchestrator(**FAST).api
+    _tid, pid, zygote = published_and_forked(api, database_url)
+    assert ksm_stat(pid)["ksm_merge_any:"] == "yes"
+    assert ksm_stat(zygote)["ksm_merge_any:"] == "yes"
+    exec_started = start_orchestrator(SPAWNER_PRELOAD="0").api
+    tid = make_tournament(exec_started, state="REGISTRATION", teams=1)["id"]
+    assert ksm_stat(server_of(database_url, tid)[0])["ksm_merge_any:"] == "no"
+
+
 def test_a_forked_server_is_adopted_after_its_orchestrator_is_killed(start_orchestrator, database_url):
     first = start_orchestrator()
     tid, pid, zygote = published_and_forked(first.api, database_url)
