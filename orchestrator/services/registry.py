@@ -327,15 +327,27 @@ def _end_on_server(tournament, action, spawner, settings, sign_as):
         if exc.code != "illegal_state" or (exc.fields or {}).get("state") != _ENDS_IN[action]:
             raise
         summary = server_client.query(endpoint, tournament_id, "/api/state")
-    try:
-        _keep_snapshot(tournament, snapshots.capture(endpoint, tournament_id, summary))
-    except APIError as exc:
-        # The change is already in the log; a missing read-only view must not undo it.
-        log.error("no final snapshot of %s: %s", tournament_id, exc.message)
+    _capture_final_snapshot(tournament, endpoint, summary)
     tournament.state = summary["state"]
     db.session.commit()  # ended first: the supervisor must not restart what we stop next
     fleet.stop_server(tournament_id, spawner)
     return True
+
+
+def _capture_final_snapshot(tournament, endpoint, summary):
+    """Keep the server's read-only snapshot of the ended `tournament`; a server gone meanwhile is
+    logged, as an error only when no racing capture (the supervisor's, see _keep_snapshot) kept one."""
+    try:
+        _keep_snapshot(tournament, snapshots.capture(endpoint, tournament.id, summary))
+    except APIError as exc:
+        # The change is already in the log; a missing read-only view must not undo it.
+        kept = db.session.execute(sa.select(tournaments.c.final_snapshot.is_not(None))
+                                  .where(tournaments.c.id == tournament.id)).scalar()
+        if kept:
+            log.info("the final snapshot of %s was kept by a racing capture (ours failed: %s)",
+                     tournament.id, exc.message)
+        else:
+            log.error("no final snapshot of %s: %s", tournament.id, exc.message)
 
 
 def _keep_snapshot(tournament, text):

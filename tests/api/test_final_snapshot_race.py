@@ -30,3 +30,18 @@ def test_a_snapshot_with_pages_is_not_replaced_by_one_without(app):
         registry._keep_snapshot(stale, _snapshot(pages=False))
         db.session.commit()
         assert "pages" in json.loads(registry.get_tournament(tid).final_snapshot)
+
+
+def test_a_capture_that_finds_the_server_gone_is_an_error_only_when_no_racing_capture_kept_one(app, caplog):
+    gone = "127.0.0.1:9"  # nothing listens: the server was stopped under the capture
+    with app.app_context():
+        tournament = registry.create_tournament({"name": "Gone", "game": "chess"})
+        registry._capture_final_snapshot(tournament, gone, {"state": "CANCELLED"})
+        assert [r.levelname for r in caplog.records if "final snapshot" in r.getMessage()] == ["ERROR"]
+        caplog.clear()
+        # The supervisor's capture kept one first: ours failing is expected, not an error.
+        registry._keep_snapshot(tournament, _snapshot(pages=True))
+        db.session.commit()
+        registry._capture_final_snapshot(registry.get_tournament(tournament.id), gone, {"state": "CANCELLED"})
+        assert [r.levelname for r in caplog.records if "final snapshot" in r.getMessage()] == ["INFO"]
+        assert "pages" in json.loads(registry.get_tournament(tournament.id).final_snapshot)
