@@ -74,7 +74,8 @@ def _merge_same_pages():
     A child copies every zygote page it writes a reference count to, ~14 MiB of them, but the
     counts go back to what they were when the child is done with the objects: most copies end up
     the same as the zygote's page and as every sibling's. ksmd finds such pages and maps one
-    read-only copy for all of them (measured: a server's USS 17.3 -> 3.2 MiB once it has passed).
+    read-only copy for all of them (measured: 20 servers' USS 17.3 -> 3.2 MiB each within ~2
+    minutes; 200 take far longer at ksmd's default rate, see ARCHITECTURE.md "Spawners").
     It runs only where the host turned it on (/sys/kernel/mm/ksm/run = 1) and scans at the host's
     rate, a cost of its own (bench/fleet.py prints ksmd's CPU); without it this changes nothing.
     """

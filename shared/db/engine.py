@@ -40,7 +40,7 @@ def make_engine(url, pool_size=None, max_overflow=None, idle_release=None, appli
     return engine
 
 
-def ping_when_idle(engine, seconds=PING_AFTER_IDLE_SECONDS):
+def ping_when_idle(engine, seconds=PING_AFTER_IDLE_SECONDS, clock=time.monotonic):
     """Check a pooled PostgreSQL connection before handing it out only when it idled `seconds` or
     more since its last use; returns `engine`.
 
@@ -56,11 +56,11 @@ def ping_when_idle(engine, seconds=PING_AFTER_IDLE_SECONDS):
         return engine
 
     def checked_in(_dbapi_connection, record):
-        record.info["idle_since"] = time.monotonic()
+        record.info["idle_since"] = clock()
 
     def checked_out(dbapi_connection, record, _proxy):
         idle_since = record.info.get("idle_since")  # none: a connection made just now
-        if idle_since is None or time.monotonic() - idle_since < seconds:
+        if idle_since is None or clock() - idle_since < seconds:
             return
         try:
             alive = engine.dialect.do_ping(dbapi_connection)

@@ -35,8 +35,8 @@ def status(restart_count, state, started):
     (3, RUNNING, True, False),  # the last restart booted, then died or hung: the supervisor's turn
     (3, TERMINATED, False, False),  # died after the last restart
     (3, BACKING_OFF, False, False),
-    (4, RUNNING, False, False),
-    (4, CREATED, False, False),  # more restarts than allowed (the attempts were lowered)
+    (4, RUNNING, False, False),  # more restarts than allowed (the attempts were lowered)
+    (4, CREATED, False, False),
 ])
 def test_the_kubelet_gets_exactly_the_restart_attempts(restart_count, state, started, kubelet_brings_back):
     assert _kubelet_brings_back(status(restart_count, state, started), attempts=3) is kubelet_brings_back

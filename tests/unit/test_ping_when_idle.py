@@ -5,7 +5,7 @@ recovers."""
 import pytest
 import sqlalchemy as sa
 
-from shared.db.engine import make_engine, ping_when_idle
+from shared.db.engine import ping_when_idle
 
 
 class Clock:
@@ -18,10 +18,9 @@ class Clock:
 
 @pytest.fixture
 def engine(database_url, monkeypatch):
-    """A one-connection pool whose idle time the test sets (the module's clock), with its checks counted."""
+    """A one-connection pool whose idle time the test sets (its own clock), with its checks counted."""
     clock = Clock()
-    monkeypatch.setattr("shared.db.engine.time.monotonic", clock)
-    engine = make_engine(database_url, pool_size=1, max_overflow=0)
+    engine = ping_when_idle(sa.create_engine(database_url, pool_size=1, max_overflow=0), clock=clock)
     engine.clock, engine.pings = clock, []
     real_ping = engine.dialect.do_ping
 
