@@ -29,6 +29,7 @@ import time
 from gevent import monkey
 
 from shared import zygote_protocol as protocol
+from tournament_service import page_sharing
 
 log = logging.getLogger("tournament_service.zygote")
 
@@ -61,36 +62,6 @@ PRELOADED = ("psycogreen.gevent", "sqlalchemy.dialects.postgresql.psycopg2", "sq
 # does not run (and so copy the pages of) Flask's set-up code and Jinja's compiler to make the
 # same app again.
 _base_app = None
-
-
-PR_SET_MEMORY_MERGE = 67  # prctl (Linux 6.4+): all of the process's memory may be merged by KSM
-KSM_RUN = "/sys/kernel/mm/ksm/run"
-
-
-def _merge_same_pages():
-    """Offer this process's memory, and so its children's (the setting is inherited on fork), to
-    the kernel's samepage merging (KSM).
-
-    A child copies every zygote page it writes a reference count to, ~14 MiB of them, but the
-    counts go back to what they were when the child is done with the objects: most copies end up
-    the same as the zygote's page and as every sibling's. ksmd finds such pages and maps one
-    read-only copy for all of them (measured: 20 servers' USS 17.3 -> 3.2 MiB each within ~2
-    minutes; 200 take far longer at ksmd's default rate, see ARCHITECTURE.md "Spawners").
-    It runs only where the host turned it on (/sys/kernel/mm/ksm/run = 1) and scans at the host's
-    rate, a cost of its own (bench/fleet.py prints ksmd's CPU); without it this changes nothing.
-    """
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(PR_SET_MEMORY_MERGE, 1, 0, 0, 0) != 0:
-        log.info("servers' pages will not be merged: prctl(PR_SET_MEMORY_MERGE) failed, errno %d "
-                 "(a kernel before 6.4?)", ctypes.get_errno())
-        return
-    try:
-        with open(KSM_RUN) as flag:
-            running = flag.read().strip() == "1"
-    except OSError:
-        running = False
-    log.info("servers' pages offered to samepage merging; ksmd %s", "runs" if running else
-             f"does not run ({KSM_RUN} is not 1): they stay copied")
 
 
 def _warm():
@@ -144,6 +115,19 @@ def rewrite_command_line(tail):
     ctypes.memmove(arg_start, new.ljust(size, b"\0"), size)
 
 
+def _become_environ(environ):
+    """Make os.environ `environ`, changing only what differs from the zygote's.
+
+    A server's environment is mostly the zygote's (both come from the orchestrator's). Clearing
+    and refilling it rewrote every entry's strings and the process's C environment, ~0.8 MiB of
+    the zygote's pages each server then had a copy of, to end up with nearly the same one."""
+    for name in [name for name in os.environ if name not in environ]:
+        del os.environ[name]
+    for name, value in environ.items():
+        if os.environ.get(name) != value:
+            os.environ[name] = value
+
+
 def _become_server(request, listen_fd, ready_fd):
     """In the child: detach, take the request's identity and environment, then serve (never returns)."""
     code = 1
@@ -161,12 +145,16 @@ def _become_server(request, listen_fd, ready_fd):
         tail = ["tournament", "--id", tournament_id, "--host", host, "--port", str(port), "--listen-fd", str(listen_fd)]
         rewrite_command_line(tail)
         sys.argv = [sys.argv[0], *tail]
-        os.environ.clear()
-        os.environ.update({str(k): str(v) for k, v in request["env"].items()})
+        _become_environ({str(k): str(v) for k, v in request["env"].items()})
+        offer = page_sharing.offer_settings(os.environ)
         random.seed()  # the zygote's state is every sibling's: draw fresh
         _close(ready_fd)  # the zygote answers with our pid now: we look like a server from here on
+        import gevent
+
         from tournament_service.serve import serve
 
+        # Started before serve() makes its hub: gevent makes it here, the same one.
+        gevent.spawn(page_sharing.keep_offering, *offer)
         serve(tournament_id, host, port, listen_fd=listen_fd, base_app=_base_app)
         code = 0
     except BaseException:
@@ -265,7 +253,6 @@ def main(instance_path, idle_exit):
     _signal(signal.SIGCHLD, _reap_children)
     gc.collect()
     gc.freeze()  # what is loaded now stays shared with the children: the collector won't touch it
-    _merge_same_pages()
     log.info("ready in %.0f ms (code %s)", (time.perf_counter() - started) * 1000, stamp)
     last_request = time.monotonic()
     while True:

@@ -1,0 +1,114 @@
+"""What a forked server offers to samepage merging: the pages it has to itself, read from the
+kernel's page map of a real forked process, and when it offers them."""
+import mmap
+import os
+
+import pytest
+
+from tournament_service import page_sharing
+from tournament_service.page_sharing import PAGE, keep_offering, offer_settings, own_page_runs
+
+
+def _in_forked_child(work):
+    """Run `work()` in a forked child of this process; returns what it returned (a repr'd value)."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.write(write, repr(work()).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as answer:
+        text = answer.read()
+    os.waitpid(pid, 0)
+    return eval(text)  # noqa: S307 - our own child's repr of tuples of ints
+
+
+def test_a_forked_child_owns_the_pages_it_wrote_and_offers_those_only():
+    region = mmap.mmap(-1, 64 * PAGE, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    region.write(b"x" * (64 * PAGE))  # all present, and shared with the child once it forks
+    base = _address(region)
+
+    def child():
+        for page in (3, 10, 11, 12, 40):
+            region[page * PAGE] = ord("y")
+        runs = [(address - base) // PAGE for address, length in own_page_runs(gap=0)
+                for address in range(address, address + length, PAGE) if base <= address < base + 64 * PAGE]
+        offered = page_sharing.offer_own_pages([(base + 10 * PAGE, 3 * PAGE)])
+        return runs, offered, _mergeable(base + 10 * PAGE), _mergeable(base + 20 * PAGE)
+
+    runs, offered, offered_flag, other_flag = _in_forked_child(child)
+    assert runs == [3, 10, 11, 12, 40]
+    assert offered == 3 * PAGE and offered_flag and not other_flag
+
+
+def test_runs_a_few_pages_apart_are_joined_so_the_mappings_split_less():
+    region = mmap.mmap(-1, 64 * PAGE, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    region.write(b"x" * (64 * PAGE))
+    base = _address(region)
+
+    def child():
+        for page in (3, 6, 30):
+            region[page * PAGE] = ord("y")
+        return [((address - base) // PAGE, length // PAGE) for address, length in own_page_runs(gap=4)
+                if base <= address < base + 64 * PAGE]
+
+    assert _in_forked_child(child) == [(3, 4), (30, 1)]
+
+
+def test_the_settings_say_when_and_whether_to_offer():
+    assert offer_settings({}) == ("auto", 30.0)
+    assert offer_settings({"KSM_OFFER": "never", "KSM_OFFER_AFTER_SECONDS": "0"}) == ("never", 0.0)
+    for bad in ({"KSM_OFFER": "yes"}, {"KSM_OFFER_AFTER_SECONDS": "soon"}, {"KSM_OFFER_AFTER_SECONDS": "-1"},
+                {"KSM_OFFER_AFTER_SECONDS": "nan"}):
+        with pytest.raises(ValueError):
+            offer_settings(bad)
+
+
+class _Stop(Exception):
+    pass
+
+
+def _offers(mode, ksmd_running, rounds=3):
+    """How many times keep_offering offers in `rounds` rounds, and what it slept."""
+    offers, slept = [], []
+
+    def sleep(seconds):
+        slept.append(seconds)
+        if len(slept) > rounds:
+            raise _Stop
+
+    try:
+        keep_offering(mode, 30, every=600, sleep=sleep, ksmd_runs=lambda: ksmd_running,
+                      offer=lambda: offers.append(1) or 0)
+    except _Stop:
+        pass
+    return len(offers), slept
+
+
+def test_auto_offers_only_while_ksmd_runs_always_does_and_never_does_not():
+    assert _offers("auto", ksmd_running=True) == (3, [30, 600, 600, 600])
+    assert _offers("auto", ksmd_running=False) == (0, [30, 600, 600, 600])
+    assert _offers("always", ksmd_running=False)[0] == 3
+    assert _offers("never", ksmd_running=True) == (0, [])
+
+
+def _address(region):
+    import ctypes
+
+    return ctypes.addressof(ctypes.c_char.from_buffer(region))
+
+
+def _mergeable(address):
+    """True when the mapping holding `address` in this process was offered (VmFlags "mg")."""
+    with open("/proc/self/smaps") as smaps:
+        inside = False
+        for line in smaps:
+            head = line.split()[0]
+            if "-" in head and not head.endswith(":"):
+                low, high = (int(bound, 16) for bound in head.split("-"))
+                inside = low <= address < high
+            elif inside and head == "VmFlags:":
+                return "mg" in line.split()
+    return False
