@@ -80,7 +80,7 @@ def _offers(mode, ksmd_running, rounds=3):
             raise _Stop
 
     try:
-        keep_offering(mode, 30, every=600, sleep=sleep, ksmd_runs=lambda: ksmd_running,
+        keep_offering(mode, 30, again=(300, 1000), sleep=sleep, ksmd_runs=lambda: ksmd_running,
                       offer=lambda: offers.append(1) or 0)
     except _Stop:
         pass
@@ -88,8 +88,8 @@ def _offers(mode, ksmd_running, rounds=3):
 
 
 def test_auto_offers_only_while_ksmd_runs_always_does_and_never_does_not():
-    assert _offers("auto", ksmd_running=True) == (3, [30, 600, 600, 600])
-    assert _offers("auto", ksmd_running=False) == (0, [30, 600, 600, 600])
+    assert _offers("auto", ksmd_running=True) == (3, [30, 300, 600, 1000])
+    assert _offers("auto", ksmd_running=False) == (0, [30, 300, 600, 1000])
     assert _offers("always", ksmd_running=False)[0] == 3
     assert _offers("never", ksmd_running=True) == (0, [])
 
