@@ -20,6 +20,7 @@ from pathlib import Path
 import psutil
 
 from orchestrator.spawners import ServerHandle, SpawnError, Spawner
+from orchestrator.spawners.process_exits import ProcessExits
 from orchestrator.spawners.zygote import ZygoteUnavailable
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ class SubprocessSpawner(Spawner):
         self._forked = {}  # pid -> tournament id of servers the zygote forked for us
         self.zygote = zygote  # a spawners.zygote.Zygote: servers are forked from it when it answers
         self._lock = threading.Lock()
+        self._exits = ProcessExits()  # the servers that are not our children, seen alive once
 
     def start(self, tournament_id, taken_ports=(), on_launch=None):
         """Start a server for `tournament_id` and wait until it answers as itself.
@@ -157,6 +159,7 @@ class SubprocessSpawner(Spawner):
         with self._lock:
             child = self._children.pop(pid, None)
             self._forked.pop(pid, None)
+        self._exits.forget((tournament_id, pid))
         if child is not None:
             _terminate(pid, self.stop_timeout, child)
         elif pid and is_tournament_server(pid, tournament_id):
@@ -201,12 +204,27 @@ class SubprocessSpawner(Spawner):
 
     def gone(self, instances):
         """Our own children (reaped just before) by one signal-0 syscall each; the others (forked
-        by the zygote, adopted), which may be zombies or recycled pids, by their command line
-        (~30 us each, a full process listing ~100 times that)."""
+        by the zygote, adopted), which may be zombies or recycled pids, by their command line the
+        first time (~30 us each), then by a pidfd, polled with all the others in one call."""
         with self._lock:
             ours = set(self._children)
-        return {(tournament_id, pid) for tournament_id, pid in instances
-                if not (_exists(pid) if pid in ours else is_tournament_server(pid, tournament_id))}
+        exited = self._exits.exited()
+        gone = set()
+        for instance in instances:
+            tournament_id, pid = instance
+            if pid in ours:
+                alive = _exists(pid)
+            elif self._exits.watching(instance):
+                alive = True
+            else:
+                # Read again once watched: the pid may have been recycled between the two looks.
+                alive = is_tournament_server(pid, tournament_id) and (
+                    not self._exits.watch(instance, pid) or is_tournament_server(pid, tournament_id))
+                if not alive:
+                    self._exits.forget(instance)
+            if instance in exited or not alive:
+                gone.add(instance)
+        return gone
 
     def running_servers(self):
         return tournament_servers_running()
