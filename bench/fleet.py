@@ -8,9 +8,11 @@ runs with a kubelet; nothing is built or started for the bench), on a fresh plat
 - publishes --count tournaments one after another and times publish -> first 200 of
   GET /t/<id>/api/state through the gateway (bench/spawn.py's probe), p50/p99 per block of
   --block servers, so a fleet that slows its own growth shows;
-- then, after --settle seconds (and where the host runs the kernel's samepage merging, once ksmd
-  has passed twice over the memory offered to it, at most --merge-timeout seconds: the forked
-  servers offer theirs, tournament_service/zygote.py), over a quiet window of --window seconds:
+- then, after --settle seconds (and where the host runs the kernel's samepage merging, once the
+  forked servers have offered it their own pages, KSM_OFFER_AFTER_SECONDS after their start, and
+  ksmd has finished its pass under way and made two more, at most --merge-timeout seconds in all:
+  tournament_service/page_sharing.py; --ksm-idle-rate sets ksmd's rate for the window), over a
+  quiet window of --window seconds:
   the idle CPU of the whole fleet, of the orchestrator (gunicorn master and worker, whose thread
   is the supervisor), for containers of the engine (dockerd, containerd, one shim per container)
   and of ksmd where it runs (a cost of the merged memory), as % of one core; and the supervisor's
@@ -42,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench import fleet_probe as probe  # noqa: E402
 from bench import harness as h  # noqa: E402
 from bench.spawn import spawn_one  # noqa: E402
+from tournament_service.page_sharing import offer_settings  # noqa: E402
 
 BACKENDS = ("subprocess", "docker", "swarm", "kubernetes")
 MIB = 2 ** 20
@@ -218,14 +221,21 @@ def run_fleet(backend, settings, args):
     load_before = os.getloadavg()
     result = {"backend": backend, "load_before": load_before, "errors": []}
     runs, platform = [], h.Platform(f"fleet-{backend}", port_count=args.count + 20, env=env)
+    rate_before = None
     try:
         with platform:
             interval = float(os.environ.get("SUPERVISE_INTERVAL", 1.0))
             runs, result["stopped_early"] = publish_fleet(platform, args, runs)
+            last_start = time.monotonic()
             result["errors"] += [r["error"] for r in runs if r["error"]]
             time.sleep(args.settle)
-            # Where the host runs ksmd, memory and idle CPU are measured once it has merged what it will.
-            result["ksm_wait"] = probe.wait_for_merging(args.merge_timeout)
+            # Where the host runs ksmd, memory and idle CPU are measured once it has merged what
+            # it will: the last server offers its pages KSM_OFFER_AFTER_SECONDS after its start.
+            offer_after = offer_settings(os.environ)[1]
+            result["ksm_wait"] = probe.wait_for_merging(args.merge_timeout, last_start + offer_after + 2)
+            if result["ksm_wait"] and args.ksm_idle_rate:
+                result["ksm_idle_rate"] = args.ksm_idle_rate
+                rate_before = probe.set_ksm_rate(*args.ksm_idle_rate)
             tournament_ids = {r["tournament_id"] for r in runs}
             parts = fleet_parts(platform, backend, tournament_ids)
             result["servers_seen"] = len(parts["servers"])
@@ -236,6 +246,8 @@ def run_fleet(backend, settings, args):
             result["errors"] += cancel_all(platform, runs)
             result["log_problems"] = platform.log_problems()
     finally:
+        if rate_before:
+            probe.set_ksm_rate(*rate_before)
         # Even when the run failed or was interrupted (SIGTERM): nothing of it may outlive the bench.
         result["left"] = probe.leftovers(backend, settings, deployment, {r["tournament_id"] for r in runs},
                                    getattr(platform, "namespace", None), args.gone_timeout)
@@ -252,6 +264,11 @@ def run_fleet(backend, settings, args):
     return result
 
 
+def _rate(text):
+    pages, _, millis = text.partition("/")
+    return int(pages), int(millis)
+
+
 def report(result):
     """Prints one spawner's figures."""
     print(f"-- {result['backend']}: {result['published']} published, {result['servers_seen']} servers measured"
@@ -262,7 +279,7 @@ def report(result):
           + ", ".join(f"{b['from']}-{b['to']} p50 {fmt(b['p50'])}/p99 {fmt(b['p99'])}" for b in result["by_block"]) + ")")
     waited = result.get("ksm_wait")
     if waited:
-        print(f"memory measured after ksmd's two passes: {waited['seconds']:.0f} s after the settle"
+        print(f"memory measured after the servers' offers and ksmd's passes: {waited['seconds']:.0f} s after the settle"
               + ("" if waited["done"] else " (--merge-timeout: not done)"))
     for key, label in (("rss", "RSS"), ("uss", "USS"), ("pss", "PSS"), ("cgroup", "cgroup memory"),
                        ("cgroup_anon", "cgroup anon"), ("ksm_merged", "merged by ksmd")):
@@ -278,7 +295,9 @@ def report(result):
     print(f"idle over {idle['window_s']:.0f} s, % of one core: fleet {idle['fleet_pct_of_one_core']:.1f}, "
           f"orchestrator (supervisor) {idle['orchestrator_pct_of_one_core']:.1f}"
           + (f", engine {idle['engine_pct_of_one_core']:.1f}" if result["backend"] != "subprocess" else "")
-          + (f", ksmd {idle['ksmd_pct_of_one_core']:.1f}" if waited else ""))
+          + (f", ksmd {idle['ksmd_pct_of_one_core']:.1f}" if waited else "")
+          + (" (ksmd scanning {} pages every {} ms in the window)".format(*result["ksm_idle_rate"])
+             if result.get("ksm_idle_rate") else ""))
     rounds = idle["supervisor_rounds"]
     if rounds is None:
         print("supervisor round: not observable (no orchestrator_supervisor_round_seconds on /metrics)")
@@ -311,6 +330,10 @@ def main():
     parser.add_argument("--min-free-connections", type=int, default=20,
                         help="stop publishing when PostgreSQL has fewer connection slots left")
     parser.add_argument("--gone-timeout", type=float, default=60.0, help="seconds for the fleet to be gone")
+    parser.add_argument("--ksm-idle-rate", type=_rate, default=None, metavar="PAGES/MS",
+                        help="where ksmd runs: once it has merged, scan PAGES every MS milliseconds for the idle "
+                             "window (a host policy: fast while a fleet starts, slow once it idles), then put "
+                             "the host's rate back; root only")
     parser.add_argument("--merge-timeout", type=float, default=1800.0,
                         help="where ksmd runs: at most this many seconds for its two passes before measuring")
     parser.add_argument("--name", default="fleet", help="results file name")

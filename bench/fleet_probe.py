@@ -307,6 +307,14 @@ def ksm_state():
         return None
 
 
+def set_ksm_rate(pages_to_scan, sleep_millisecs):
+    """Set ksmd's scan rate (root only); returns the rate it had, to put back."""
+    before = {name: (KSM / name).read_text().strip() for name in ("pages_to_scan", "sleep_millisecs")}
+    (KSM / "pages_to_scan").write_text(str(pages_to_scan))
+    (KSM / "sleep_millisecs").write_text(str(sleep_millisecs))
+    return int(before["pages_to_scan"]), int(before["sleep_millisecs"])
+
+
 def ksmd_cpu_seconds():
     """CPU seconds of the kernel's ksmd thread so far (0.0 when there is none)."""
     for process in psutil.process_iter(["name"]):
@@ -328,14 +336,18 @@ def ksm_merged_bytes(process):
         return None
 
 
-def wait_for_merging(timeout):
-    """When ksmd runs: wait until it has passed over all mergeable memory twice from now (a page is
-    merged once it has stayed the same between two passes), at most `timeout` seconds. Returns
-    the seconds waited and whether it got there, or None when ksmd does not run."""
+def wait_for_merging(timeout, offered_at):
+    """When ksmd runs: wait until the servers have offered their pages (at monotonic time
+    `offered_at`), then until ksmd has finished the pass under way and passed twice more over
+    everything offered (a page is merged once it stayed the same between two passes), at most
+    `timeout` seconds in all. Returns the seconds waited and whether it got there, or None when
+    ksmd does not run."""
     state = ksm_state()
     if not state or state["run"] != 1:
         return None
-    began, target = time.monotonic(), state["full_scans"] + 2
+    began = time.monotonic()
+    time.sleep(max(0.0, min(offered_at - began, timeout)))
+    target = ksm_state()["full_scans"] + 3
     while time.monotonic() - began < timeout:
         if ksm_state()["full_scans"] >= target:
             return {"seconds": time.monotonic() - began, "done": True}
