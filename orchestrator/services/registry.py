@@ -359,6 +359,8 @@ def _keep_snapshot(tournament, text):
                               .with_for_update()).scalar()
     if kept is None or (snapshots.has_pages(text) and not snapshots.has_pages(kept)):
         tournament.final_snapshot = text
+        if not snapshots.has_pages(text):
+            log.warning("the final snapshot of %s has no pages: its server could not give them", tournament.id)
     else:
         log.info("the final snapshot of %s was kept by a racing capture", tournament.id)
 

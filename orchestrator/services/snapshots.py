@@ -40,7 +40,9 @@ def _pages(endpoint, tournament_id):
     try:
         rendered = server_client.query(endpoint, tournament_id, "/api/pages", timeout=PAGES_TIMEOUT)
     except APIError as exc:
-        log.warning("no pages in the final snapshot of %s: %s", tournament_id, exc.message)
+        # Whether that matters is known when it is kept (registry._keep_snapshot): a racing
+        # capture may have kept the pages already.
+        log.info("the pages of %s could not be read for its final snapshot: %s", tournament_id, exc.message)
         return {}
     static = {path: {"type": entry["type"], "body": _pack(entry["text"].encode("utf-8") if "text" in entry
                                                            else base64.b64decode(entry["base64"]))}

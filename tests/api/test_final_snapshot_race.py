@@ -13,13 +13,21 @@ def _snapshot(pages):
     return json.dumps(body)
 
 
-def test_a_snapshot_with_pages_is_not_replaced_by_one_without(app):
+def _levels(caplog):
+    levels = [r.levelname for r in caplog.records if "final snapshot" in r.getMessage()]
+    caplog.clear()
+    return levels
+
+
+def test_a_snapshot_with_pages_is_not_replaced_by_one_without(app, caplog):
     with app.app_context():
         tournament = registry.create_tournament({"name": "Race", "game": "chess"})
         tid = tournament.id
+        caplog.clear()
         registry._keep_snapshot(tournament, _snapshot(pages=False))
         db.session.commit()
         assert "pages" not in json.loads(registry.get_tournament(tid).final_snapshot)
+        assert _levels(caplog) == ["WARNING"]  # kept without pages: a viewer will miss them
         # The supervisor's capture, with pages, replaces one without...
         registry._keep_snapshot(registry.get_tournament(tid), _snapshot(pages=True))
         db.session.commit()
@@ -27,9 +35,11 @@ def test_a_snapshot_with_pages_is_not_replaced_by_one_without(app):
         # ...and the late capture of the cancel, whose pages could not be read any more, does not.
         stale = registry.get_tournament(tid)
         db.session.expire_all()
+        caplog.clear()
         registry._keep_snapshot(stale, _snapshot(pages=False))
         db.session.commit()
         assert "pages" in json.loads(registry.get_tournament(tid).final_snapshot)
+        assert _levels(caplog) == ["INFO"]  # the loser of the race: nothing is missing
 
 
 def test_a_capture_that_finds_the_server_gone_is_an_error_only_when_no_racing_capture_kept_one(app, caplog):
