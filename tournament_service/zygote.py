@@ -119,8 +119,9 @@ def _become_environ(environ):
     """Make os.environ `environ`, changing only what differs from the zygote's.
 
     A server's environment is mostly the zygote's (both come from the orchestrator's). Clearing
-    and refilling it rewrote every entry's strings and the process's C environment, ~0.8 MiB of
-    the zygote's pages each server then had a copy of, to end up with nearly the same one."""
+    and refilling it rewrote every entry's strings and the process's C environment to end up with
+    nearly the same one: ~0.8 MiB of the zygote's pages copied at that step, though the server's
+    later work copies most of them anyway (200 servers: 17.2 -> 17.1 MiB each in the end)."""
     for name in [name for name in os.environ if name not in environ]:
         del os.environ[name]
     for name, value in environ.items():
