@@ -3,19 +3,18 @@
 A forked server starts with all of the zygote's memory shared (copy on write) and gets its own copy
 of a page when it writes to it. CPython 3.11 writes a reference count into every object the
 server's code touches and its specializing interpreter writes into the code it runs, so a server
-copies ~4,000 of the zygote's pages (~15 MiB) in its first seconds, most of them only to put the
+copies ~4,400 of the zygote's pages (~17 MiB) in its first seconds, most of them only to put the
 same bytes back or to make the same change every sibling makes. The kernel's samepage merging
 (KSM) can map one read-only copy of identical pages for all the processes that have one, but only
 for memory offered to it (madvise MADV_MERGEABLE), and only where the host runs ksmd.
 
-A server offers exactly the pages it has to itself, not all of its memory: the ~15,000 pages it
+A server offers exactly the pages it has to itself, not all of its memory: the ~11,500 pages it
 still shares with the zygote are already one copy, and scanning them (ksmd looks at every offered
 page, 200 servers' worth) would only make the pages that can be merged wait their turn longer at
 the host's scan rate. The offer is made once the server has settled (`KSM_OFFER_AFTER_SECONDS`),
 then for what it copied since 5 minutes later, 10 after that, 20, ... up to every hour, and only
-while ksmd runs
-(`KSM_OFFER=auto`; `always` offers regardless, `never` not at all): marking pages splits the
-process's mappings, which is no use to a host that merges nothing.
+while ksmd runs (`KSM_OFFER=auto`; `always` offers regardless, `never` not at all): marking pages
+splits the process's mappings, which is no use to a host that merges nothing.
 """
 import ctypes
 import logging
