@@ -4,7 +4,8 @@ the orchestrator's subprocess spawner asks (shared/zygote_protocol.py).
 
 A child starts in milliseconds instead of re-importing Flask, SQLAlchemy, gevent and the engine
 (~0.6 s of a 0.7 s start), and shares those pages with the zygote and its siblings until it writes
-to them (`gc.freeze()` keeps the collector from writing to every old object). A child is the same
+to them (`gc.freeze()` keeps the collector from writing to every old object); the pages it did
+write, it offers to the kernel's samepage merging (tournament_service/page_sharing.py). A child is the same
 server as one started by exec: its own session, its own log, its own database and Redis
 connections (none exists in the zygote), and the command line `run.py tournament --id ...` the
 supervisor and the orphan sweep know it by.
