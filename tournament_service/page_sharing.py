@@ -119,10 +119,14 @@ def keep_offering(mode, first_after, again=OFFER_AGAIN, sleep=time.sleep, ksmd_r
     while True:
         if mode == "always" or ksmd_runs():
             started = time.perf_counter()
-            offered = offer()
-            (log.info if first else log.debug)(
-                "offered %.1f MiB of this server's own pages to samepage merging in %.0f ms",
-                offered / 2 ** 20, (time.perf_counter() - started) * 1000)
-            first = False
+            try:
+                offered = offer()
+            except OSError as exc:  # /proc unreadable here (a sandbox, say): the server goes on
+                log.warning("could not offer this server's pages to samepage merging: %s", exc)
+            else:
+                (log.info if first else log.debug)(
+                    "offered %.1f MiB of this server's own pages to samepage merging in %.0f ms",
+                    offered / 2 ** 20, (time.perf_counter() - started) * 1000)
+                first = False
         sleep(every)
         every = min(every * 2, again[1])

@@ -87,6 +87,23 @@ def _offers(mode, ksmd_running, rounds=3):
     return len(offers), slept
 
 
+def test_an_offer_that_cannot_read_proc_is_logged_and_tried_again_later(caplog):
+    slept = []
+
+    def sleep(seconds):
+        slept.append(seconds)
+        if len(slept) > 2:
+            raise _Stop
+
+    def offer():
+        raise PermissionError("/proc/self/pagemap")
+
+    with pytest.raises(_Stop):
+        keep_offering("always", 30, again=(300, 1000), sleep=sleep, offer=offer)
+    assert slept == [30, 300, 600]
+    assert [r.levelname for r in caplog.records if "could not offer" in r.getMessage()] == ["WARNING", "WARNING"]
+
+
 def test_auto_offers_only_while_ksmd_runs_always_does_and_never_does_not():
     assert _offers("auto", ksmd_running=True) == (3, [30, 300, 600, 1000])
     assert _offers("auto", ksmd_running=False) == (0, [30, 300, 600, 1000])
