@@ -341,13 +341,18 @@ def _capture_final_snapshot(tournament, endpoint, summary):
         _keep_snapshot(tournament, snapshots.capture(endpoint, tournament.id, summary))
     except APIError as exc:
         # The change is already in the log; a missing read-only view must not undo it.
-        kept = db.session.execute(sa.select(tournaments.c.final_snapshot.is_not(None))
-                                  .where(tournaments.c.id == tournament.id)).scalar()
-        if kept:
-            log.info("the final snapshot of %s was kept by a racing capture (ours failed: %s)",
-                     tournament.id, exc.message)
-        else:
-            log.error("no final snapshot of %s: %s", tournament.id, exc.message)
+        _capture_failed(tournament.id, exc)
+
+
+def _capture_failed(tournament_id, exc):
+    """Log a capture of `tournament_id`'s final snapshot that failed with `exc` (its server gone):
+    as an error only when no racing capture kept one (committed before it stopped the server)."""
+    kept = db.session.execute(sa.select(tournaments.c.final_snapshot.is_not(None))
+                              .where(tournaments.c.id == tournament_id)).scalar()
+    if kept:
+        log.info("the final snapshot of %s was kept by a racing capture (ours failed: %s)", tournament_id, exc.message)
+    else:
+        log.error("no final snapshot of %s: %s", tournament_id, exc.message)
 
 
 def _keep_snapshot(tournament, text):
@@ -389,8 +394,8 @@ def finish_ended(tournament_id, spawner):
             _keep_snapshot(tournament, snapshots.capture(tournament.endpoint, tournament_id, summary))
             db.session.commit()
         except APIError as exc:
-            log.error("no final snapshot of %s: %s", tournament_id, exc.message)
-            db.session.rollback()
+            db.session.rollback()  # and see what a racing cancel or archive committed
+            _capture_failed(tournament_id, exc)
     fleet.stop_server(tournament_id, spawner)
 
 
