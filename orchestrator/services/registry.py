@@ -4,6 +4,7 @@ import binascii
 import json
 import logging
 import secrets
+import time
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
@@ -229,7 +230,22 @@ def publish_tournament(tournament_id, spawner, settings):
             _withdraw_publication(tournament_id, sm.DRAFT)
             raise APIError(503, "server_start_failed",
                            f"The tournament's server did not start ({exc}); it is still a DRAFT.") from None
+    _await_start_by_another(tournament_id, settings)
     return get_tournament(tournament_id)
+
+
+def _await_start_by_another(tournament_id, settings):
+    """Wait, up to SPAWN_TIMEOUT, while the tournament's server is STARTING by another caller: a
+    supervisor round (of any orchestrator) between the publish's commit and its own start claims
+    the start, and the publish must not answer before that server is up (a write right after it
+    got a 503, seen with several orchestrators on one database)."""
+    deadline = time.monotonic() + settings["SPAWN_TIMEOUT"]
+    while time.monotonic() < deadline:
+        db.session.rollback()  # see the other caller's commits
+        row = fleet.server_row(tournament_id)
+        if row is None or row.status != fleet.STARTING:
+            return
+        time.sleep(0.05)
 
 
 # What a tournament server writes on its own when it opens a log; anything else came from a client.
