@@ -220,7 +220,7 @@ def publish_tournament(tournament_id, spawner, settings):
     try:
         # Withdrawn before the failure is recorded: a failed start recorded while the tournament
         # still said REGISTRATION was a server to restart for a supervisor round in between.
-        fleet.start_server(tournament_id, spawner, settings, on_failure=lambda: withdrawn.append(
+        row = fleet.start_server(tournament_id, spawner, settings, on_failure=lambda: withdrawn.append(
             _withdraw_publication(tournament_id, sm.REGISTRATION)))
     except SpawnError as exc:
         log.error("publishing %s failed: %s", tournament_id, exc)
@@ -230,7 +230,8 @@ def publish_tournament(tournament_id, spawner, settings):
             _withdraw_publication(tournament_id, sm.DRAFT)
             raise APIError(503, "server_start_failed",
                            f"The tournament's server did not start ({exc}); it is still a DRAFT.") from None
-    _await_start_by_another(tournament_id, settings)
+    if row is not None and row.status == fleet.STARTING:  # claimed by another caller, not started by us
+        _await_start_by_another(tournament_id, settings)
     return get_tournament(tournament_id)
 
 
