@@ -14,8 +14,9 @@ runs with a kubelet; nothing is built or started for the bench), on a fresh plat
   tournament_service/page_sharing.py; --ksm-idle-rate sets ksmd's rate for the window), over a
   quiet window of --window seconds:
   the idle CPU of the whole fleet, of the orchestrator (gunicorn master and worker, whose thread
-  is the supervisor), for containers of the engine (dockerd, containerd, one shim per container)
-  and of ksmd where it runs (a cost of the merged memory), as % of one core; and the supervisor's
+  is the supervisor), for containers of the engine (dockerd, containerd, one shim per container),
+  of ksmd where it runs (a cost of the merged memory) and of the PostgreSQL backends connected to
+  the platform's database (the supervisor's queries), as % of one core; and the supervisor's
   rounds in that window (orchestrator_supervisor_round_seconds on /metrics) against
   SUPERVISE_INTERVAL;
 - per-server memory: RSS, USS and PSS of each server process (psutil) and what ksmd merged of it;
@@ -160,24 +161,28 @@ def fleet_parts(platform, backend, tournament_ids):
     return {"servers": servers, "others": [], "cgroups": {t: d for t, d in cgroups.items() if d}, "engine": engine}
 
 
-def cpu_snapshot(platform, parts):
+def cpu_snapshot(platform, parts, backends):
     fleet = h.cpu_seconds_of([p for procs in parts["servers"].values() for p in procs] + parts["others"])
     fleet += sum(probe.cgroup_cpu_seconds(d) or 0.0 for d in parts["cgroups"].values())
     return {"at": time.monotonic(), "fleet": fleet, "orchestrator": platform.cpu_seconds(),
-            "engine": h.cpu_seconds_of(parts["engine"]), "ksmd": probe.ksmd_cpu_seconds()}
+            "engine": h.cpu_seconds_of(parts["engine"]), "ksmd": probe.ksmd_cpu_seconds(),
+            "database": h.cpu_seconds_of(backends)}
 
 
 def idle_cpu(platform, parts, args, token):
-    """% of one core used by the fleet, the orchestrator, the engine and the kernel's ksmd (merging
-    the servers' pages, where the host runs it) over the quiet window, and the supervisor's rounds in it."""
+    """% of one core used by the fleet, the orchestrator, the engine, the kernel's ksmd (merging
+    the servers' pages, where the host runs it) and the PostgreSQL backends serving the platform's
+    database (the supervisor's queries cost there too) over the quiet window, and the supervisor's
+    rounds in it."""
     rounds_before = probe.round_histogram(platform.url, token)
-    before = cpu_snapshot(platform, parts)
+    backends = probe.database_backends(platform.db_name)
+    before = cpu_snapshot(platform, parts, backends)
     time.sleep(args.window)
-    after = cpu_snapshot(platform, parts)
+    after = cpu_snapshot(platform, parts, backends)
     rounds = probe.rounds_between(rounds_before, probe.round_histogram(platform.url, token))
     seconds = after["at"] - before["at"]
     figures = {f"{key}_pct_of_one_core": 100 * (after[key] - before[key]) / seconds
-               for key in ("fleet", "orchestrator", "engine", "ksmd")}
+               for key in ("fleet", "orchestrator", "engine", "ksmd", "database")}
     return {**figures, "window_s": seconds, "supervisor_rounds": rounds}
 
 
@@ -293,7 +298,8 @@ def report(result):
               f"RSS {extra['rss_total']:.0f} MiB, USS {extra['uss_total']:.0f} MiB, PSS {extra['pss_total']:.0f} MiB")
     idle = result["idle"]
     print(f"idle over {idle['window_s']:.0f} s, % of one core: fleet {idle['fleet_pct_of_one_core']:.1f}, "
-          f"orchestrator (supervisor) {idle['orchestrator_pct_of_one_core']:.1f}"
+          f"orchestrator (supervisor) {idle['orchestrator_pct_of_one_core']:.1f}, "
+          f"database backends {idle['database_pct_of_one_core']:.1f}"
           + (f", engine {idle['engine_pct_of_one_core']:.1f}" if result["backend"] != "subprocess" else "")
           + (f", ksmd {idle['ksmd_pct_of_one_core']:.1f}" if waited else "")
           + (" (ksmd scanning {} pages every {} ms in the window)".format(*result["ksm_idle_rate"])

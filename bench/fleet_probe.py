@@ -136,6 +136,18 @@ def processes_in_namespace(namespace):
     return found
 
 
+def database_backends(database):
+    """The PostgreSQL backend processes connected to `database` on this machine (their title is
+    "postgres: user database host(port) state"): the database's share of what the platform costs.
+    The cluster's shared processes (WAL writer, checkpointer, autovacuum) are not in it."""
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        title = " ".join(process.info["cmdline"] or [])
+        if title.startswith("postgres: ") and f" {database} " in f" {title} ":
+            found.append(process)
+    return found
+
+
 def process_memory(process):
     """(RSS, USS, PSS) of one process in bytes, or None when it is gone."""
     try:

@@ -62,6 +62,16 @@ def take(executor, name, holder, ttl, also_from=None):
     return True
 
 
+def renew(executor, names, holder, ttl):
+    """Extend every lease in `names` that `holder` holds by `ttl` seconds, in one statement; True
+    when it still held them all (a leader's renewal: one UPDATE, not one take per lease)."""
+    renewed = executor.execute(sa.update(supervisor_lease)
+                               .where(supervisor_lease.c.name.in_(names), supervisor_lease.c.holder == holder)
+                               .values(expires_at=_now() + timedelta(seconds=ttl))).rowcount
+    executor.commit()
+    return renewed == len(names)
+
+
 def release(executor, name, holder):
     """Give lease `name` up at once, if `holder` still holds it."""
     executor.execute(sa.delete(supervisor_lease).where(

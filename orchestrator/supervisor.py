@@ -77,6 +77,7 @@ class Supervisor:
         self.orchestrator = lease.orchestrator_of_this_process()
         self.holder = lease.new_holder(self.orchestrator)
         self.is_leader = False
+        self._renewed_at = None  # monotonic time of the leader's last renewal of its leases
         self._stopped = threading.Event()
         self._thread = None
         self._rounds = 0
@@ -119,13 +120,27 @@ class Supervisor:
 
     def hold_lease(self):
         """Say this orchestrator is alive, then take or renew the fleet lease; True while this
-        process holds it."""
+        process holds it.
+
+        A follower tries every round, to take over as soon as the lease expires. The leader renews
+        both of its leases in one statement once a quarter of LEASE_TTL has passed: every round,
+        that was a fifth of an idle fleet's supervision (py-spy), and a lease renewed at a quarter
+        of its term still has three quarters left when the leader next acts on it.
+        """
         ttl = self.settings["LEASE_TTL"]
+        now = time.monotonic()
+        if self.is_leader and self._renewed_at is not None:
+            if now - self._renewed_at < ttl / 4:
+                return True
+            if lease.renew(db.session, (lease.FLEET, lease.presence_name(self.holder)), self.holder, ttl):
+                self._renewed_at = now
+                return True
         lease.take(db.session, lease.presence_name(self.holder), self.holder, ttl)
         taken = lease.take(db.session, lease.FLEET, self.holder, ttl)
         if taken and not self.is_leader:
             log.info("supervisor %s is the leader", self.holder)
             lease.forget_the_departed(db.session)
+        self._renewed_at = now if taken else None
         if not taken:  # what a leader remembered is stale by the time it leads again
             self._progress.clear()
             self._orphans.clear()
@@ -145,9 +160,11 @@ class Supervisor:
         """One pass over every tournament that has, or should have, a server.
 
         A healthy server is asked its /api/health every HEALTH_CHECK_INTERVAL (staggered); the
-        rounds in between only ask the spawner, for all at once, whether its process still runs.
-        Checks that change nothing are written in one UPDATE at the end of the round; only a
-        change (a failure, a recovery) locks the server's row.
+        rounds in between only ask the spawner, for all at once, whether its process still runs,
+        and write nothing (`last_check_at` is the last health check: writing every steady row every
+        round was a fifth of an idle fleet's supervision, py-spy). Health checks that change
+        nothing are written in one UPDATE at the end of the round; only a change (a failure, a
+        recovery) locks the server's row.
         """
         self.spawner.reap()
         # Plain rows, not the model's objects: a round only reads them, and building 200 objects
@@ -164,11 +181,11 @@ class Supervisor:
         steady = {tournament_id: server for tournament_id, state, endpoint, server in rows
                   if state in SERVED_STATES and server is not None
                   and fleet.check_changes_nothing(server, endpoint, self.settings)}
-        passed = self._still_running(steady)
+        running, passed = self._still_running(steady), set()
         for tournament_id, state, _endpoint, server in rows:
             if self._stopped.is_set():
                 return
-            if (tournament_id, server and server.pid) in passed:
+            if (tournament_id, server and server.pid) in running:
                 continue
             try:
                 self.reconcile_one(tournament_id, state, server, passed if tournament_id in steady else None)
