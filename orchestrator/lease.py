@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 import psutil
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from shared.db.tables import supervisor_lease
 
@@ -42,24 +43,23 @@ def take(executor, name, holder, ttl, also_from=None):
     """Take or renew lease `name` for `ttl` seconds; True when `holder` holds it now.
 
     It is free when unheld, expired, or held by a holder starting with `also_from` (the master
-    taking over from its own workers).
+    taking over from its own workers). One upsert whose update applies only to a free lease: a
+    follower asks every round, and an UPDATE then a failing INSERT was two statements and an
+    exception each time.
     """
     now = _now()
     takeable = [supervisor_lease.c.holder == holder, supervisor_lease.c.expires_at < now]
     if also_from:
         takeable.append(supervisor_lease.c.holder.startswith(also_from, autoescape=True))
-    taken = executor.execute(sa.update(supervisor_lease)
-                             .where(supervisor_lease.c.name == name, sa.or_(*takeable))
-                             .values(holder=holder, expires_at=now + timedelta(seconds=ttl))).rowcount
-    if not taken:
-        try:
-            executor.execute(sa.insert(supervisor_lease).values(
-                name=name, holder=holder, expires_at=now + timedelta(seconds=ttl)))
-        except sa.exc.IntegrityError:  # someone else holds it
-            executor.rollback()
-            return False
+    dialect = executor.dialect if hasattr(executor, "dialect") else executor.get_bind().dialect
+    statement = (postgresql.insert if dialect.name == "postgresql" else sqlite.insert)(supervisor_lease).values(
+        name=name, holder=holder, expires_at=now + timedelta(seconds=ttl))
+    statement = statement.on_conflict_do_update(
+        index_elements=[supervisor_lease.c.name], where=sa.or_(*takeable),
+        set_={"holder": statement.excluded.holder, "expires_at": statement.excluded.expires_at})
+    taken = executor.execute(statement).rowcount == 1
     executor.commit()
-    return True
+    return taken
 
 
 def renew(executor, names, holder, ttl):

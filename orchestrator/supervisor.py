@@ -77,7 +77,7 @@ class Supervisor:
         self.orchestrator = lease.orchestrator_of_this_process()
         self.holder = lease.new_holder(self.orchestrator)
         self.is_leader = False
-        self._renewed_at = None  # monotonic time of the leader's last renewal of its leases
+        self._renewed_at = None  # monotonic time of the last renewal of the presence row
         self._stopped = threading.Event()
         self._thread = None
         self._rounds = 0
@@ -122,25 +122,26 @@ class Supervisor:
         """Say this orchestrator is alive, then take or renew the fleet lease; True while this
         process holds it.
 
-        A follower tries every round, to take over as soon as the lease expires. The leader renews
-        both of its leases in one statement once a quarter of LEASE_TTL has passed: every round,
-        that was a fifth of an idle fleet's supervision (py-spy), and a lease renewed at a quarter
-        of its term still has three quarters left when the leader next acts on it.
+        A follower tries the fleet lease every round, to take over as soon as it is free. The
+        presence row, and the leader's fleet lease with it (one statement), are renewed once a
+        quarter of LEASE_TTL has passed: every round, the two were a tenth of an idle fleet's
+        supervision (py-spy), and a lease renewed at a quarter of its term still has three
+        quarters left when the leader acts on it.
         """
-        ttl = self.settings["LEASE_TTL"]
-        now = time.monotonic()
-        if self.is_leader and self._renewed_at is not None:
-            if now - self._renewed_at < ttl / 4:
-                return True
-            if lease.renew(db.session, (lease.FLEET, lease.presence_name(self.holder)), self.holder, ttl):
-                self._renewed_at = now
-                return True
-        lease.take(db.session, lease.presence_name(self.holder), self.holder, ttl)
+        ttl, now, presence = self.settings["LEASE_TTL"], time.monotonic(), lease.presence_name(self.holder)
+        due = self._renewed_at is None or now - self._renewed_at >= ttl / 4
+        if self.is_leader and not due:
+            return True
+        if self.is_leader and lease.renew(db.session, (lease.FLEET, presence), self.holder, ttl):
+            self._renewed_at = now
+            return True
+        if due:
+            lease.take(db.session, presence, self.holder, ttl)
+            self._renewed_at = now
         taken = lease.take(db.session, lease.FLEET, self.holder, ttl)
         if taken and not self.is_leader:
             log.info("supervisor %s is the leader", self.holder)
             lease.forget_the_departed(db.session)
-        self._renewed_at = now if taken else None
         if not taken:  # what a leader remembered is stale by the time it leads again
             self._progress.clear()
             self._orphans.clear()

@@ -20,6 +20,7 @@ import gc
 import importlib
 import logging
 import logging.handlers
+import mimetypes
 import os
 import random
 import signal
@@ -78,6 +79,9 @@ def _warm():
     # The patterns the psycopg2 dialect compiles when an engine is made (re's cache is inherited).
     # This engine never connects: it opens nothing a child could inherit.
     sqlalchemy.create_engine("postgresql+psycopg2://zygote@localhost/none").dispose()
+    # The system's MIME table, which a server reads at its first static file or snapshot
+    # (mimetypes.guess_type): 350 KiB of dicts (tracemalloc) each child would build for itself.
+    mimetypes.init()
 
 
 def _log_to(path):

@@ -57,3 +57,21 @@ def test_a_leader_whose_lease_another_took_stops_leading_at_its_next_renewal(app
         db.session.execute(sa.delete(supervisor_lease).where(supervisor_lease.c.name == lease.FLEET))
         db.session.commit()
         supervisor.release_lease()
+
+
+def test_a_lease_is_taken_when_free_expired_or_held_by_ones_own_workers_and_never_from_a_live_holder(app):
+    with app.app_context(), db.engine.connect() as conn:
+        for executor in (db.session, conn):  # a worker's session, the gunicorn master's connection
+            executor.execute(sa.delete(supervisor_lease).where(supervisor_lease.c.name == "test-lease"))
+            executor.commit()
+            assert lease.take(executor, "test-lease", "a:1/x", 30)  # free
+            assert lease.take(executor, "test-lease", "a:1/x", 30)  # renewed by its holder
+            assert not lease.take(executor, "test-lease", "b:2/y", 30)  # held: not taken
+            assert lease.take(executor, "test-lease", "a:1", 0.001, also_from="a:1/")  # from its own worker
+            time.sleep(0.01)
+            assert lease.take(executor, "test-lease", "b:2/y", 30)  # expired
+            holder, = executor.execute(sa.select(supervisor_lease.c.holder)
+                                       .where(supervisor_lease.c.name == "test-lease")).one()
+            assert holder == "b:2/y"
+            executor.execute(sa.delete(supervisor_lease).where(supervisor_lease.c.name == "test-lease"))
+            executor.commit()
