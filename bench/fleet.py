@@ -11,7 +11,8 @@ runs with a kubelet; nothing is built or started for the bench), on a fresh plat
 - then, after --settle seconds (and where the host runs the kernel's samepage merging, once the
   forked servers have offered it their own pages, KSM_OFFER_AFTER_SECONDS after their start, and
   ksmd has finished its pass under way and made two more, at most --merge-timeout seconds in all:
-  tournament_service/page_sharing.py; --ksm-idle-rate sets ksmd's rate for the window), over a
+  tournament_service/page_sharing.py; --ksm-idle-rate sets ksmd's rate for a second window after a
+  first at the host's own rate), over a
   quiet window of --window seconds:
   the idle CPU of the whole fleet, of the orchestrator (gunicorn master and worker, whose thread
   is the supervisor), for containers of the engine (dockerd, containerd, one shim per container),
@@ -45,6 +46,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench import fleet_probe as probe  # noqa: E402
 from bench import harness as h  # noqa: E402
 from bench.spawn import spawn_one  # noqa: E402
+from bench.wakeup import summary as wakeup_summary  # noqa: E402
+from bench.wakeup import wakeup_costs  # noqa: E402
 from tournament_service.page_sharing import offer_settings  # noqa: E402
 
 BACKENDS = ("subprocess", "docker", "swarm", "kubernetes")
@@ -237,14 +240,18 @@ def run_fleet(backend, settings, args):
             # Where the host runs ksmd, memory and idle CPU are measured once it has merged what
             # it will: the last server offers its pages KSM_OFFER_AFTER_SECONDS after its start.
             offer_after = offer_settings(os.environ)[1]
+            ksm = probe.ksm_state()
+            result["ksm_host_rate"] = (ksm["pages_to_scan"], ksm["sleep_millisecs"]) if ksm else None
             result["ksm_wait"] = probe.wait_for_merging(args.merge_timeout, last_start + offer_after + 2)
-            if result["ksm_wait"] and args.ksm_idle_rate:
-                result["ksm_idle_rate"] = args.ksm_idle_rate
-                rate_before = probe.set_ksm_rate(*args.ksm_idle_rate)
             tournament_ids = {r["tournament_id"] for r in runs}
             parts = fleet_parts(platform, backend, tournament_ids)
             result["servers_seen"] = len(parts["servers"])
             result["database_connections"] = fleet_connections(platform)
+            if result["ksm_wait"] and args.ksm_idle_rate:
+                # Both: at the host's own rate, then at the idle rate asked for.
+                result["idle_at_host_rate"] = idle_cpu(platform, parts, args, token)
+                result["ksm_idle_rate"] = args.ksm_idle_rate
+                rate_before = probe.set_ksm_rate(*args.ksm_idle_rate)
             result["idle"] = idle_cpu(platform, parts, args, token)
             result["memory_mib"] = memory_figures(parts)
             result["supervise_interval_s"] = interval
@@ -296,14 +303,17 @@ def report(result):
     if extra["count"]:
         print(f"{'engine' if result['backend'] != 'subprocess' else 'shared'} processes: {extra['count']}, "
               f"RSS {extra['rss_total']:.0f} MiB, USS {extra['uss_total']:.0f} MiB, PSS {extra['pss_total']:.0f} MiB")
-    idle = result["idle"]
-    print(f"idle over {idle['window_s']:.0f} s, % of one core: fleet {idle['fleet_pct_of_one_core']:.1f}, "
-          f"orchestrator (supervisor) {idle['orchestrator_pct_of_one_core']:.1f}, "
-          f"database backends {idle['database_pct_of_one_core']:.1f}"
-          + (f", engine {idle['engine_pct_of_one_core']:.1f}" if result["backend"] != "subprocess" else "")
-          + (f", ksmd {idle['ksmd_pct_of_one_core']:.1f}" if waited else "")
-          + (" (ksmd scanning {} pages every {} ms in the window)".format(*result["ksm_idle_rate"])
-             if result.get("ksm_idle_rate") else ""))
+    host_rate = result.get("ksm_host_rate")
+    for key, rate in (("idle_at_host_rate", host_rate), ("idle", result.get("ksm_idle_rate") or host_rate)):
+        if key not in result:
+            continue
+        idle = result[key]
+        print(f"idle over {idle['window_s']:.0f} s, % of one core: fleet {idle['fleet_pct_of_one_core']:.1f}, "
+              f"orchestrator (supervisor) {idle['orchestrator_pct_of_one_core']:.1f}, "
+              f"database backends {idle['database_pct_of_one_core']:.1f}"
+              + (f", engine {idle['engine_pct_of_one_core']:.1f}" if result["backend"] != "subprocess" else "")
+              + (f", ksmd {idle['ksmd_pct_of_one_core']:.1f}" if waited else "")
+              + (" (ksmd scanning {} pages every {} ms in the window)".format(*rate) if waited and rate else ""))
     rounds = idle["supervisor_rounds"]
     if rounds is None:
         print("supervisor round: not observable (no orchestrator_supervisor_round_seconds on /metrics)")
@@ -337,9 +347,9 @@ def main():
                         help="stop publishing when PostgreSQL has fewer connection slots left")
     parser.add_argument("--gone-timeout", type=float, default=60.0, help="seconds for the fleet to be gone")
     parser.add_argument("--ksm-idle-rate", type=_rate, default=None, metavar="PAGES/MS",
-                        help="where ksmd runs: once it has merged, scan PAGES every MS milliseconds for the idle "
-                             "window (a host policy: fast while a fleet starts, slow once it idles), then put "
-                             "the host's rate back; root only")
+                        help="where ksmd runs: once it has merged, measure one idle window at the host's rate, "
+                             "then a second one scanning PAGES every MS milliseconds (a host policy: fast while a "
+                             "fleet starts, slow once it idles), then put the host's rate back; root only")
     parser.add_argument("--merge-timeout", type=float, default=1800.0,
                         help="where ksmd runs: at most this many seconds for its two passes before measuring")
     parser.add_argument("--name", default="fleet", help="results file name")
@@ -355,6 +365,9 @@ def main():
     print("samepage merging (KSM): " + ("none in this kernel" if ksm is None else
           f"ksmd {'runs' if ksm['run'] == 1 else 'does not run'} ({ksm['pages_to_scan']} pages every "
           f"{ksm['sleep_millisecs']} ms); forked servers offer their pages to it"), flush=True)
+    # Idle CPU is wakeups: what one costs on this machine says how to read the idle figures.
+    wakeups = wakeup_costs([0.1 if args.smoke else 1.0], repeat=3)
+    print(wakeup_summary(wakeups), flush=True)
     wanted = [name.strip() for name in args.spawners.split(",") if name.strip()]
     unknown = set(wanted) - set(BACKENDS)
     if unknown:
@@ -381,7 +394,9 @@ def main():
             continue
         report(results[-1])
     print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    h.write_results(args.name, {"machine": info, "parameters": vars(args), "skipped": skipped, "results": results})
+    h.write_results(args.name, {"machine": info, "parameters": vars(args), "skipped": skipped, "results": results,
+                                "wakeup_us": {"warm": wakeups["warm_us"],
+                                              "after_idle": {str(g): c for g, c in wakeups["after_s"].items()}}})
     return 1 if not results or any(r["errors"] for r in results) else 0
 
 

@@ -62,12 +62,17 @@ def take(executor, name, holder, ttl, also_from=None):
     return taken
 
 
+_RENEW = (sa.update(supervisor_lease)
+          .where(supervisor_lease.c.name.in_(sa.bindparam("names", expanding=True)),
+                 supervisor_lease.c.holder == sa.bindparam("renewing"))
+          .values(expires_at=sa.bindparam("until")))
+
+
 def renew(executor, names, holder, ttl):
     """Extend every lease in `names` that `holder` holds by `ttl` seconds, in one statement; True
     when it still held them all (a leader's renewal: one UPDATE, not one take per lease)."""
-    renewed = executor.execute(sa.update(supervisor_lease)
-                               .where(supervisor_lease.c.name.in_(names), supervisor_lease.c.holder == holder)
-                               .values(expires_at=_now() + timedelta(seconds=ttl))).rowcount
+    renewed = executor.execute(_RENEW, {"names": list(names), "renewing": holder,
+                                        "until": _now() + timedelta(seconds=ttl)}).rowcount
     executor.commit()
     return renewed == len(names)
 

@@ -30,6 +30,12 @@ from shared.state_machine import SERVED_STATES
 
 # A tournament_servers row as a round reads it (its columns, by name).
 _ServerRow = namedtuple("_ServerRow", [column.name for column in TournamentServer.__table__.c])
+_servers = TournamentServer.__table__
+# What a round reads: every tournament that has, or should have, a server. Built once (every round).
+_FLEET_ROWS = (sa.select(Tournament.id, Tournament.state, Tournament.endpoint, *_servers.c)
+               .outerjoin(_servers, _servers.c.tournament_id == Tournament.id)
+               .where(sa.or_(Tournament.state.in_(SERVED_STATES), _servers.c.status.in_(
+                   (fleet.STARTING, fleet.RUNNING, fleet.UNHEALTHY, fleet.BACKOFF)))))
 
 log = logging.getLogger(__name__)
 _gunicorn_worker = None
@@ -171,13 +177,8 @@ class Supervisor:
         # Plain rows, not the model's objects: a round only reads them, and building 200 objects
         # every second was a sixth of an idle fleet's supervision (py-spy). Values, they also
         # outlive the rollback below.
-        servers = TournamentServer.__table__
         rows = [(tournament_id, state, endpoint, _ServerRow._make(server) if server[0] is not None else None)
-                for tournament_id, state, endpoint, *server in db.session.execute(
-                    sa.select(Tournament.id, Tournament.state, Tournament.endpoint, *servers.c)
-                    .outerjoin(servers, servers.c.tournament_id == Tournament.id)
-                    .where(sa.or_(Tournament.state.in_(SERVED_STATES), servers.c.status.in_(
-                        (fleet.STARTING, fleet.RUNNING, fleet.UNHEALTHY, fleet.BACKOFF)))))]
+                for tournament_id, state, endpoint, *server in db.session.execute(_FLEET_ROWS)]
         db.session.rollback()  # release the snapshot; each step below locks its own row
         steady = {tournament_id: server for tournament_id, state, endpoint, server in rows
                   if state in SERVED_STATES and server is not None

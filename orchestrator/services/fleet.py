@@ -214,18 +214,22 @@ def check_changes_nothing(server, endpoint, settings, now=None):
                  or now - as_utc(server.started_at) <= timedelta(seconds=settings["STABLE_SECONDS"])))
 
 
+_servers = TournamentServer.__table__
+# Built once: the supervisor runs it every round, and building it (the ORM's bulk-update path, a
+# literal for every pid) cost more than sending it.
+_CHECKS_PASSED = (sa.update(_servers)
+                  .where(sa.tuple_(_servers.c.tournament_id, _servers.c.pid).in_(sa.bindparam("instances", expanding=True)),
+                         _servers.c.status == RUNNING, _servers.c.last_check_ok.is_(True))
+                  .values(last_check_at=sa.bindparam("checked_at")))
+
+
 def record_checks_passed(instances, now=None):
     """Passed checks of [(tournament id, pid)] that change nothing else: one UPDATE of their check
     time, no row locks taken first. A row that changed meanwhile (another pid, another status, a
     failed check) is left as it is: that change wins."""
     if not instances:
         return
-    db.session.execute(
-        sa.update(TournamentServer)
-        .where(sa.tuple_(TournamentServer.tournament_id, TournamentServer.pid).in_(instances),
-               TournamentServer.status == RUNNING, TournamentServer.last_check_ok.is_(True))
-        .values(last_check_at=now or _now())
-        .execution_options(synchronize_session=False))
+    db.session.execute(_CHECKS_PASSED, {"instances": list(instances), "checked_at": now or _now()})
     db.session.commit()
 
 

@@ -24,6 +24,7 @@ from orchestrator.spawners.process_exits import ProcessExits
 from orchestrator.spawners.zygote import ZygoteUnavailable
 
 log = logging.getLogger(__name__)
+FORGET_FORKED_EVERY = 30.0
 
 RUN_PY = str(Path(__file__).resolve().parents[2] / "run.py")
 
@@ -66,6 +67,7 @@ class SubprocessSpawner(Spawner):
         self.stop_timeout = stop_timeout
         self._children = {}  # pid -> Popen, so our own children are reaped, not left as zombies
         self._forked = {}  # pid -> tournament id of servers the zygote forked for us
+        self._forked_checked_at = 0.0
         self.zygote = zygote  # a spawners.zygote.Zygote: servers are forked from it when it answers
         self._lock = threading.Lock()
         self._exits = ProcessExits()  # the servers that are not our children, seen alive once
@@ -177,14 +179,21 @@ class SubprocessSpawner(Spawner):
                        self.stop_timeout)
 
     def reap(self):
-        """Collect our children that exited, so their pids read as dead; keep the zygote alive."""
+        """Collect our children that exited, so their pids read as dead; forget forked servers
+        that exited (every FORGET_FORKED_EVERY seconds: a stale entry is harmless, as stop and
+        stop_all read a pid's command line before signalling it, and a signal-0 syscall for each
+        of 200 servers every round was a twentieth of an idle fleet's supervision); keep the
+        zygote alive."""
+        now = time.monotonic()
         with self._lock:
             for pid, child in list(self._children.items()):
                 if child.poll() is not None:
                     del self._children[pid]
-            for pid in list(self._forked):
-                if not signal_process(pid, 0):  # one syscall each: this runs every round
-                    del self._forked[pid]
+            if now - self._forked_checked_at >= FORGET_FORKED_EVERY:
+                self._forked_checked_at = now
+                for pid in list(self._forked):
+                    if not signal_process(pid, 0):
+                        del self._forked[pid]
         if self.zygote is not None:
             self.zygote.keep_alive()
 

@@ -97,3 +97,25 @@ def test_the_last_orchestrator_does_not_stop_a_fleet_whose_lease_another_holds(s
     finally:
         with db_engine.begin() as conn:
             conn.execute(sa.delete(supervisor_lease).where(supervisor_lease.c.name == lease.FLEET))
+
+
+def test_passed_checks_move_the_check_time_of_the_process_checked_only(app, served, db_engine):
+    from orchestrator.services import fleet
+
+    tid, stand_in = served
+    with db_engine.begin() as conn:
+        conn.execute(sa.update(tournament_servers).where(tournament_servers.c.tournament_id == tid)
+                     .values(last_check_ok=True, last_check_at=None))
+    checked_at = datetime.now(timezone.utc)
+    with app.app_context():
+        fleet.record_checks_passed([(tid, stand_in.pid + 1), ("t_elsewhere", stand_in.pid)], now=checked_at)
+        assert server_row(db_engine, tid).last_check_at is None  # another process's check: not this record
+        fleet.record_checks_passed([(tid, stand_in.pid)], now=checked_at)
+    assert server_row(db_engine, tid).last_check_at == checked_at
+
+    with db_engine.begin() as conn:  # a failed check landed meanwhile: it wins
+        conn.execute(sa.update(tournament_servers).where(tournament_servers.c.tournament_id == tid)
+                     .values(last_check_ok=False))
+    with app.app_context():
+        fleet.record_checks_passed([(tid, stand_in.pid)], now=checked_at + timedelta(seconds=5))
+    assert server_row(db_engine, tid).last_check_at == checked_at
