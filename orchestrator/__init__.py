@@ -90,6 +90,8 @@ def _settings(environ, instance_path):
         BUSY_GRACE=float(environ.get("BUSY_GRACE", 300)),
         ORPHAN_GRACE=float(environ.get("ORPHAN_GRACE", 10)),
         ORPHAN_SWEEP_EVERY=int(environ.get("ORPHAN_SWEEP_EVERY", 5)),
+        # Rounds between two reads of the whole fleet while all of it is steady (1: every round).
+        FLEET_READ_EVERY=max(1, int(environ.get("FLEET_READ_EVERY", 5))),
 
         TOKEN_TTL_SECONDS=int(environ.get("TOKEN_TTL_SECONDS", 30 * 24 * 3600)),
         # NIST SP 800-63B-4: 15 for a password that is the only factor; never below its floor of 8.

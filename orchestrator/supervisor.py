@@ -90,6 +90,7 @@ class Supervisor:
         self._progress = {}  # tournament id -> _Progress, for servers failing their checks
         self._orphans = {}  # pid -> _Orphan
         self._health_due = {}  # tournament id -> when (monotonic) its healthy server is asked next
+        self._steady_fleet, self._steady_reads_left = None, 0  # the last read, and rounds it still serves
         self._interval = app.config["HEALTH_CHECK_INTERVAL"]  # this round's, see health_check_interval
         self._probe = HealthProbe()  # used by this supervisor's thread only
 
@@ -118,6 +119,7 @@ class Supervisor:
                         metrics.supervisor_round(time.perf_counter() - began)
             except Exception:
                 log.exception("supervisor round failed")
+                self._steady_reads_left = 0
                 with self.app.app_context():
                     db.session.rollback()
             self._stopped.wait(self.settings["SUPERVISE_INTERVAL"])
@@ -149,6 +151,7 @@ class Supervisor:
             log.info("supervisor %s is the leader", self.holder)
             lease.forget_the_departed(db.session)
         if not taken:  # what a leader remembered is stale by the time it leads again
+            self._steady_fleet, self._steady_reads_left = None, 0
             self._progress.clear()
             self._orphans.clear()
             self._health_due.clear()
@@ -172,17 +175,21 @@ class Supervisor:
         round was a fifth of an idle fleet's supervision, py-spy). Health checks that change
         nothing are written in one UPDATE at the end of the round; only a change (a failure, a
         recovery) locks the server's row.
+
+        The fleet is read every FLEET_READ_EVERY rounds while all of it is steady (RUNNING, its
+        last check passed, routed to, or FAILED: waiting for a person) and nothing changed since;
+        otherwise every round. In between,
+        a round works from the last read: liveness and due checks only. What others change in a
+        steady fleet (a publish whose start failed, a tournament ended elsewhere) is seen at the
+        next read; every write a round makes from its rows is guarded by the server's pid, so a
+        row changed meanwhile is left alone.
         """
         self.spawner.reap()
-        # Plain rows, not the model's objects: a round only reads them, and building 200 objects
-        # every second was a sixth of an idle fleet's supervision (py-spy). Values, they also
-        # outlive the rollback below.
-        rows = [(tournament_id, state, endpoint, _ServerRow._make(server) if server[0] is not None else None)
-                for tournament_id, state, endpoint, *server in db.session.execute(_FLEET_ROWS)]
-        db.session.rollback()  # release the snapshot; each step below locks its own row
-        steady = {tournament_id: server for tournament_id, state, endpoint, server in rows
-                  if state in SERVED_STATES and server is not None
-                  and fleet.check_changes_nothing(server, endpoint, self.settings)}
+        if self._steady_reads_left > 0:
+            self._steady_reads_left -= 1
+            rows, steady = self._steady_fleet
+        else:
+            rows, steady = self._read_fleet()
         running, passed = self._still_running(steady), set()
         for tournament_id, state, _endpoint, server in rows:
             if self._stopped.is_set():
@@ -195,6 +202,27 @@ class Supervisor:
                 log.exception("reconciling %s failed", tournament_id)
                 db.session.rollback()
         fleet.record_checks_passed(sorted(passed))
+        if len(running) + len(passed) < len(steady):  # something needs a look: read it next round
+            self._steady_reads_left = 0
+
+    def _read_fleet(self):
+        """(rows, {tournament id: server row} of the steady ones) read now; kept for the next
+        FLEET_READ_EVERY - 1 rounds when every row is steady."""
+        # Plain rows, not the model's objects: a round only reads them, and building 200 objects
+        # every second was a sixth of an idle fleet's supervision (py-spy). Values, they also
+        # outlive the rollback below.
+        rows = [(tournament_id, state, endpoint, _ServerRow._make(server) if server[0] is not None else None)
+                for tournament_id, state, endpoint, *server in db.session.execute(_FLEET_ROWS)]
+        db.session.rollback()  # release the snapshot; each step below locks its own row
+        steady = {tournament_id: server for tournament_id, state, endpoint, server in rows
+                  if state in SERVED_STATES and server is not None
+                  and fleet.check_changes_nothing(server, endpoint, self.settings)}
+        # A crash loop waits for a person (its restart is a write this round reads next time).
+        waiting = sum(1 for _, state, _, server in rows
+                      if state in SERVED_STATES and server is not None and server.status == fleet.FAILED)
+        self._steady_fleet = (rows, steady)
+        self._steady_reads_left = self.settings["FLEET_READ_EVERY"] - 1 if len(steady) + waiting == len(rows) else 0
+        return rows, steady
 
     def health_check_interval(self, healthy):
         """Seconds between two health checks of a healthy server when `healthy` servers are:
