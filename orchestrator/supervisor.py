@@ -178,11 +178,10 @@ class Supervisor:
 
         The fleet is read every FLEET_READ_EVERY rounds while all of it is steady (RUNNING, its
         last check passed, routed to, or FAILED: waiting for a person) and nothing changed since;
-        otherwise every round. In between,
-        a round works from the last read: liveness and due checks only. What others change in a
-        steady fleet (a publish whose start failed, a tournament ended elsewhere) is seen at the
-        next read; every write a round makes from its rows is guarded by the server's pid, so a
-        row changed meanwhile is left alone.
+        otherwise every round. In between, a round works from the last read: liveness and due
+        checks only. What others change in a steady fleet (a publish whose start failed, a
+        tournament ended elsewhere) is seen at the next read; every write a round makes from its
+        rows is guarded by the server's pid, so a row changed meanwhile is left alone.
         """
         self.spawner.reap()
         if self._steady_reads_left > 0:
@@ -217,7 +216,7 @@ class Supervisor:
         steady = {tournament_id: server for tournament_id, state, endpoint, server in rows
                   if state in SERVED_STATES and server is not None
                   and fleet.check_changes_nothing(server, endpoint, self.settings)}
-        # A crash loop waits for a person (its restart is a write this round reads next time).
+        # A FAILED server waits for a person: their restart is seen at the next read.
         waiting = sum(1 for _, state, _, server in rows
                       if state in SERVED_STATES and server is not None and server.status == fleet.FAILED)
         self._steady_fleet = (rows, steady)
