@@ -11,8 +11,8 @@ from datetime import datetime, timedelta, timezone
 
 import psutil
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
+from shared.db.engine import upsert_insert
 from shared.db.tables import supervisor_lease
 
 FLEET = "fleet"
@@ -52,7 +52,7 @@ def take(executor, name, holder, ttl, also_from=None):
     if also_from:
         takeable.append(supervisor_lease.c.holder.startswith(also_from, autoescape=True))
     dialect = executor.dialect if hasattr(executor, "dialect") else executor.get_bind().dialect
-    statement = (postgresql.insert if dialect.name == "postgresql" else sqlite.insert)(supervisor_lease).values(
+    statement = upsert_insert(dialect, supervisor_lease).values(
         name=name, holder=holder, expires_at=now + timedelta(seconds=ttl))
     statement = statement.on_conflict_do_update(
         index_elements=[supervisor_lease.c.name], where=sa.or_(*takeable),

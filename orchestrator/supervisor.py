@@ -29,8 +29,8 @@ from orchestrator.spawners.health_probe import HealthProbe
 from shared.state_machine import SERVED_STATES
 
 # A tournament_servers row as a round reads it (its columns, by name).
-_ServerRow = namedtuple("_ServerRow", [column.name for column in TournamentServer.__table__.c])
 _servers = TournamentServer.__table__
+_ServerRow = namedtuple("_ServerRow", [column.name for column in _servers.c])
 # What a round reads: every tournament that has, or should have, a server. Built once (every round).
 _FLEET_ROWS = (sa.select(Tournament.id, Tournament.state, Tournament.endpoint, *_servers.c)
                .outerjoin(_servers, _servers.c.tournament_id == Tournament.id)

@@ -8,9 +8,9 @@ from datetime import datetime, timezone
 from functools import cached_property
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from shared import events
+from shared.db.engine import upsert_insert
 from shared.db.tables import (GLOBAL_SEQUENCE, announcements, channel_sequences, chat_messages, notifications,
                               tournament_events)
 
@@ -100,8 +100,7 @@ def _take_seqs(conn, wanted):
     transaction ends; they are locked in channel order, so two writers sharing channels wait for
     each other and never deadlock.
     """
-    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    statement = dialect_insert(channel_sequences)
+    statement = upsert_insert(conn.dialect, channel_sequences)
     statement = statement.on_conflict_do_update(
         index_elements=[channel_sequences.c.channel],
         set_={"last_seq": channel_sequences.c.last_seq + statement.excluded.last_seq},

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 # Any constant will do; all processes of the platform take the same advisory lock to migrate.
@@ -13,6 +14,12 @@ _MIGRATION_LOCK_KEY = 720_113_001
 # A pooled connection back from a use this recent is handed out without a check of its own (see
 # ping_when_idle); one idle longer is checked first.
 PING_AFTER_IDLE_SECONDS = 1.0
+
+
+def upsert_insert(dialect, table):
+    """An INSERT of `table` that takes `on_conflict_do_update`, for `dialect` (PostgreSQL or SQLite,
+    the two the platform runs on)."""
+    return (postgresql.insert if dialect.name == "postgresql" else sqlite.insert)(table)
 
 
 def engine_options(url):
