@@ -3,7 +3,7 @@ from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 import urllib3
 from flask import Blueprint, Response, current_app, jsonify, render_template, request, stream_with_context
-from urllib3.exceptions import ConnectTimeoutError, HTTPError as UpstreamError
+from urllib3.exceptions import ConnectTimeoutError, HTTPError as UpstreamError, ProtocolError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from orchestrator.auth import identity_headers, viewer
@@ -53,6 +53,12 @@ class _NotConnected(ServerUnavailable):
     """The server's address took no connection: nothing of the request reached anyone."""
 
 
+class _Dropped(ServerUnavailable):
+    """The connection closed before any answer: a kept-alive one its server closed as the request
+    went out (a server stopping), or a server that died with the request. The request may have
+    reached it."""
+
+
 @bp.route("/t/<tournament_id>/", defaults={"path": ""}, methods=METHODS)
 @bp.route("/t/<tournament_id>/<path:path>", methods=METHODS)
 def forward(tournament_id, path):
@@ -61,13 +67,25 @@ def forward(tournament_id, path):
     tournament, kept = routes.visible(tournament_id, viewer())
     try:
         return _answer(tournament, path)
-    except _NotConnected:
-        if not kept:
+    except (_NotConnected, _Dropped) as exc:
+        if not _worth_another_try(exc, kept):
             raise
-        # The kept address is gone (its server moved, stopped or died, told to another process):
-        # ask the registry where it is now, and send the request once more.
+        # The address is gone (its server moved, stopped or died, told to another process), or its
+        # server closed the connection as it stopped: ask the registry where the tournament is
+        # now (an archive that stopped it leaves its read-only view), and send the request once more.
         routes.forget(tournament_id)
         return _answer(routes.visible(tournament_id, viewer())[0], path)
+
+
+def _worth_another_try(exc, kept):
+    """Whether a request its server did not answer may go once more to where the registry says now.
+
+    A read may: it is safe to repeat (RFC 9110 9.2.2), and a viewer polling a tournament that is
+    being archived must not see its server stop. A write only when nothing of it reached anyone and
+    the address came from memory (a fresh one that refused is the registry's answer itself)."""
+    if request.method in READS:
+        return True
+    return kept and isinstance(exc, _NotConnected)
 
 
 def _answer(tournament, path):
@@ -158,6 +176,8 @@ def _upstream(tournament, target):
                                 timeout=UPSTREAM_TIMEOUT)
     except ConnectTimeoutError as exc:  # refused, unreachable, or no answer to the connect
         raise _NotConnected(tournament.id, type(exc).__name__) from None
+    except ProtocolError as exc:  # closed or reset before an answer
+        raise _Dropped(tournament.id, type(exc).__name__) from None
     except UpstreamError as exc:
         raise ServerUnavailable(tournament.id, type(exc).__name__) from None
 
@@ -238,6 +258,10 @@ def _ended_view(tournament, path):
     if request.method not in ("GET", "HEAD"):
         raise APIError(409, "read_only", f"Tournament {tournament.id} is {tournament.state}: it is read-only.")
     snapshot, target = tournament.final_snapshot, server_path(path)
+    if target.startswith(FRAGMENTS_PREFIX):
+        # A part of a live page left open across the end (its last event's refresh): nothing live
+        # is left to show, so htmx is told to load the page again, which is now the kept one.
+        return Response(status=204, headers={"HX-Refresh": "true", "Cache-Control": "no-store"})
     if target == "/":
         html = snapshots.page(snapshot, request.args.get("round"),
                               request.args.get("follow") == "current") if snapshot else None

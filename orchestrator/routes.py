@@ -10,7 +10,8 @@ are kept, each for at most `ROUTE_CACHE_SECONDS`:
 - an address changed by another process (a second worker or replica leads the supervisor) is
   noticed when the kept address no longer takes connections: the gateway forgets it, reads the
   registry again and sends the request once more (a refused connection sent nothing, so a write
-  is never sent twice); otherwise it is used until it expires;
+  is never sent twice); otherwise it is used until it expires. A read whose connection closed
+  before an answer (its server stopping) goes once more too, kept address or not (gateway.py);
 - drafts, ended tournaments and tournaments without a server are never kept: publishing, ending
   and outages are read from the registry as before.
 """

@@ -78,3 +78,19 @@ def test_archived_and_cancelled_tournaments_pages_read_from_their_snapshot(conte
     assert page.get_by_role("link", name="api/standings").count() == 1
     check_page(page, "ended-without-kept-pages")
 
+
+
+def test_a_live_page_left_open_across_the_end_turns_into_the_kept_page(contexts):
+    """A page's part refreshed after its tournament ended (its server stopped) reloads the page,
+    which is then the kept one: no failed request, no stale live page."""
+    page = contexts().page()
+    _register_and_log_in(page)
+    tid = _tournament(page, "Left Open", 4)
+    page.goto(f"/t/{tid}/")
+    assert page.locator(".meta .state").inner_text() == "Active"
+    _api_post(page, f"/api/v1/tournaments/{tid}/cancel")
+    # As the page's refresh on the end's event does when it reaches the server as it stops.
+    with page.expect_navigation():
+        page.evaluate("() => htmx.ajax('GET', 'fragments/head', {target: '#tournament-head', swap: 'outerHTML'})")
+    page.locator(".meta .state", has_text="Cancelled").wait_for()
+    check_page(page, "ended-after-live")
