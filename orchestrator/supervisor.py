@@ -93,6 +93,7 @@ class Supervisor:
         self._steady_fleet, self._steady_reads_left = None, 0  # the last read, and rounds it still serves
         self._interval = app.config["HEALTH_CHECK_INTERVAL"]  # this round's, see health_check_interval
         self._probe = HealthProbe()  # used by this supervisor's thread only
+        self._answered = {}  # tournament id -> passed: this round's checks, asked side by side
 
     def start(self):
         self._thread = threading.Thread(target=self._run, name="supervisor", daemon=True)
@@ -190,6 +191,7 @@ class Supervisor:
         else:
             rows, steady = self._read_fleet()
         running, passed = self._still_running(steady), set()
+        self._answered = self._ask_side_by_side(steady, running)
         for tournament_id, state, _endpoint, server in rows:
             if self._stopped.is_set():
                 return
@@ -222,6 +224,17 @@ class Supervisor:
         self._steady_fleet = (rows, steady)
         self._steady_reads_left = self.settings["FLEET_READ_EVERY"] - 1 if len(steady) + waiting == len(rows) else 0
         return rows, steady
+
+    def _ask_side_by_side(self, steady, running):
+        """{tournament id: passed} of the health checks due this round of steady servers, all sent
+        before any answer is read (HealthProbe.get_many): asked one after the other, each check
+        put this thread to sleep until its server answered, and where waking a process is dear
+        those wakeups were most of the round's CPU. What the answers mean is decided in `_check`."""
+        due = [(tournament_id, server.host, server.port, server.token) for tournament_id, server in steady.items()
+               if (tournament_id, server.pid) not in running and server.host and server.port]
+        if len(due) < 2 or len({(host, port) for _, host, port, _ in due}) < len(due):
+            return {}  # one check gains nothing; a shared address (never expected) is asked in turn
+        return self.spawner.health_of(due, self.settings["HEALTH_TIMEOUT"], self._probe)
 
     def health_check_interval(self, healthy):
         """Seconds between two health checks of a healthy server when `healthy` servers are:
@@ -289,8 +302,11 @@ class Supervisor:
         to `passed` (written with the round's others) instead of locking its row."""
         pid = server.pid
         self._health_due[tournament_id] = time.monotonic() + self._interval
-        if self.spawner.health(server.host, server.port, tournament_id, server.token,
-                               timeout=self.settings["HEALTH_TIMEOUT"], probe=self._probe):
+        healthy = self._answered.pop(tournament_id, None)
+        if healthy is None:
+            healthy = self.spawner.health(server.host, server.port, tournament_id, server.token,
+                                          timeout=self.settings["HEALTH_TIMEOUT"], probe=self._probe)
+        if healthy:
             self._progress.pop(tournament_id, None)
             if passed is not None:
                 passed.add((tournament_id, pid))

@@ -136,14 +136,40 @@ class Spawner:
         one_shot = probe is None
         probe = probe or HealthProbe(servers=1)
         try:
-            status, body = probe.get(host, port, "/api/health", timeout)
-            answer = json.loads(body) if status == 200 else {}
-        except (OSError, http.client.HTTPException, ValueError):
-            return False
+            return _answers_as(_asked(probe.get, host, port, timeout), tournament_id, token)
         finally:
             if one_shot:
                 probe.close()
-        return isinstance(answer, dict) and answer.get("tournament_id") == tournament_id and answer.get("token") == token
+
+    def health_of(self, servers, timeout, probe):
+        """{tournament id: True or False, as `health`} for `servers`, (tournament id, host, port,
+        token) each at its own address, asked side by side on `probe`'s kept connections."""
+        answers = probe.get_many([(host, port) for _, host, port, _ in servers], HEALTH_PATH, timeout)
+        return {tournament_id: _answers_as(answers[(host, port)], tournament_id, token)
+                for tournament_id, host, port, token in servers}
+
+
+HEALTH_PATH = "/api/health"
+
+
+def _asked(get, host, port, timeout):
+    """`get`'s (status, body) of the health check at host:port, or the error it raised."""
+    try:
+        return get(host, port, HEALTH_PATH, timeout)
+    except (OSError, http.client.HTTPException) as exc:
+        return exc
+
+
+def _answers_as(answer, tournament_id, token):
+    """True when `answer` (status, body), or an error, is the health answer of this tournament's
+    server as started with `token`."""
+    if isinstance(answer, Exception) or answer[0] != 200:
+        return False
+    try:
+        said = json.loads(answer[1])
+    except ValueError:
+        return False
+    return isinstance(said, dict) and said.get("tournament_id") == tournament_id and said.get("token") == token
 
 
 def spawner_env(settings, instance_path):

@@ -1,5 +1,6 @@
 """The supervisor's health probe (orchestrator/spawners/health_probe.py) against real HTTP servers
-on loopback: kept-alive connections, a server replaced on its port, a server that hangs."""
+on loopback: kept-alive connections, a server replaced on its port, a server that hangs, and a
+round's checks asked side by side."""
 import socket
 import threading
 import time
@@ -19,6 +20,10 @@ class _Answer(BaseHTTPRequestHandler):
 
     def do_GET(self):
         self.server.connections.add(self.client_address)
+        if self.server.barrier is not None:
+            # Answer only once every server has its request: asked one after the other, the first
+            # would wait for the others' requests forever (until the barrier breaks).
+            self.server.barrier.wait()
         body = f'{{"name": "{self.server.name}"}}'.encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -33,7 +38,7 @@ class _Answer(BaseHTTPRequestHandler):
 def _serve(name, port=0):
     server = ThreadingHTTPServer(("127.0.0.1", port), _Answer)
     server.daemon_threads = True
-    server.name, server.connections, server.sockets = name, set(), []
+    server.name, server.connections, server.sockets, server.barrier = name, set(), [], None
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
 
@@ -111,4 +116,58 @@ def test_past_its_size_the_least_recently_asked_connection_is_closed():
     finally:
         probe.close()
         for server in servers:
+            _stop(server)
+
+
+def test_many_checks_are_all_sent_before_any_answer_is_read():
+    servers, probe = [_serve(f"s{n}") for n in range(4)], HealthProbe()
+    addresses = [("127.0.0.1", server.server_address[1]) for server in servers]
+    try:
+        for address in addresses:  # each has its kept connection now
+            probe.get(*address, "/api/health", timeout=2)
+        barrier = threading.Barrier(len(servers), timeout=3)
+        for server in servers:
+            server.barrier = barrier
+        answers = probe.get_many(addresses, "/api/health", timeout=5)
+        assert answers == {address: (200, f'{{"name": "s{n}"}}'.encode()) for n, address in enumerate(addresses)}
+        assert not barrier.broken
+        assert [len(server.connections) for server in servers] == [1] * len(servers)  # still the kept ones
+    finally:
+        probe.close()
+        for server in servers:
+            _stop(server)
+
+
+def test_side_by_side_a_gone_a_hung_a_new_and_a_live_server_each_get_their_own_answer():
+    live, gone, new = _serve("live"), _serve("gone"), _serve("new")
+    hung = socket.socket()
+    hung.bind(("127.0.0.1", 0))
+    hung.listen(8)
+    probe = HealthProbe()
+    at = {name: ("127.0.0.1", server.server_address[1]) for name, server in (("live", live), ("gone", gone),
+                                                                          ("new", new))}
+    at["hung"] = hung.getsockname()
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        at["nobody"] = free.getsockname()
+    try:
+        for name in ("live", "gone"):
+            probe.get(*at[name], "/api/health", timeout=2)
+        _stop(gone)
+        began = time.monotonic()
+        answers = probe.get_many([at[name] for name in ("gone", "hung", "live", "new", "nobody")], "/api/health",
+                                 timeout=0.5)
+        assert isinstance(answers[at["gone"]], OSError)  # its kept connection, then a new one, refused
+        assert isinstance(answers[at["hung"]], socket.timeout)
+        assert isinstance(answers[at["nobody"]], OSError)
+        assert answers[at["live"]] == (200, b'{"name": "live"}')
+        assert answers[at["new"]] == (200, b'{"name": "new"}')
+        assert time.monotonic() - began < 0.9  # the hung one is waited for once
+        # The live and new servers' connections are kept for the next round; nothing else is.
+        assert probe.get_many([at["live"], at["new"]], "/api/health", timeout=2)[at["new"]][0] == 200
+        assert len(live.connections) == 1 and len(new.connections) == 1
+    finally:
+        probe.close()
+        hung.close()
+        for server in (live, new):
             _stop(server)
