@@ -165,11 +165,13 @@ def fleet_parts(platform, backend, tournament_ids):
 
 
 def cpu_snapshot(platform, parts, backends):
-    fleet = h.cpu_seconds_of([p for procs in parts["servers"].values() for p in procs] + parts["others"])
+    servers = [p for procs in parts["servers"].values() for p in procs] + parts["others"]
+    fleet = h.cpu_seconds_of(servers)
     fleet += sum(probe.cgroup_cpu_seconds(d) or 0.0 for d in parts["cgroups"].values())
     return {"at": time.monotonic(), "fleet": fleet, "orchestrator": platform.cpu_seconds(),
             "engine": h.cpu_seconds_of(parts["engine"]), "ksmd": probe.ksmd_cpu_seconds(),
-            "database": h.cpu_seconds_of(backends)}
+            "database": h.cpu_seconds_of(backends),
+            "fleet_wakeups": h.wakeups_of(servers), "orchestrator_wakeups": h.wakeups_of(platform.processes())}
 
 
 def idle_cpu(platform, parts, args, token):
@@ -186,7 +188,8 @@ def idle_cpu(platform, parts, args, token):
     seconds = after["at"] - before["at"]
     figures = {f"{key}_pct_of_one_core": 100 * (after[key] - before[key]) / seconds
                for key in ("fleet", "orchestrator", "engine", "ksmd", "database")}
-    return {**figures, "window_s": seconds, "supervisor_rounds": rounds}
+    wakeups = {f"{key}_per_s": (after[key] - before[key]) / seconds for key in ("fleet_wakeups", "orchestrator_wakeups")}
+    return {**figures, **wakeups, "window_s": seconds, "supervisor_rounds": rounds}
 
 
 def memory_figures(parts):
@@ -314,6 +317,8 @@ def report(result):
               + (f", engine {idle['engine_pct_of_one_core']:.1f}" if result["backend"] != "subprocess" else "")
               + (f", ksmd {idle['ksmd_pct_of_one_core']:.1f}" if waited else "")
               + (" (ksmd scanning {} pages every {} ms in the window)".format(*rate) if waited and rate else ""))
+        print(f"wakeups a second (voluntary context switches of main threads): fleet "
+              f"{idle['fleet_wakeups_per_s']:.0f}, orchestrator {idle['orchestrator_wakeups_per_s']:.0f}")
     rounds = idle["supervisor_rounds"]
     if rounds is None:
         print("supervisor round: not observable (no orchestrator_supervisor_round_seconds on /metrics)")

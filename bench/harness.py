@@ -103,6 +103,18 @@ def cpu_seconds_of(processes):
     return total
 
 
+def wakeups_of(processes):
+    """Voluntary context switches of `processes`' main threads (each a sleep, then a wakeup), those
+    gone meanwhile left out. An idle process's CPU is mostly its wakeups where waking is dear."""
+    total = 0
+    for p in processes:
+        try:
+            total += p.num_ctx_switches().voluntary
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+    return total
+
+
 def _free_range(size, attempts=50):
     for _ in range(attempts):
         low = random.randrange(20000, 30000 - size)
