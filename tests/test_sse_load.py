@@ -8,6 +8,7 @@ import time
 from bench.sse_load import LoadGenerator
 from bench.sse_viewer import wait_for
 from tests.support.processes import free_port
+from tests.support.raw_http import read_head
 
 FRAMES = (b": connected\n\n"
           b"id: 1\nevent: match_result\ndata: {\"seq\": 1, \"winner\": \"t1\"}\n\n"
@@ -40,12 +41,9 @@ class ScriptedServer:
 
     def _serve(self, conn):
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        request = b""
-        while b"\r\n\r\n" not in request:
-            data = conn.recv(4096)
-            if not data:
-                return
-            request += data
+        request = read_head(conn)
+        if b"\r\n\r\n" not in request:
+            return
         self.requests.append(request.decode())
         reply = self.answer(request.decode())
         try:

@@ -15,6 +15,7 @@ from shared.db.tables import tournaments
 from tests.e2e.helpers import server_of
 from tests.support.api import make_tournament, ok
 from tests.support.processes import Proc, free_port, pid_alive, wait_http, wait_until
+from tests.support.raw_http import read_head
 
 
 def route_elsewhere(db_engine, tid, endpoint, **values):
@@ -40,12 +41,7 @@ class DroppingServer:
             except OSError:  # closed
                 return
             with client:
-                head = b""
-                while b"\r\n\r\n" not in head:
-                    chunk = client.recv(65536)
-                    if not chunk:
-                        break
-                    head += chunk
+                head = read_head(client)
                 if head:
                     self.methods.append(head.split(b" ", 1)[0].decode())
                     self.before_drop()
