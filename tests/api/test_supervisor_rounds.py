@@ -64,6 +64,7 @@ def test_a_steady_fleet_is_read_every_few_rounds_and_nothing_is_missed_in_betwee
             supervisor.reconcile()
         assert server_of(db_engine, tid).status == "STOPPED"
         assert wait_until(lambda: not pid_alive(restarted), timeout=10)
+    supervisor._probe.close()
 
 
 def test_a_rounds_due_checks_are_asked_side_by_side_and_each_answer_is_its_servers(app, bearer_client, db_engine,
@@ -78,17 +79,20 @@ def test_a_rounds_due_checks_are_asked_side_by_side_and_each_answer_is_its_serve
     supervisor._probe.get_many = lambda addresses, *rest: asked.append(list(addresses)) or ask(addresses, *rest)
     hung = server_of(db_engine, tids[1]).pid
     with app.app_context():
-        for _ in range(2):  # settle, and have every check's first answer on a kept connection
-            supervisor._health_due = dict.fromkeys(tids, 0)
-            supervisor.reconcile()
-        before = {tid: checks_of(db_engine, tid) for tid in tids}
-        asked[:] = []
-        os.kill(hung, signal.SIGSTOP)  # alive, using no CPU, answering nothing: a hang
         try:
-            supervisor._health_due = dict.fromkeys(tids, 0)
-            supervisor.reconcile()
+            for _ in range(2):  # settle, and have every check's first answer on a kept connection
+                supervisor._health_due = dict.fromkeys(tids, 0)
+                supervisor.reconcile()
+            before = {tid: checks_of(db_engine, tid) for tid in tids}
+            asked[:] = []
+            os.kill(hung, signal.SIGSTOP)  # alive, using no CPU, answering nothing: a hang
+            try:
+                supervisor._health_due = dict.fromkeys(tids, 0)
+                supervisor.reconcile()
+            finally:
+                os.kill(hung, signal.SIGCONT)
         finally:
-            os.kill(hung, signal.SIGCONT)
+            supervisor._probe.close()  # its kept connections, or a later test hears of them unclosed
     assert len(asked) == 1 and len(asked[0]) == 3  # one batch, every due check in it
     after = {tid: checks_of(db_engine, tid) for tid in tids}
     for tid in (tids[0], tids[2]):
