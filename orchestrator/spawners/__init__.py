@@ -12,7 +12,6 @@ swarm and kubernetes),
 and the host:port it answers on. Health is always our own check: /api/health answering with the
 tournament id and the token handed to that start.
 """
-import http.client
 import json
 import time
 from dataclasses import dataclass
@@ -136,7 +135,7 @@ class Spawner:
         one_shot = probe is None
         probe = probe or HealthProbe(servers=1)
         try:
-            return _answers_as(_asked(probe.get, host, port, timeout), tournament_id, token)
+            return self.health_of([(tournament_id, host, port, token)], timeout, probe)[tournament_id]
         finally:
             if one_shot:
                 probe.close()
@@ -150,14 +149,6 @@ class Spawner:
 
 
 HEALTH_PATH = "/api/health"
-
-
-def _asked(get, host, port, timeout):
-    """`get`'s (status, body) of the health check at host:port, or the error it raised."""
-    try:
-        return get(host, port, HEALTH_PATH, timeout)
-    except (OSError, http.client.HTTPException) as exc:
-        return exc
 
 
 def _answers_as(answer, tournament_id, token):

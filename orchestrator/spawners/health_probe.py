@@ -26,25 +26,17 @@ class HealthProbe:
     def get(self, host, port, path, timeout):
         """(status, body bytes) of GET `path`; raises OSError or http.client.HTTPException when
         the server cannot be asked (a timeout included)."""
-        address = (host, port)
-        connection = self._connections.pop(address, None)
-        if connection is not None:
-            try:
-                self._send(connection, path, timeout)
-                return self._receive(address, connection)
-            except socket.timeout:
-                connection.close()
-                raise  # a server that hangs is not asked twice in one check
-            except (OSError, http.client.HTTPException):
-                # A kept connection the server closed, or to a server since replaced on this
-                # port: ask once on a new one.
-                connection.close()
-        return self._ask_anew(address, path, timeout)
+        answer = self.get_many([(host, port)], path, timeout)[(host, port)]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
 
     def get_many(self, addresses, path, timeout):
         """{(host, port): (status, body bytes), or the OSError or HTTPException it raised} of GET
-        `path` from each of `addresses` (distinct), as `get` asks, but with every request on a kept
-        connection sent before any answer is read. Those without one are asked after, in turn."""
+        `path` from each of `addresses` (distinct), every request on a kept connection sent before
+        any answer is read; those without one are asked after, in turn. A kept connection the
+        server closed (or one to a server since replaced on its port) is asked once more on a new
+        one; a server that hangs is not asked twice."""
         sent, answers = [], {}
         for address in addresses:
             connection = self._connections.pop(address, None)
@@ -65,7 +57,7 @@ class HealthProbe:
                         connection.close()
                         raise
                     except (OSError, http.client.HTTPException):
-                        connection.close()  # as in `get`: once more on a new connection
+                        connection.close()  # once more, on a new connection
                 answers[address] = self._ask_anew(address, path, timeout)
             except (OSError, http.client.HTTPException) as exc:
                 answers[address] = exc
