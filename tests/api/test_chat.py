@@ -19,6 +19,7 @@ from shared.pubsub import message_key, opened
 from tests.api.helpers import assert_error, ok, register, send
 from tests.conftest import REDIS_URL, end_served_tournaments, orchestrator_test_config
 from tests.support.registry import delete_registry_row, insert_registry_row
+from tests.support.rate_windows import wait_for_fresh_window
 
 RATE = 3  # posts per user per tournament per window in these tests
 # A window of a day: a fixed window that ended mid-test would let a fourth post through.
@@ -30,6 +31,7 @@ def chat_app(platform_env, tmp_path):
     from orchestrator import create_app
     from orchestrator.extensions import db
 
+    wait_for_fresh_window(WINDOW, needed=60)
     app = create_app(orchestrator_test_config(platform_env, CHAT_RATE_LIMIT=f"{RATE}/{WINDOW}"))
     yield app
     app.extensions["redis_relay"].stop()

@@ -1,6 +1,5 @@
 """Helpers for the account, CSRF, header, identity and authorization tests."""
 import json
-import time
 import uuid
 from shared.identity import sign
 from tests.conftest import GATEWAY_SECRET
@@ -71,14 +70,6 @@ def assert_single_security_headers(headers, where):
     """Each security header occurs once (`headers`: werkzeug Headers or urllib3 HTTPHeaderDict)."""
     for name in (*SECURITY_HEADERS, "X-Frame-Options"):
         assert len(headers.getlist(name)) <= 1, f"{where}: {name} repeated: {headers.getlist(name)}"
-
-
-def wait_for_fresh_window(window=60, needed=8):
-    """Sleep past a fixed-window boundary if fewer than `needed` seconds of the window are left,
-    so that a test's attempts all fall into one rate-limit window."""
-    left = window - time.time() % window
-    if left < needed:
-        time.sleep(left + 0.2)
 
 
 def signed(app, method, path, user=ORGANIZER, roles=("organizer",), secret=GATEWAY_SECRET, tournament_id=None,

@@ -10,7 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from shared.db.tables import users
-from tests.auth.helpers import PASSWORD, error_of, expect, register, send, unique, wait_for_fresh_window
+from tests.auth.helpers import PASSWORD, error_of, expect, register, send, unique
+from tests.support.rate_windows import wait_for_fresh_window
 
 LOGIN = "/api/v1/auth/login"
 REGISTER = "/api/v1/auth/register"

@@ -14,6 +14,7 @@ import redis
 from tests.auth.helpers import unique
 from tests.support.api import make_tournament, ok
 from tests.support.processes import free_port, wait_until
+from tests.support.rate_windows import wait_for_fresh_window
 
 PASSWORD = "pw-" + secrets.token_hex(12)
 USER_PASSWORD = "upw-" + secrets.token_hex(12)
@@ -79,6 +80,7 @@ def test_every_redis_client_of_the_platform_authenticates(locked_redis, start_or
 
     # The rate limiter counts in this Redis: it does not fail open.
     name = unique("locked")
+    wait_for_fresh_window()
     statuses = [api.anonymous().post("/api/v1/auth/login", {"username": name, "password": "wrong-password"}).status_code
                 for _ in range(5)]
     assert 429 in statuses, statuses

@@ -11,6 +11,7 @@ from shared.db.tables import chat_messages
 from tests.conftest import orchestrator_test_config
 from tests.pages.helpers import HTML, log_in, post_form
 from tests.support.registry import delete_registry_row, insert_registry_row
+from tests.support.rate_windows import wait_for_fresh_window
 
 XSS = "<script>alert(1)</script>"
 
@@ -100,6 +101,7 @@ def slow_chat_app(platform_env):
     from orchestrator import create_app
     from orchestrator.extensions import db
 
+    wait_for_fresh_window(86400, needed=60)
     app = create_app(orchestrator_test_config(platform_env, CHAT_RATE_LIMIT="3/86400"))
     yield app
     app.extensions["redis_relay"].stop()

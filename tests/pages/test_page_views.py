@@ -7,6 +7,7 @@ import uuid
 from orchestrator.pages.tournaments import PAGE_SIZE
 
 from tests.pages.helpers import HTML, PASSWORD, create_draft, log_in, post_form
+from tests.support.rate_windows import wait_for_fresh_window
 
 
 def _text(response):
@@ -165,6 +166,7 @@ def test_the_login_page_shows_the_rate_limit_as_a_message(platform_env):
                                               REDIS_NAMESPACE=namespace))
     try:
         client = app.test_client()
+        wait_for_fresh_window()
         for _ in range(2):
             assert post_form(client, "/login", {"username": "nobody-here", "password": "wrong"}).status_code == 401
         limited = post_form(client, "/login", {"username": "nobody-here", "password": "wrong"})
