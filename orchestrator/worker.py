@@ -11,17 +11,66 @@ A new connection is not idle: gunicorn goes on accepting for up to a second afte
 and a client (or a load balancer) that connected then is owed an answer; it gets FIRST_REQUEST_GRACE
 seconds to send its request. Cutting it at once made requests through a load balancer fail during
 a rolling restart, when any other replica could have answered them.
+
+For the same reason the listening socket is emptied before it is closed: the kernel resets every
+connection still in its accept queue when the last copy of the socket closes (the master closes
+its copy first), so each is accepted and answered instead.
 """
 import contextlib
 import weakref
 
 import gevent
+from gevent.server import StreamServer
+from gunicorn.workers import ggevent
 from gunicorn.workers.ggevent import GeventWorker
 
 FIRST_REQUEST_GRACE = 1.0
 
 
+class DrainingStreamServer(StreamServer):
+    """gevent's server, which accepts what the kernel has already queued before it closes."""
+
+    def close(self):
+        if not self.closed:
+            self.take_queued()
+        super().close()
+
+    def take_queued(self):
+        """Accept and hand on every connection waiting in the accept queue now. Nothing switches
+        greenlets between the last accept and the close that follows (unless the pool is full,
+        when spawning waits for a free slot and the queue is read again)."""
+        while True:
+            try:
+                accepted = self.do_read()  # None once the queue is empty (the socket never blocks)
+            except OSError:
+                return
+            if accepted is None:
+                return
+            self.do_handle(*accepted)
+
+
+class ListenerName:
+    """A listening socket's address, which is all gunicorn's handler asks of it: a connection
+    taken from the queue just before the close starts after the socket is gone."""
+
+    def __init__(self, listener):
+        self._name = listener.getsockname()
+
+    def getsockname(self):
+        return self._name
+
+
 class OrchestratorWorker(GeventWorker):
+    def run(self):
+        self._listener_names = {listener: ListenerName(listener) for listener in self.sockets}
+        # gunicorn's run() makes its servers from the module's StreamServer name (a gevent worker
+        # with no server_class), so it is pointed at ours in this worker process.
+        ggevent.StreamServer = DrainingStreamServer
+        super().run()
+
+    def handle(self, listener, client, addr):
+        super().handle(self._listener_names[listener], client, addr)
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # connection greenlet -> (its Timeout, whether it awaits its first request), while between requests
