@@ -20,6 +20,12 @@ TIEBREAKS = (
     "head_to_head", "buchholz", "median_buchholz", "sonneborn_berger",
     "opponents_match_win_pct", "game_win_pct", "opponents_game_win_pct", "seed",
 )
+# What a person reads for each tiebreak, on both apps' pages.
+TIEBREAK_NAMES = {
+    "head_to_head": "head-to-head", "buchholz": "Buchholz", "median_buchholz": "median Buchholz",
+    "sonneborn_berger": "Sonneborn-Berger", "opponents_match_win_pct": "opponents' match win %",
+    "game_win_pct": "game win %", "opponents_game_win_pct": "opponents' game win %", "seed": "seed",
+}
 DEFAULT_TIEBREAKS = {
     ROUND_ROBIN: ("head_to_head", "buchholz", "sonneborn_berger", "seed"),
     GROUP_PLAYOFF: ("head_to_head", "buchholz", "sonneborn_berger", "seed"),

@@ -8,11 +8,6 @@ BRACKET_ORDER = {"winners": 0, None: 0, "losers": 1, "third_place": 2, "grand_fi
 BRACKET_TITLES = {"winners": "Winners' bracket", "losers": "Losers' bracket", "grand_final": "Grand final",
                   "third_place": "Third place"}
 KEY_PREFIX = {"winners": "w", "losers": "l", "grand_final": "gf", "third_place": "tp", None: "r"}
-TIEBREAK_NAMES = {
-    "head_to_head": "head-to-head", "buchholz": "Buchholz", "median_buchholz": "median Buchholz",
-    "sonneborn_berger": "Sonneborn-Berger", "opponents_match_win_pct": "opponents' match win %",
-    "game_win_pct": "game win %", "opponents_game_win_pct": "opponents' game win %", "seed": "seed",
-}
 
 
 PHONE_TABLE_TEAMS = 6  # the most a round robin's cross-table holds across a 360 px phone
@@ -128,7 +123,7 @@ def ranking_rule(rules, fmt=None):
     if rules.get("ranked_by") != "points":
         return "Ranked by the round reached; tied teams share a rank."
     points = rules["points"]
-    tiebreaks = ", ".join(TIEBREAK_NAMES.get(name, name) for name in rules.get("tiebreaks", []))
+    tiebreaks = ", ".join(f.TIEBREAK_NAMES.get(name, name) for name in rules.get("tiebreaks", []))
     return (f"Ranked by points (win {points['win']}, draw {points['draw']}, loss {points['loss']})"
             + (f", then {tiebreaks}." if tiebreaks else "."))
 

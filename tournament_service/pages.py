@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 
 from flask import Blueprint, current_app, render_template, request
 
+from shared import formats
 from shared.errors import APIError
 from shared.http import SHARED_FRAGMENT_SEQ_HEADER as SEQ_HEADER
 from shared.identity import FORM_TOKEN_FIELD, InvalidIdentity
@@ -97,7 +98,7 @@ def page_context(tournament):
     # The venue screen reloads itself without JavaScript; once it is over nothing changes: no reload.
     refresh = None if summary["state"] in OVER else FOLLOW_REFRESH_SECONDS
     return {"summary": summary, "config": tournament.config, "teams": teams, "standings": standings, "view": view,
-            "tiebreak_names": bracket_view.TIEBREAK_NAMES, "refresh": refresh}
+            "tiebreak_names": formats.TIEBREAK_NAMES, "refresh": refresh}
 
 
 def with_round(context, chosen):

@@ -92,7 +92,7 @@ def detail_context(tournament_id):
             "manage": manage.management(tournament) if organizer else None,
             "subscribed": manage.is_subscribed(auth.viewer(), tournament.id),
             "actions": _lifecycle_actions(tournament), "can_edit": organizer and tournament.state == sm.DRAFT,
-            "format_names": forms.FORMAT_NAMES, "labels": forms.LABELS}
+            "format_names": forms.FORMAT_NAMES, "labels": forms.LABELS, "tiebreak_names": formats.TIEBREAK_NAMES}
 
 
 @bp.get("/tournaments/<tournament_id>")

@@ -2,8 +2,8 @@
 against a real orchestrator process on the run's PostgreSQL and Redis.
 
 Every page a test opens fails the test on a console error (a CSP violation among them), a failed
-request or a server error; `check_page` runs axe-core on it and saves screenshots at 1280 px and
-360 px into artifacts/browser/.
+request or a server error; `check_page` runs axe-core on it, fails it if it scrolls sideways, and
+saves screenshots at 1280 px and 360 px into artifacts/browser/.
 """
 import os
 import re
@@ -119,10 +119,25 @@ def check_page(page, name, accessible=True):
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": height})
         page.screenshot(path=str(ARTIFACTS / f"{re.sub(r'[^a-z0-9-]+', '-', name.lower())}-{width}.png"), full_page=True)
+        assert not sideways(page, width), f"{name} at {width}px scrolls sideways: {sideways(page, width)}"
         if accessible:
             violations = axe_violations(page)
             assert not violations, f"{name} at {width}px: {violations}"
     page.set_viewport_size({"width": WIDTHS[0], "height": height})
+
+
+def sideways(page, width):
+    """What sticks out past the right edge of a `width` px window (the page would scroll sideways):
+    the innermost such elements, at most 5, as tag.class and right edge; [] for none. What scrolls
+    inside its own box (a wide table in its scroller) does not count."""
+    return page.evaluate("""(width) => {
+        if (document.documentElement.scrollWidth <= width) return [];
+        const out = [...document.body.querySelectorAll('*')].filter(e => e.getBoundingClientRect().right > width + 0.5
+            && ![...e.children].some(c => c.getBoundingClientRect().right > width + 0.5)
+            && !e.closest('.table-scroll, .table-wrap'));
+        return out.slice(0, 5).map(e => `${e.tagName.toLowerCase()}.${e.className}: ${Math.round(e.getBoundingClientRect().right)}px`)
+            .concat(out.length ? [] : [`page ${document.documentElement.scrollWidth}px`]);
+    }""", width)
 
 
 def axe_violations(page):

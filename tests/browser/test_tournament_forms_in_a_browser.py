@@ -39,6 +39,16 @@ def _hold_navigation(page, marker):
     return held
 
 
+def _boxes_apart_from_their_labels(page):
+    """The ids of game-score boxes not on their own label's line, just right of it (on a phone, a
+    box once sat beside the other team's label)."""
+    return page.evaluate("""() => [...document.querySelectorAll('.scores input')].filter(box => {
+        const label = document.querySelector(`label[for="${box.id}"]`).getBoundingClientRect();
+        const own = box.getBoundingClientRect(), middle = (own.top + own.bottom) / 2;
+        return !(middle > label.top && middle < label.bottom && own.left >= label.right - 1);
+    }).map(box => box.id)""")
+
+
 def _release_after(page, held, seconds):
     """Waits for a held load, keeps it held `seconds` longer (the old page still running), then lets it go."""
     for _ in range(100):
@@ -65,6 +75,9 @@ def test_captains_sign_up_the_organizer_starts_and_a_result_is_reported_and_conf
     assert results.get_by_role("button", name="Report result").count() == 1  # her match, only what she may do
     if javascript:
         check_page(alice, "tournament-results-form")
+        alice.set_viewport_size({"width": 360, "height": 900})
+        assert _boxes_apart_from_their_labels(alice) == []
+        alice.set_viewport_size({"width": 1280, "height": 900})
     results.get_by_label(f"{SCRIPT_NAME} won").check()
     results.get_by_role("button", name="Report result").click()
     alice.get_by_text("Your result is reported").wait_for()

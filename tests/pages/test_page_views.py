@@ -134,6 +134,15 @@ def test_editing_a_draft_keeps_its_options_and_uses_the_same_checks(client):
     assert client.get(f"/api/v1/tournaments/{tournament_id}").get_json()["tiebreaks"] == ["buchholz", "seed"]
 
 
+def test_the_summary_names_tiebreaks_as_people_read_them(client):
+    log_in(client)
+    tournament_id = create_draft(client, format="swiss", swiss_rounds="4",
+                                 tiebreaks="median_buchholz, sonneborn_berger, opponents_match_win_pct")
+    page = html.unescape(_text(client.get(f"/tournaments/{tournament_id}", headers=HTML)))
+    assert "<dd>median Buchholz, Sonneborn-Berger, opponents' match win %</dd>" in page
+    assert "sonneborn_berger" not in page
+
+
 def test_the_list_filters_by_state_and_game_and_pages_with_the_registrys_cursor(client):
     log_in(client)
     made = [create_draft(client, name=f"Cup {n}", game="go") for n in range(PAGE_SIZE + 1)]
