@@ -26,6 +26,16 @@ TIEBREAK_NAMES = {
     "sonneborn_berger": "Sonneborn-Berger", "opponents_match_win_pct": "opponents' match win %",
     "game_win_pct": "game win %", "opponents_game_win_pct": "opponents' game win %", "seed": "seed",
 }
+_TIEBREAK_BY_NAME = {**{name.lower(): tiebreak for tiebreak, name in TIEBREAK_NAMES.items()},
+                     **{tiebreak: tiebreak for tiebreak in TIEBREAKS}}
+
+
+def tiebreak_typed(typed):
+    """The tiebreak a person typed, by its id or by its name in any case ("Median Buchholz");
+    what was typed when it is neither (the option's check then names it)."""
+    return _TIEBREAK_BY_NAME.get(" ".join(typed.lower().split()), typed)
+
+
 DEFAULT_TIEBREAKS = {
     ROUND_ROBIN: ("head_to_head", "buchholz", "sonneborn_berger", "seed"),
     GROUP_PLAYOFF: ("head_to_head", "buchholz", "sonneborn_berger", "seed"),

@@ -49,7 +49,7 @@ def _points(form):
 
 
 def _tiebreaks(raw):
-    names = [name.strip() for name in (raw or "").split(",") if name.strip()]
+    names = [formats.tiebreak_typed(name.strip()) for name in (raw or "").split(",") if name.strip()]
     return names or None
 
 
@@ -96,7 +96,7 @@ def form_values(tournament):
     values["starts_at"] = (values.get("starts_at") or "")[:16]
     points = values.get("points") or formats.OPTIONS["points"].default
     values.update({f"points_{key}": points[key] for key in POINT_KEYS})
-    values["tiebreaks"] = ", ".join(values.get("tiebreaks") or ())
+    values["tiebreaks"] = ", ".join(formats.TIEBREAK_NAMES.get(t, t) for t in values.get("tiebreaks") or ())
     return values
 
 

@@ -137,7 +137,7 @@ def lifecycle(tournament_id, action):
 def _form_page(tournament, values, problems, status=200):
     return render_template("tournament_form.html", tournament=tournament, values=values, problems=problems,
                            labels=forms.LABELS, format_names=forms.FORMAT_NAMES, options=formats.OPTIONS,
-                           best_of=formats.BEST_OF, tiebreak_names=formats.TIEBREAKS), status
+                           best_of=formats.BEST_OF, tiebreak_names=formats.TIEBREAK_NAMES.values()), status
 
 
 def _saved(tournament, creating):

@@ -134,6 +134,17 @@ def test_editing_a_draft_keeps_its_options_and_uses_the_same_checks(client):
     assert client.get(f"/api/v1/tournaments/{tournament_id}").get_json()["tiebreaks"] == ["buchholz", "seed"]
 
 
+def test_tiebreaks_are_typed_and_shown_by_their_names_or_ids(client):
+    log_in(client)
+    tournament_id = create_draft(client, format="swiss", swiss_rounds="4",
+                                 tiebreaks="Median  buchholz, sonneborn-berger, head_to_head, SEED")
+    saved = client.get(f"/api/v1/tournaments/{tournament_id}").get_json()
+    assert saved["tiebreaks"] == ["median_buchholz", "sonneborn_berger", "head_to_head", "seed"]
+    edit = html.unescape(_text(client.get(f"/tournaments/{tournament_id}/edit", headers=HTML)))
+    assert 'value="median Buchholz, Sonneborn-Berger, head-to-head, seed"' in edit
+    assert "from: head-to-head, Buchholz, median Buchholz, Sonneborn-Berger, opponents' match win %" in edit
+
+
 def test_the_summary_names_tiebreaks_as_people_read_them(client):
     log_in(client)
     tournament_id = create_draft(client, format="swiss", swiss_rounds="4",
