@@ -38,3 +38,19 @@ def test_the_home_page_counts_tournaments_by_state_and_servers_running_or_failed
     unchanged = {k: v for k, v in after.items() if k not in ("Servers running", "Servers failed",
                                                               "Open for registration", "Being played")}
     assert unchanged == {k: v for k, v in before.items() if k in unchanged}
+
+
+def test_a_home_page_with_only_ended_tournaments_says_so_and_links_them(app):
+    """Rendered from a made-up context: the run's database always holds other tests' tournaments."""
+    from flask import render_template
+
+    def rendered(by_state):
+        with app.test_request_context("/"):
+            page = render_template("_home_live.html", sections=[], announcements=[], by_state=by_state,
+                                   running=0, failed=0)
+        return " ".join(BeautifulSoup(page, "html.parser").get_text().split())
+
+    ended = rendered({"CANCELLED": 14, "ARCHIVED": 2})
+    assert "No tournament is open, being played or just completed now: all tournaments." in ended
+    assert "No tournaments yet" not in ended
+    assert "No tournaments yet." in rendered({})
