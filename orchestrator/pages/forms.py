@@ -13,6 +13,9 @@ CHOICE_NUMBERS = ("best_of", "final_best_of")
 OPTION_NUMBERS = ("swiss_rounds", "groups", "advance_per_group")
 OPTION_CHECKBOXES = ("confirm_results", "check_in", "third_place_match", "double_round_robin", "allow_draws")
 POINT_KEYS = ("win", "draw", "loss")
+# The double-elimination grand final's choices, as the form offers them and the summary shows them.
+GRAND_FINALS = {"reset": "with a reset match if the lower-bracket team wins", "single": "one match",
+                "none": "none: the two bracket winners share first"}
 
 LABELS = {
     "name": "Name", "game": "Game", "format": "Format", "max_teams": "Most teams",

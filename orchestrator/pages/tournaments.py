@@ -92,7 +92,8 @@ def detail_context(tournament_id):
             "manage": manage.management(tournament) if organizer else None,
             "subscribed": manage.is_subscribed(auth.viewer(), tournament.id),
             "actions": _lifecycle_actions(tournament), "can_edit": organizer and tournament.state == sm.DRAFT,
-            "format_names": forms.FORMAT_NAMES, "labels": forms.LABELS, "tiebreak_names": formats.TIEBREAK_NAMES}
+            "format_names": forms.FORMAT_NAMES, "labels": forms.LABELS, "tiebreak_names": formats.TIEBREAK_NAMES,
+            "grand_finals": forms.GRAND_FINALS}
 
 
 @bp.get("/tournaments/<tournament_id>")
@@ -137,7 +138,8 @@ def lifecycle(tournament_id, action):
 def _form_page(tournament, values, problems, status=200):
     return render_template("tournament_form.html", tournament=tournament, values=values, problems=problems,
                            labels=forms.LABELS, format_names=forms.FORMAT_NAMES, options=formats.OPTIONS,
-                           best_of=formats.BEST_OF, tiebreak_names=formats.TIEBREAK_NAMES.values()), status
+                           best_of=formats.BEST_OF, tiebreak_names=formats.TIEBREAK_NAMES.values(),
+                           grand_finals=forms.GRAND_FINALS), status
 
 
 def _saved(tournament, creating):

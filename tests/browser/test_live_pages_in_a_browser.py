@@ -116,7 +116,7 @@ def test_the_home_page_shows_a_new_tournaments_announcement_live(contexts):
     organizer.evaluate(f"{MARKER} = 'kept'")
     expect(organizer.get_by_role("button", name="Publish")).to_have_count(1)
     _api_post(organizer, f"/api/v1/tournaments/{tournament_id}/publish")
-    expect(organizer.locator("#tournament-live .meta .state")).to_have_text("REGISTRATION")
+    expect(organizer.locator("#tournament-live .meta .state")).to_have_text("Registration")
     expect(organizer.get_by_role("button", name="Publish")).to_have_count(0)
     expect(organizer.get_by_role("heading", name="Teams")).to_be_visible()  # the organizer's panel, live
     _not_reloaded(organizer)

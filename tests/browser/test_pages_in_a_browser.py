@@ -60,7 +60,7 @@ def test_organizer_registers_creates_and_publishes_a_tournament_from_the_pages(c
     stale.goto(detail_url)
     page.get_by_role("button", name="Publish").click()
     page.get_by_text("The tournament was published.").wait_for()
-    assert page.locator(".meta .state").inner_text() == "REGISTRATION"
+    assert page.locator(".meta .state").inner_text() == "Registration"
     assert page.get_by_role("button", name="Publish").count() == 0
     assert page.get_by_role("button", name="Cancel the tournament").count() == 1
     check_page(page, "tournament-detail-registration")
@@ -109,5 +109,5 @@ def test_the_same_journey_works_without_javascript(contexts):
     assert page.locator("dd", has_text="Swiss").count() >= 1
     page.get_by_role("button", name="Publish").click()
     page.get_by_text("The tournament was published.").wait_for()
-    assert page.locator(".meta .state").inner_text() == "REGISTRATION"
+    assert page.locator(".meta .state").inner_text() == "Registration"
     check_page(page, "tournament-detail-no-javascript", accessible=False)

@@ -145,6 +145,16 @@ def test_tiebreaks_are_typed_and_shown_by_their_names_or_ids(client):
     assert "from: head-to-head, Buchholz, median Buchholz, Sonneborn-Berger, opponents' match win %" in edit
 
 
+def test_the_summary_and_the_state_are_in_words(client):
+    log_in(client)
+    tournament_id = create_draft(client, format="double_elimination", grand_final="single")
+    page = _text(client.get(f"/tournaments/{tournament_id}", headers=HTML))
+    assert '<span class="state state-draft">Draft</span>' in page
+    assert "<dt>Grand final</dt>\n    <dd>one match</dd>" in page
+    edit = _text(client.get(f"/tournaments/{tournament_id}/edit", headers=HTML))
+    assert '<option value="single" selected>one match</option>' in edit
+
+
 def test_the_summary_names_tiebreaks_as_people_read_them(client):
     log_in(client)
     tournament_id = create_draft(client, format="swiss", swiss_rounds="4",
