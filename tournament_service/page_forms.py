@@ -5,6 +5,7 @@ The page never decides a result: it shows what may be asked, and the form posts 
 same commands as the JSON API (tournament_service/forms.py)."""
 from datetime import datetime, timezone
 
+from shared import moments
 from shared import validation as v
 from shared.errors import APIError
 from shared.state_machine import ACTIVE, REGISTRATION
@@ -61,7 +62,7 @@ def check_in_banner(tournament, now):
         at = datetime.fromisoformat(starts_at).astimezone(timezone.utc)
         seconds = (at - now).total_seconds()
         banner.update(starts_at=at.isoformat().replace("+00:00", "Z"), passed=seconds <= 0, left=time_left(seconds),
-                      when=f"{at.day} {at:%b %Y, %H:%M} UTC")
+                      when=moments.in_words(at))
     return banner
 
 

@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from orchestrator.extensions import csrf
 from orchestrator.auth import SAFE_METHODS
-from shared import formats
+from shared import formats, moments
 from shared import state_machine as sm
 
 bp = Blueprint("pages", __name__)
@@ -25,6 +25,9 @@ STATE_TITLES = {
     sm.DRAFT: "Drafts", sm.REGISTRATION: "Open for registration", sm.ACTIVE: "Being played",
     sm.COMPLETED: "Completed", sm.ARCHIVED: "Archived", sm.CANCELLED: "Cancelled",
 }
+
+
+bp.add_app_template_filter(moments.in_words, "in_words")
 
 
 @bp.app_context_processor

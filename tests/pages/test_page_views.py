@@ -147,9 +147,11 @@ def test_tiebreaks_are_typed_and_shown_by_their_names_or_ids(client):
 
 def test_the_summary_and_the_state_are_in_words(client):
     log_in(client)
-    tournament_id = create_draft(client, format="double_elimination", grand_final="single")
+    tournament_id = create_draft(client, format="double_elimination", grand_final="single",
+                                 starts_at="2031-07-04T18:30")
     page = _text(client.get(f"/tournaments/{tournament_id}", headers=HTML))
     assert '<span class="state state-draft">Draft</span>' in page
+    assert re.search(r'<dt>Starts</dt><dd><time datetime="2031-07-04T18:30:00(\+00:00|Z)">4 Jul 2031, 18:30 UTC</time>', page)
     assert "<dt>Grand final</dt>\n    <dd>one match</dd>" in page
     edit = _text(client.get(f"/tournaments/{tournament_id}/edit", headers=HTML))
     assert '<option value="single" selected>one match</option>' in edit
