@@ -3,6 +3,7 @@
 that is that very part of the page now: the notification badge, the home page's news and
 tournaments, a tournament's state and organizer's panel."""
 import json
+import re
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
@@ -101,7 +102,9 @@ def test_the_home_page_shows_a_new_announcement_and_tournament_from_its_fragment
     part, fragment = _part(client, "/", "home-live")
     assert str(part) == str(fragment) and part["hx-trigger"] == "sse:global, live:resync from:body"
     news = " ".join(part.select_one(".announcements li").get_text(" ").split())
-    assert news.split(" ", 2)[2] == f"{XSS} is open for registration (chess)"  # after its date and time
+    when, said = news.split(" UTC ", 1)
+    assert re.fullmatch(r"\d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d", when), when
+    assert said == f"{XSS} is open for registration (chess)"
     assert part.select_one(".announcements a")["href"] == f"/tournaments/{tournament_id}"
     assert "Harvest Cup" in part.get_text()  # the organizer's own draft, among the tournaments by state
     assert XSS not in client.get("/fragments/home").get_data(as_text=True)  # escaped

@@ -104,6 +104,7 @@ def test_the_dashboard_lists_my_tournaments_and_notifications_newest_first(clien
     page = _text(client.get("/dashboard", headers=HTML))
     assert "Autumn Cup" in page and f"/tournaments/{tournament_id}" in page
     assert XSS not in page and page.index("&lt;script&gt;") < page.index("Older Cup")
+    assert '<time datetime="2026-01-01T10:00:00Z">1 Jan 2026, 10:00 UTC</time>' in page
 
 
 def test_a_drafts_own_pages_say_not_started_to_browsers_and_json_to_clients(client):
