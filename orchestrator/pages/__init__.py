@@ -33,10 +33,11 @@ bp.add_app_template_filter(moments.in_words, "in_words")
 @bp.app_context_processor
 def page_globals():
     """Names every page template may use (the app's error pages too)."""
-    from orchestrator.pages.forms import FORMAT_NAMES
+    from orchestrator.pages.forms import FORMAT_NAMES, GRAND_FINALS
 
     return {
         "current_user": current_user, "state_titles": STATE_TITLES, "format_names": FORMAT_NAMES,
+        "tiebreak_names": formats.TIEBREAK_NAMES, "grand_finals": GRAND_FINALS,
         "state_choices": [(state, STATE_TITLES[state]) for state in sm.STATES],
         "best_of_choices": [(str(n), str(n)) for n in formats.BEST_OF],
         "for_formats": lambda names: ", ".join(FORMAT_NAMES[name].lower() for name in names),

@@ -92,8 +92,7 @@ def detail_context(tournament_id):
             "manage": manage.management(tournament) if organizer else None,
             "subscribed": manage.is_subscribed(auth.viewer(), tournament.id),
             "actions": _lifecycle_actions(tournament), "can_edit": organizer and tournament.state == sm.DRAFT,
-            "format_names": forms.FORMAT_NAMES, "labels": forms.LABELS, "tiebreak_names": formats.TIEBREAK_NAMES,
-            "grand_finals": forms.GRAND_FINALS}
+            "format_names": forms.FORMAT_NAMES, "labels": forms.LABELS}
 
 
 @bp.get("/tournaments/<tournament_id>")
@@ -138,8 +137,7 @@ def lifecycle(tournament_id, action):
 def _form_page(tournament, values, problems, status=200):
     return render_template("tournament_form.html", tournament=tournament, values=values, problems=problems,
                            labels=forms.LABELS, format_names=forms.FORMAT_NAMES, options=formats.OPTIONS,
-                           best_of=formats.BEST_OF, tiebreak_names=formats.TIEBREAK_NAMES.values(),
-                           grand_finals=forms.GRAND_FINALS), status
+                           best_of=formats.BEST_OF), status
 
 
 def _saved(tournament, creating):

@@ -279,6 +279,23 @@ def test_under_the_docker_spawner_a_killed_leader_and_a_stopped_one_leave_every_
     assert (entry["status"], entry["pid"], entry["restarts"]) == ("RUNNING", generation, 0)
 
 
+HEALTHZ_ONCE = b"GET /healthz HTTP/1.1\r\nHost: replica\r\nConnection: close\r\n\r\n"
+
+
+def _answer_until_closed(connection):
+    """All `connection` got until the server closed it (b"reset" when it was reset); closes it."""
+    connection.settimeout(10)
+    answer = b""
+    try:
+        while chunk := connection.recv(65536):
+            answer += chunk
+    except ConnectionResetError:
+        return b"reset"
+    finally:
+        connection.close()
+    return answer
+
+
 def test_connections_queued_when_a_replica_closes_its_listening_socket_are_answered_not_reset(start_orchestrator):
     """Connections the kernel has queued but the worker has not accepted yet when it closes its
     listening socket are answered: closing a socket with a queue resets every connection in it
@@ -290,7 +307,7 @@ def test_connections_queued_when_a_replica_closes_its_listening_socket_are_answe
     try:
         for _ in range(20):
             connection = socket.create_connection(("127.0.0.1", _port(orchestrator)))
-            connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: replica\r\nConnection: close\r\n\r\n")
+            connection.sendall(HEALTHZ_ONCE)
             queued.append(connection)
         orchestrator.process.send_signal(signal.SIGTERM)
         # The master has closed its copy of the socket; the worker holds the last one. Once
@@ -298,18 +315,7 @@ def test_connections_queued_when_a_replica_closes_its_listening_socket_are_answe
         time.sleep(1.5)
     finally:
         worker.resume()
-    answers = []
-    for connection in queued:
-        connection.settimeout(10)
-        answer = b""
-        try:
-            while chunk := connection.recv(65536):
-                answer += chunk
-        except ConnectionResetError:
-            answer = b"reset"
-        finally:
-            connection.close()
-        answers.append(answer.split(b"\r\n", 1)[0])
+    answers = [_answer_until_closed(connection).split(b"\r\n", 1)[0] for connection in queued]
     assert answers == [b"HTTP/1.1 200 OK"] * len(queued), answers
     orchestrator.process.wait(timeout=15)
     assert orchestrator.process.returncode == 0
@@ -322,20 +328,12 @@ def test_a_connection_a_balancer_opened_as_a_replica_began_to_stop_is_still_answ
     orchestrator = start_orchestrator()
     viewer = SSEClient(f"{orchestrator.url}/api/v1/events/global")
     assert viewer.status_code == 200
-    early = socket.create_connection(("127.0.0.1", _port(orchestrator)))
-    try:
+    with socket.create_connection(("127.0.0.1", _port(orchestrator))) as early:
         orchestrator.process.send_signal(signal.SIGTERM)
         # The stream ends when the worker starts winding down: now the connection is in the stop.
         assert viewer.closed.wait(timeout=10)
-        early.sendall(b"GET /healthz HTTP/1.1\r\nHost: replica\r\nConnection: close\r\n\r\n")
-        early.settimeout(10)
-        answer = b""
-        while chunk := early.recv(65536):
-            answer += chunk
-    except ConnectionResetError:
-        pass  # cut unanswered: what the assert below reports
-    finally:
-        early.close()
+        early.sendall(HEALTHZ_ONCE)
+        answer = _answer_until_closed(early)
     assert answer.startswith(b"HTTP/1.1 200"), answer
     orchestrator.process.wait(timeout=15)
     assert orchestrator.process.returncode == 0
